@@ -1,0 +1,45 @@
+"""modelport: a self-hosted model registry and deployment platform.
+
+Public names are imported lazily so that `import modelport` (and the CLI) stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from modelport._version import __version__
+
+VERSION = __version__
+
+_EXPORTS: dict[str, str] = {
+    "Workspace": "modelport.workspace",
+    "Model": "modelport.registry.models",
+    "ResourceConfiguration": "modelport.registry.resources",
+    "Experiment": "modelport.registry.runs",
+    "Run": "modelport.registry.runs",
+    "Environment": "modelport.environments",
+    "CondaDependencies": "modelport.environments",
+    "ModelportError": "modelport.errors",
+    "WebserviceException": "modelport.errors",
+}
+
+__all__ = ["VERSION", "__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'modelport' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from modelport.environments import CondaDependencies, Environment
+    from modelport.errors import ModelportError, WebserviceException
+    from modelport.registry.models import Model
+    from modelport.registry.resources import ResourceConfiguration
+    from modelport.registry.runs import Experiment, Run
+    from modelport.workspace import Workspace

@@ -1,0 +1,1 @@
+"""The `modelport` command line: thin click commands over the SDK."""

@@ -1,0 +1,98 @@
+"""One exception root for modelport.
+
+Every error carries the HTTP status an API would answer with and the exit code the CLI
+uses, so the SDK, the CLI and the servers turn them into one shape without guessing.
+Exit code 2 means "you asked for something wrong", 1 means "it failed while doing it".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ModelportError(Exception):
+    """Base class: a message for people, plus an HTTP status and a CLI exit code."""
+
+    http_status: int = 500
+    exit_code: int = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(message if hint is None else f"{message} {hint}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape every modelport API and `--output json` error uses."""
+        return {"error": type(self).__name__, "message": str(self)}
+
+
+class UserError(ModelportError):
+    """The request itself was wrong; retrying the same thing will fail the same way."""
+
+    http_status = 400
+    exit_code = 2
+
+
+class InvalidArgument(UserError):
+    """A name, path, version or option is malformed."""
+
+
+class NotFound(UserError):
+    """The named model, version, workspace, environment or service does not exist."""
+
+    http_status = 404
+
+
+class AlreadyExists(UserError):
+    """Something with that name exists already and overwriting was not asked for."""
+
+    http_status = 409
+
+
+class Conflict(UserError):
+    """The action would break something that depends on the target (e.g. a service uses it)."""
+
+    http_status = 409
+
+
+class MissingDependency(UserError):
+    """An optional extra is needed for this feature."""
+
+    http_status = 501
+
+    def __init__(self, package: str, extra: str, feature: str) -> None:
+        super().__init__(
+            f"{feature} needs the '{package}' package, which is not installed.",
+            hint=f"Install it with: pip install 'modelport[{extra}]'",
+        )
+
+
+class IntegrityError(ModelportError):
+    """Stored data no longer matches what was recorded (a corrupt or missing blob)."""
+
+    http_status = 500
+    exit_code = 1
+
+
+class DeploymentError(ModelportError):
+    """A service could not be built, started or kept healthy."""
+
+    http_status = 500
+    exit_code = 1
+
+
+class WebserviceException(DeploymentError):
+    """Azure v1 name for deployment and service failures (kept so `except` clauses port)."""
+
+
+class EntryScriptError(ModelportError):
+    """The entry script cannot be loaded: missing init/run, bad signature, or init() raised."""
+
+    exit_code = 2
+
+
+class Unauthorized(ModelportError):
+    """A scoring request lacked a valid key or token."""
+
+    http_status = 401
+    exit_code = 2
