@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import os
 import shutil
 import tempfile
@@ -72,7 +73,7 @@ class Model:
         self,
         workspace: Workspace,
         name: str | None = None,
-        id: str | None = None,  # noqa: A002 - Azure v1 keyword
+        id: str | None = None,
         tags: Sequence[Any] | Mapping[str, str] | None = None,
         properties: Sequence[Any] | Mapping[str, str] | None = None,
         version: int | str | None = None,
@@ -153,7 +154,7 @@ class Model:
         run_id: str | None = None,
         latest: bool = False,
         **_unused: Any,
-    ) -> list[Model]:
+    ) -> builtins.list[Model]:
         """Models matching every filter; `tags=['k', ['k2', 'v2']]` as in v1."""
         records = workspace.store.list_models(
             name=name, tags=_filters(tags), properties=_filters(properties), latest=latest
@@ -244,7 +245,7 @@ class Model:
         return datetime.fromtimestamp(self._record.created_time, tz=UTC)
 
     @property
-    def files(self) -> list[FileEntry]:
+    def files(self) -> builtins.list[FileEntry]:
         return [FileEntry.from_dict(f) for f in self._record.files]
 
     @property
@@ -307,7 +308,10 @@ class Model:
 
     # -- files -------------------------------------------------------------------------
     def download(
-        self, target_dir: str | os.PathLike[str] = ".", exist_ok: bool = False, exists_ok: bool | None = None
+        self,
+        target_dir: str | os.PathLike[str] = ".",
+        exist_ok: bool = False,
+        exists_ok: bool | None = None,
     ) -> str:
         """Copy the files into `target_dir` (verified against their hashes); return the path."""
         if exists_ok is not None:
@@ -397,8 +401,9 @@ def _lookup(
         version = int(text)
     if tags is None and properties is None and run_id is None:
         return workspace.store.get_model(name, version)
-    matches = Model.list(workspace, name=name, tags=_as_seq(tags), properties=_as_seq(properties),
-                         run_id=run_id)
+    matches = Model.list(
+        workspace, name=name, tags=_as_seq(tags), properties=_as_seq(properties), run_id=run_id
+    )
     matches = [m for m in matches if version is None or m.version == version]
     if not matches:
         raise NotFound(f"No version of model '{name}' matches the given tags/properties/run_id.")
@@ -408,7 +413,7 @@ def _lookup(
 def _as_seq(value: Any) -> Sequence[Any] | None:
     if isinstance(value, Mapping):
         return [[k, v] for k, v in value.items()]
-    return value  # type: ignore[no-any-return]
+    return value  # type: ignore[no-any-return,unused-ignore]
 
 
 def _filters(items: Sequence[Any] | None) -> list[tuple[str, str | None]]:
@@ -420,17 +425,22 @@ def _filters(items: Sequence[Any] | None) -> list[tuple[str, str | None]]:
         elif isinstance(item, list | tuple) and len(item) == 2:
             out.append((str(item[0]), str(item[1])))
         else:
-            raise InvalidArgument(f"Invalid filter {item!r}: use 'key', 'key=value' or [key, value].")
+            raise InvalidArgument(
+                f"Invalid filter {item!r}: use 'key', 'key=value' or [key, value]."
+            )
     return out
 
 
 def _check_source(model_path: str | os.PathLike[str]) -> Path:
     if model_path is None or str(model_path).strip() == "":
-        raise InvalidArgument("model_path is empty.", hint="Pass the model file or folder to register.")
+        raise InvalidArgument(
+            "model_path is empty.", hint="Pass the model file or folder to register."
+        )
     source = Path(model_path).expanduser()
     if not source.exists():
         raise InvalidArgument(
-            f"Model path {source} does not exist.", hint="Check the path to the model file or folder."
+            f"Model path {source} does not exist.",
+            hint="Check the path to the model file or folder.",
         )
     if source.is_file() and source.stat().st_size == 0:
         raise InvalidArgument(f"Model file {source} is empty.", hint="Register a saved model file.")

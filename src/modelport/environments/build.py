@@ -1,0 +1,354 @@
+"""Build environments into cached virtualenvs with uv.
+
+Each resolved spec gets one folder, `cache_root/<spec hash>`. Builds happen in a temporary
+folder beside it and are renamed into place only when complete, under a per-spec file lock,
+so a cached folder is always whole, two builders never collide, and a failed build leaves
+nothing behind. A second build of the same spec is a stat call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from ._process import Failure, Log, as_log, explain, find_uv, run
+from .errors import EnvironmentBuildError
+from .resolve import ResolvedSpec, current_python, resolve, spec_hash
+from .spec import Environment
+
+MARKER = "modelport-env.json"
+# The scoring server's own floor (pyproject's requires-python): an older interpreter can't run it.
+MIN_SERVICE_PYTHON = (3, 11)
+
+
+@dataclass(frozen=True)
+class BuiltEnvironment:
+    """A ready virtualenv: run `python` to serve from it."""
+
+    python: Path
+    path: Path
+    spec_hash: str
+    reused: bool
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What to build: the requirements, the base interpreter and how to install modelport."""
+
+    resolved: ResolvedSpec
+    interpreter: Path
+    modelport_args: tuple[str, ...]
+    modelport_id: str | None
+
+
+def build_environment(
+    env: Environment,
+    cache_root: Path,
+    log: Log | TextIO,
+    *,
+    install_modelport: bool = True,
+) -> BuiltEnvironment:
+    """Build (or reuse) the virtualenv for `env` under `cache_root`."""
+    emit = as_log(log)
+    if env.python.user_managed_dependencies:
+        return _user_managed(env)
+    resolved = resolve(env)
+    uv = find_uv()
+    needs_modelport = install_modelport or resolved.wants_modelport
+    plan = _Plan(
+        resolved=resolved,
+        interpreter=_choose_interpreter(resolved.python_version, uv, needs_modelport, emit),
+        modelport_args=_modelport_args() if needs_modelport else (),
+        modelport_id=_modelport_id() if needs_modelport else None,
+    )
+    digest = spec_hash(
+        resolved.key(interpreter=os.path.realpath(plan.interpreter), modelport=plan.modelport_id)
+    )
+    cache_root = Path(cache_root)
+    target = cache_root / digest
+    if (target / MARKER).is_file():
+        return _built(target, digest, reused=True)
+    with _locked(cache_root / ".locks" / f"{digest}.lock", emit):
+        if (target / MARKER).is_file():
+            return _built(target, digest, reused=True)  # another process just built it
+        if target.exists():
+            emit(f"Removing incomplete environment folder {target}")
+            shutil.rmtree(target)
+        started = time.monotonic()
+        emit(f"Building environment {env.name!r} ({digest}) with {'uv' if uv else 'pip'}")
+        for note in resolved.notes:
+            emit(f"note: {note}")
+        _build_into(target, plan, uv, env.name, emit)
+        emit(f"Environment {env.name!r} ({digest}) ready in {time.monotonic() - started:.1f}s")
+    return _built(target, digest, reused=False)
+
+
+def _built(target: Path, digest: str, *, reused: bool) -> BuiltEnvironment:
+    return BuiltEnvironment(
+        python=_venv_python(target), path=target, spec_hash=digest, reused=reused
+    )
+
+
+def _venv_python(venv: Path) -> Path:
+    return venv / "bin" / "python"
+
+
+def _user_managed(env: Environment) -> BuiltEnvironment:
+    """Nothing to build: the user manages this interpreter (default: the running one)."""
+    if env.python.interpreter_path:
+        python = Path(env.python.interpreter_path)
+        prefix = python.parent.parent
+    else:
+        python, prefix = Path(sys.executable), Path(sys.prefix)
+    digest = spec_hash({"user_managed": str(python)})
+    return BuiltEnvironment(python=python, path=prefix, spec_hash=digest, reused=True)
+
+
+# -- choosing the interpreter ---------------------------------------------------------------
+
+
+def _base_interpreter() -> Path:
+    """The interpreter behind the running one (not a venv's symlink), so venvs nest cleanly."""
+    return Path(getattr(sys, "_base_executable", None) or sys.executable)
+
+
+def _choose_interpreter(
+    requested: str | None, uv: Path | None, needs_modelport: bool, log: Log
+) -> Path:
+    """The requested python if it is installed here and can run the service, else ours."""
+    current = current_python()
+    if requested is None or requested == current:
+        return _base_interpreter()
+    wanted = tuple(int(p) for p in requested.split("."))
+    if needs_modelport and wanted < MIN_SERVICE_PYTHON:
+        log(
+            f"warning: the environment asks for Python {requested}, but modelport's scoring "
+            f"server needs Python {'.'.join(map(str, MIN_SERVICE_PYTHON))}+; "
+            f"using the current Python {current}"
+        )
+        return _base_interpreter()
+    found = _uv_python_find(uv, requested) if uv else None
+    if found is None:
+        log(
+            f"warning: Python {requested} is not installed on this machine (modelport does not "
+            f"download interpreters); using the current Python {current}"
+        )
+        return _base_interpreter()
+    log(f"Using Python {requested} at {found}")
+    return found
+
+
+def _uv_python_find(uv: Path, version: str) -> Path | None:
+    result = subprocess.run(
+        [str(uv), "python", "find", "--no-project", version],
+        capture_output=True,
+        text=True,
+        env=_installer_env(),
+        check=False,
+    )
+    path = result.stdout.strip()
+    return Path(path) if result.returncode == 0 and path else None
+
+
+# -- installing modelport itself ------------------------------------------------------------
+
+
+def _modelport_source() -> Path | None:
+    """The source checkout the running modelport comes from, if it is one."""
+    import modelport
+
+    for folder in Path(modelport.__file__).resolve().parents:
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file():
+            with contextlib.suppress(OSError, tomllib.TOMLDecodeError):
+                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+                if data.get("project", {}).get("name") == "modelport":
+                    return folder
+            return None
+    return None
+
+
+def _modelport_args() -> tuple[str, ...]:
+    """Install args: editable from a source checkout (tracks it, as the running copy does)."""
+    source = _modelport_source()
+    if source is not None:
+        return ("-e", str(source))
+    from modelport import __version__
+
+    return (f"modelport=={__version__}",)
+
+
+def _modelport_id() -> str:
+    """Cache-key part for modelport: its version, or its source path plus dependency list."""
+    source = _modelport_source()
+    if source is None:
+        from modelport import __version__
+
+        return f"modelport=={__version__}"
+    pyproject = (source / "pyproject.toml").read_bytes()
+    return f"source:{source}:{hashlib.sha256(pyproject).hexdigest()[:16]}"
+
+
+# -- the build itself -----------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _locked(path: Path, log: Log) -> Iterator[None]:
+    """Hold an exclusive fcntl lock on `path` (lock files stay: deleting them races)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"Waiting for another build of the same environment ({path.stem})")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _installer_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({"UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1", "UV_NO_PROGRESS": "1"})
+    env.pop("VIRTUAL_ENV", None)  # never let the caller's venv leak into the build
+    return env
+
+
+def _build_into(target: Path, plan: _Plan, uv: Path | None, name: str, log: Log) -> None:
+    """Build in a temporary sibling folder, then rename it into place."""
+    staging_root = target.parent / ".tmp"
+    staging_root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f"{target.name}-", dir=staging_root))
+    try:
+        if uv is not None:
+            _uv_build(staging, plan, uv, name, log)
+        else:
+            _pip_build(staging, plan, name, log)
+        _rewrite_paths(staging, target)
+        staging.chmod(0o755)  # mkdtemp's 0700 would hide the venv from the service's user
+        (staging / MARKER).write_text(
+            json.dumps({"name": name, "requirements": list(plan.resolved.requirements)}, indent=1)
+        )
+        os.rename(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _install_args(plan: _Plan) -> list[str]:
+    args = [arg for option in plan.resolved.pip_options for arg in option.split(None, 1)]
+    return args + list(plan.resolved.requirements) + list(plan.modelport_args)
+
+
+def _uv_build(staging: Path, plan: _Plan, uv: Path, name: str, log: Log) -> None:
+    env = _installer_env()
+    _check(
+        run([uv, "venv", "--relocatable", "--python", plan.interpreter, staging], log, env),
+        plan,
+        name,
+        "create the virtualenv",
+    )
+    if not _install_args(plan):
+        return
+    cmd: list[str | Path] = [uv, "pip", "install", "--python", _venv_python(staging)]
+    cmd += ["--link-mode", _link_mode(uv, staging, env)]
+    _check(run([*cmd, *_install_args(plan)], log, env), plan, name, "install packages")
+
+
+def _pip_build(staging: Path, plan: _Plan, name: str, log: Log) -> None:
+    env = _installer_env()
+    _check(
+        run([plan.interpreter, "-m", "venv", staging], log, env),
+        plan,
+        name,
+        "create the virtualenv",
+    )
+    if not _install_args(plan):
+        return
+    cmd: list[str | Path] = [_venv_python(staging), "-m", "pip", "install"]
+    _check(run([*cmd, *_install_args(plan)], log, env), plan, name, "install packages")
+
+
+def _link_mode(uv: Path, staging: Path, env: dict[str, str]) -> str:
+    """Hardlink from uv's cache when it is on the same filesystem (fast), else copy."""
+    result = subprocess.run(
+        [str(uv), "cache", "dir"], capture_output=True, text=True, env=env, check=False
+    )
+    cache = Path(result.stdout.strip()) if result.returncode == 0 else None
+    try:
+        same = cache is not None and cache.exists() and cache.stat().st_dev == staging.stat().st_dev
+    except OSError:
+        same = False
+    return "hardlink" if same else "copy"
+
+
+def _rewrite_paths(staging: Path, target: Path) -> None:
+    """Point scripts that recorded the staging path (pip's shebangs, activate) at the target."""
+    old, new = str(staging).encode(), str(target).encode()
+    for script in (staging / "bin").iterdir():
+        if script.is_symlink() or not script.is_file() or script.stat().st_size > 1_000_000:
+            continue
+        data = script.read_bytes()
+        if old in data:
+            script.write_bytes(data.replace(old, new))
+
+
+def _check(outcome: tuple[int, list[str]], plan: _Plan, name: str, step: str) -> None:
+    code, lines = outcome
+    if code == 0:
+        return
+    failure = explain(lines)
+    raise EnvironmentBuildError(
+        f"Environment {name!r}: could not {step}: {_describe(failure, plan)}",
+        hint=_hint(failure, plan),
+    )
+
+
+def _describe(failure: Failure, plan: _Plan) -> str:
+    requirement = _matching_requirement(failure.package, plan)
+    origin = plan.resolved.origin(requirement) if requirement else None
+    prefix = f"requirement '{requirement}'" if requirement else ""
+    if origin:
+        prefix += f" (from {origin})"
+    message = failure.message.rstrip(".") + "."
+    return f"{prefix} failed. {message}" if prefix else message
+
+
+def _matching_requirement(package: str | None, plan: _Plan) -> str | None:
+    """The requirement in the spec that names the failing package."""
+    if not package:
+        return None
+    wanted = re.split(r"[\[<>=!~; ]", package.lower(), maxsplit=1)[0].replace("_", "-")
+    for requirement in plan.resolved.requirements:
+        if re.split(r"[\[<>=!~; @]", requirement, maxsplit=1)[0] == wanted:
+            return requirement
+    return None
+
+
+def _hint(failure: Failure, plan: _Plan) -> str:
+    version = "{}.{}".format(*sys.version_info[:2])
+    if failure.kind == "not-found":
+        return "Check the package name; conda and PyPI names can differ (e.g. pytorch -> torch)."
+    if failure.kind == "no-version":
+        return "No release matches that pin; relax it (or drop the version) and try again."
+    if failure.kind == "build":
+        return (
+            f"The pinned version may not support Python {version} here; relax the pin "
+            "(e.g. '>=' instead of '==', or no version) and register the environment again."
+        )
+    return "See the build log above for the installer's full output."

@@ -1,0 +1,223 @@
+"""`Environment`: what a service needs installed, in the v1 SDK's shape.
+
+An environment is a plain, JSON-safe description (`to_dict`/`from_dict`); building it into a
+virtualenv is `modelport.environments.build`'s job, and storing versions is the workspace
+metadata store's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from modelport.errors import InvalidArgument
+
+from .conda_dependencies import CondaDependencies
+from .requirements import read_requirements
+
+DEFAULT_NAME = "modelport-default"
+# The default serving stack; `modelport` itself is installed from the running copy.
+DEFAULT_PIP_PACKAGES = ("modelport", "numpy", "pandas", "scikit-learn", "inference-schema")
+FORMAT = 1
+
+
+class _EnvironmentStore(Protocol):
+    def add_environment(self, name: str, spec: dict[str, Any]) -> int: ...
+
+    def get_environment(self, name: str, version: int | None) -> tuple[int, dict[str, Any]]: ...
+
+    def list_environments(self) -> list[tuple[str, int, dict[str, Any]]]: ...
+
+
+class _Workspace(Protocol):
+    @property
+    def store(self) -> _EnvironmentStore: ...
+
+    @property
+    def path(self) -> Path: ...
+
+
+@dataclass
+class PythonSection:
+    """Python settings: the packages to install, or an interpreter to reuse as it is."""
+
+    conda_dependencies: CondaDependencies | None = field(default_factory=CondaDependencies)
+    user_managed_dependencies: bool = False
+    interpreter_path: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        deps = self.conda_dependencies
+        return {
+            "conda_dependencies": deps.to_dict() if deps is not None else None,
+            "user_managed_dependencies": self.user_managed_dependencies,
+            "interpreter_path": self.interpreter_path,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PythonSection:
+        deps = data.get("conda_dependencies")
+        return cls(
+            conda_dependencies=CondaDependencies.from_dict(deps) if deps is not None else None,
+            user_managed_dependencies=bool(data.get("user_managed_dependencies", False)),
+            interpreter_path=data.get("interpreter_path"),
+        )
+
+
+@dataclass
+class DockerSection:
+    """Container settings, stored for the packaging step (local services ignore them)."""
+
+    base_image: str | None = None
+    enabled: bool = False
+    base_dockerfile: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "base_image": self.base_image,
+            "enabled": self.enabled,
+            "base_dockerfile": self.base_dockerfile,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DockerSection:
+        return cls(
+            base_image=data.get("base_image"),
+            enabled=bool(data.get("enabled", False)),
+            base_dockerfile=data.get("base_dockerfile"),
+        )
+
+
+class Environment:
+    """A named, versioned set of packages and settings for running a service.
+
+    >>> env = Environment("myenv")
+    >>> env.python.conda_dependencies = CondaDependencies.create(pip_packages=["six"])
+    """
+
+    def __init__(self, name: str) -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidArgument(f"Environment name must be a non-empty string, got {name!r}")
+        self.name = name
+        self.version: int | None = None
+        self.python = PythonSection()
+        self.docker = DockerSection()
+        self.environment_variables: dict[str, str] = {}
+        self.inferencing_stack_version: str | None = None
+
+    # -- constructors users know from v1 -----------------------------------------------------
+
+    @classmethod
+    def from_conda_specification(cls, name: str, file_path: str | Path) -> Environment:
+        """An environment from a conda environment YAML file."""
+        env = cls(name)
+        env.python.conda_dependencies = CondaDependencies(file_path)
+        return env
+
+    @classmethod
+    def from_pip_requirements(cls, name: str, file_path: str | Path) -> Environment:
+        """An environment from a pip requirements file (with `-r` includes)."""
+        requirements = read_requirements(file_path)
+        deps = CondaDependencies.create(pip_packages=requirements.packages)
+        for option in requirements.options:
+            deps.set_pip_option(option)
+        env = cls(name)
+        env.python.conda_dependencies = deps
+        return env
+
+    @classmethod
+    def default(cls) -> Environment:
+        """modelport's curated serving environment (numpy, pandas, scikit-learn, schemas)."""
+        env = cls(DEFAULT_NAME)
+        env.python.conda_dependencies = CondaDependencies.create(
+            pip_packages=list(DEFAULT_PIP_PACKAGES)
+        )
+        return env
+
+    @classmethod
+    def current(cls, name: str = "modelport-current") -> Environment:
+        """Reuse the interpreter running modelport, without building anything (fast iteration)."""
+        env = cls(name)
+        env.python.user_managed_dependencies = True
+        env.python.conda_dependencies = None
+        return env
+
+    # -- the workspace store ----------------------------------------------------------------
+
+    def register(self, workspace: _Workspace) -> Environment:
+        """Store this environment as a new version (or the latest, if nothing changed)."""
+        self.version = workspace.store.add_environment(self.name, self._spec())
+        return self
+
+    @classmethod
+    def get(cls, workspace: _Workspace, name: str, version: int | str | None = None) -> Environment:
+        """A registered environment; the latest version when none is given."""
+        found, spec = workspace.store.get_environment(name, _version(version))
+        return cls.from_dict({**spec, "name": name, "version": found})
+
+    @classmethod
+    def list(cls, workspace: _Workspace) -> dict[str, Environment]:
+        """The latest version of every registered environment, by name (as v1 returns it)."""
+        latest: dict[str, tuple[int, dict[str, Any]]] = {}
+        for name, version, spec in workspace.store.list_environments():
+            if name not in latest or version > latest[name][0]:
+                latest[name] = (version, spec)
+        return {
+            name: cls.from_dict({**spec, "name": name, "version": version})
+            for name, (version, spec) in sorted(latest.items())
+        }
+
+    # -- serialisation ---------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe and stable: equal environments give equal dicts."""
+        return {"name": self.name, "version": self.version, **self._spec()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Environment:
+        """Inverse of `to_dict`."""
+        if data.get("format", FORMAT) > FORMAT:
+            raise InvalidArgument(
+                f"Environment {data.get('name')!r} was saved by a newer modelport "
+                f"(format {data['format']}); upgrade modelport to read it."
+            )
+        env = cls(data["name"])
+        env.version = data.get("version")
+        env.python = PythonSection.from_dict(data.get("python") or {})
+        env.docker = DockerSection.from_dict(data.get("docker") or {})
+        env.environment_variables = dict(data.get("environment_variables") or {})
+        env.inferencing_stack_version = data.get("inferencing_stack_version")
+        return env
+
+    def _spec(self) -> dict[str, Any]:
+        """Everything but the name and version: what the store versions."""
+        return {
+            "format": FORMAT,
+            "python": self.python.to_dict(),
+            "docker": self.docker.to_dict(),
+            "environment_variables": {
+                str(k): str(v) for k, v in sorted(self.environment_variables.items())
+            },
+            "inferencing_stack_version": self.inferencing_stack_version,
+        }
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Environment) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Environment(name={self.name!r}, version={self.version!r})"
+
+
+def _version(version: int | str | None) -> int | None:
+    """v1 passes versions as strings ('1'); the store wants ints."""
+    if version is None:
+        return None
+    try:
+        number = int(version)
+    except (TypeError, ValueError):
+        raise InvalidArgument(f"Environment version must be a number, got {version!r}") from None
+    if number < 1:
+        raise InvalidArgument(f"Environment version must be 1 or more, got {version!r}")
+    return number

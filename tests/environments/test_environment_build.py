@@ -1,0 +1,163 @@
+"""Real builds with uv against the package index; tiny packages, one shared cache per session."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from modelport.environments import (
+    BuiltEnvironment,
+    CondaDependencies,
+    Environment,
+    EnvironmentBuildError,
+    build,
+    build_environment,
+)
+
+CURRENT = "{}.{}".format(*sys.version_info[:2])
+
+
+def _env(
+    *pip: str, name: str = "t", python: str | None = None, conda: tuple[str, ...] = ()
+) -> Environment:
+    env = Environment(name)
+    env.python.conda_dependencies = CondaDependencies.create(
+        pip_packages=list(pip), conda_packages=list(conda), python_version=python
+    )
+    return env
+
+
+def _run(python: Path, code: str) -> str:
+    return subprocess.run(
+        [str(python), "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def _leftovers(cache: Path) -> list[Path]:
+    staging = cache / ".tmp"
+    return list(staging.iterdir()) if staging.exists() else []
+
+
+def test_build_then_cached_rebuild_is_fast(env_cache: Path, build_log: list[str]) -> None:
+    env = _env("six")
+    built = build_environment(env, env_cache, build_log.append, install_modelport=False)
+    assert built.path == env_cache / built.spec_hash
+    assert built.python == built.path / "bin" / "python"
+    assert _run(built.python, "import six, sys; print(sys.prefix)") == str(built.path)
+    if not built.reused:  # another test may have built this spec first
+        assert any("six" in line for line in build_log)
+
+    started = time.perf_counter()
+    # The name is not part of the key, and the log may be a text stream (the service log).
+    again = build_environment(
+        _env("six", name="renamed"), env_cache, io.StringIO(), install_modelport=False
+    )
+    elapsed = time.perf_counter() - started
+    assert again == BuiltEnvironment(built.python, built.path, built.spec_hash, reused=True)
+    assert elapsed < 0.05, f"cached build took {elapsed:.3f}s"
+    assert _leftovers(env_cache) == []
+
+
+def test_unknown_package_fails_clearly_and_leaves_nothing(env_cache: Path) -> None:
+    before = set(env_cache.iterdir())
+    log = io.StringIO()
+    with pytest.raises(EnvironmentBuildError) as caught:
+        build_environment(
+            _env("six", "nonexistent-pkg-xyz"), env_cache, log, install_modelport=False
+        )
+    message = str(caught.value)
+    assert "requirement 'nonexistent-pkg-xyz' failed" in message
+    assert "No solution found: 'nonexistent-pkg-xyz' not found on the package index" in message
+    assert "nonexistent-pkg-xyz" in log.getvalue()  # uv's own output went to the service log
+    assert {p for p in env_cache.iterdir() if not p.name.startswith(".")} == {
+        p for p in before if not p.name.startswith(".")
+    }
+    assert _leftovers(env_cache) == []
+
+
+def test_unavailable_python_falls_back_to_the_current_one(
+    env_cache: Path, build_log: list[str]
+) -> None:
+    built = build_environment(
+        _env("six", python="3.99"), env_cache, build_log.append, install_modelport=False
+    )
+    assert any("Python 3.99 is not installed" in line for line in build_log)
+    assert _run(built.python, "import sys; print('%d.%d' % sys.version_info[:2])") == CURRENT
+
+
+def test_python_too_old_for_the_scoring_server_is_replaced_with_a_warning() -> None:
+    lines: list[str] = []
+    chosen = build._choose_interpreter("3.6", build.find_uv(), True, lines.append)
+    assert chosen == build._base_interpreter()
+    assert "scoring server needs Python 3.11+" in lines[0]
+
+
+def test_user_managed_builds_nothing(tmp_path: Path) -> None:
+    built = build_environment(Environment.current(), tmp_path, print)
+    assert built.python == Path(sys.executable)
+    assert built.reused
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_concurrent_builders_of_one_spec_build_once(env_cache: Path) -> None:
+    results: list[BuiltEnvironment] = []
+    errors: list[BaseException] = []
+
+    def builder() -> None:
+        try:
+            results.append(
+                build_environment(
+                    _env("idna", "six"), env_cache, lambda _: None, install_modelport=False
+                )
+            )
+        except BaseException as exc:  # surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=builder) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len({r.path for r in results}) == 1
+    assert sorted(r.reused for r in results) in ([False, True], [True, True])
+    assert _leftovers(env_cache) == []
+
+
+@pytest.mark.slow
+def test_old_pin_that_cannot_build_names_the_requirement(env_cache: Path) -> None:
+    env = _env(conda=("scikit-learn=0.20.0",))
+    with pytest.raises(EnvironmentBuildError) as caught:
+        build_environment(env, env_cache, lambda _: None, install_modelport=False)
+    message = str(caught.value)
+    assert "requirement 'scikit-learn==0.20.0' (from conda: scikit-learn=0.20.0) failed" in message
+    assert "relax the pin" in message
+
+
+@pytest.mark.slow
+def test_install_modelport_makes_a_venv_that_can_serve(env_cache: Path) -> None:
+    started = time.perf_counter()
+    built = build_environment(_env("six"), env_cache, lambda _: None, install_modelport=True)
+    first = time.perf_counter() - started
+    assert _run(built.python, "import modelport.errors, six; print('ok')") == "ok"
+    started = time.perf_counter()
+    assert build_environment(_env("six"), env_cache, lambda _: None).reused
+    print(
+        f"install_modelport build: first {first:.2f}s, cached {time.perf_counter() - started:.4f}s"
+    )
+
+
+@pytest.mark.slow
+def test_pip_fallback_when_uv_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(build, "find_uv", lambda: None)
+    built = build_environment(_env("six"), tmp_path, lambda _: None, install_modelport=False)
+    assert _run(built.python, "import six; print(six.__name__)") == "six"
+    scripts = [p for p in (built.path / "bin").iterdir() if p.is_file() and not p.is_symlink()]
+    assert scripts  # pip, activate, ...: their recorded paths point at the final folder
+    assert all("/.tmp/" not in p.read_text(errors="replace") for p in scripts)
