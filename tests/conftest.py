@@ -80,8 +80,12 @@ def model_folder(tmp_path: Path) -> Path:
     return folder
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-            input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    input_text: str | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run the real `modelport` command in a subprocess."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(

@@ -21,10 +21,38 @@ _EXPORTS: dict[str, str] = {
     "Environment": "modelport.environments",
     "CondaDependencies": "modelport.environments",
     "ModelportError": "modelport.errors",
+    "InferenceConfig": "modelport.deploy.config",
+    "DeploymentConfig": "modelport.deploy.config",
+    "Webservice": "modelport.deploy.webservice",
+    "LocalWebservice": "modelport.deploy.webservices",
+    "AciWebservice": "modelport.deploy.webservices",
+    "AksWebservice": "modelport.deploy.webservices",
+    "ContainerWebservice": "modelport.deploy.webservices",
+    "KubernetesWebservice": "modelport.deploy.webservices",
     "WebserviceException": "modelport.errors",
 }
 
-__all__ = ["VERSION", "__version__", *_EXPORTS]
+__all__ = [
+    "VERSION",
+    "AciWebservice",
+    "AksWebservice",
+    "ContainerWebservice",
+    "DeploymentConfig",
+    "InferenceConfig",
+    "KubernetesWebservice",
+    "LocalWebservice",
+    "Webservice",
+    "CondaDependencies",
+    "Environment",
+    "Experiment",
+    "Model",
+    "ModelportError",
+    "ResourceConfiguration",
+    "Run",
+    "WebserviceException",
+    "Workspace",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -37,6 +65,15 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
+    from modelport.deploy.config import DeploymentConfig, InferenceConfig
+    from modelport.deploy.webservice import Webservice
+    from modelport.deploy.webservices import (
+        AciWebservice,
+        AksWebservice,
+        ContainerWebservice,
+        KubernetesWebservice,
+        LocalWebservice,
+    )
     from modelport.environments import CondaDependencies, Environment
     from modelport.errors import ModelportError, WebserviceException
     from modelport.registry.models import Model

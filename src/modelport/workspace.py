@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from modelport.errors import InvalidArgument, NotFound
 
 if TYPE_CHECKING:
-    from modelport.registry.models import Model
     from modelport.registry.artifacts import ArtifactStore
+    from modelport.registry.models import Model
     from modelport.registry.store import MetadataStore
 
 DEFAULT_DIR = ".modelport"
@@ -106,7 +106,9 @@ class Workspace:
         ws._azure = {k: config[k] for k in ("subscription_id", "resource_group") if k in config}
         return ws
 
-    def write_config(self, path: str | os.PathLike[str] | None = None, file_name: str | None = None) -> Path:
+    def write_config(
+        self, path: str | os.PathLike[str] | None = None, file_name: str | None = None
+    ) -> Path:
         """Write a small JSON config that `Workspace.from_config` can find from elsewhere."""
         folder = Path(path) if path is not None else Path.cwd() / ".azureml"
         folder.mkdir(parents=True, exist_ok=True)
@@ -217,8 +219,11 @@ def _find_config(path: Path | None, file_name: str | None) -> Path:
         )
     here = Path.cwd()
     for folder in [here, *here.parents]:
-        for candidate in (folder / DEFAULT_DIR / CONFIG_NAME, folder / CONFIG_NAME,
-                          folder / ".azureml" / CONFIG_NAME):
+        for candidate in (
+            folder / DEFAULT_DIR / CONFIG_NAME,
+            folder / CONFIG_NAME,
+            folder / ".azureml" / CONFIG_NAME,
+        ):
             if candidate.is_file():
                 return candidate
     raise NotFound(

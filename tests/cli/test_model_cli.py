@@ -17,9 +17,23 @@ def project(tmp_path: Path) -> Path:
 
 
 def test_register_list_show_download_update_delete(project: Path, model_file: Path) -> None:
-    reg = run_cli("model", "register", "-n", "sklearn_mnist", "-p", str(model_file),
-                  "--tag", "area=diabetes", "--property", "acc=0.9", "--framework", "ScikitLearn",
-                  "-o", "json", cwd=project)
+    reg = run_cli(
+        "model",
+        "register",
+        "-n",
+        "sklearn_mnist",
+        "-p",
+        str(model_file),
+        "--tag",
+        "area=diabetes",
+        "--property",
+        "acc=0.9",
+        "--framework",
+        "ScikitLearn",
+        "-o",
+        "json",
+        cwd=project,
+    )
     assert reg.returncode == 0, reg.stderr
     assert json.loads(reg.stdout)["id"] == "sklearn_mnist:1"
 
@@ -27,26 +41,54 @@ def test_register_list_show_download_update_delete(project: Path, model_file: Pa
     assert "sklearn_mnist" in listed.stdout and "area=diabetes" in listed.stdout
 
     shown = json.loads(run_cli("model", "show", "sklearn_mnist", "-o", "json", cwd=project).stdout)
-    assert (shown["version"], shown["framework"], shown["properties"]) == (1, "ScikitLearn", {"acc": "0.9"})
+    assert (shown["version"], shown["framework"], shown["properties"]) == (
+        1,
+        "ScikitLearn",
+        {"acc": "0.9"},
+    )
 
-    dl = run_cli("model", "download", "--model-id", "sklearn_mnist:1", "--target-dir", "model_folder",
-                 cwd=project)
+    dl = run_cli(
+        "model",
+        "download",
+        "--model-id",
+        "sklearn_mnist:1",
+        "--target-dir",
+        "model_folder",
+        cwd=project,
+    )
     assert dl.returncode == 0, dl.stderr
     assert (project / "model_folder" / model_file.name).read_bytes() == model_file.read_bytes()
 
-    upd = run_cli("model", "update", "sklearn_mnist:1", "-d", "ridge", "--add-tag", "stage=prod",
-                  "-o", "json", cwd=project)
+    upd = run_cli(
+        "model",
+        "update",
+        "sklearn_mnist:1",
+        "-d",
+        "ridge",
+        "--add-tag",
+        "stage=prod",
+        "-o",
+        "json",
+        cwd=project,
+    )
     assert json.loads(upd.stdout)["tags"] == {"area": "diabetes", "stage": "prod"}
 
     assert run_cli("model", "delete", "sklearn_mnist:1", cwd=project).returncode == 0
     assert json.loads(run_cli("model", "list", "-o", "json", cwd=project).stdout) == []
 
 
-def test_workspace_flag_and_environment_variable_pick_the_workspace(tmp_path: Path, model_file: Path) -> None:
+def test_workspace_flag_and_environment_variable_pick_the_workspace(
+    tmp_path: Path, model_file: Path
+) -> None:
     ws = tmp_path / "elsewhere"
     assert run_cli("workspace", "create", "-w", str(ws)).returncode == 0
-    assert run_cli("model", "register", "-w", str(ws), "-n", "m", "-p", str(model_file)).returncode == 0
-    listed = run_cli("model", "list", "-o", "json", cwd=tmp_path, env={"MODELPORT_WORKSPACE": str(ws)})
+    assert (
+        run_cli("model", "register", "-w", str(ws), "-n", "m", "-p", str(model_file)).returncode
+        == 0
+    )
+    listed = run_cli(
+        "model", "list", "-o", "json", cwd=tmp_path, env={"MODELPORT_WORKSPACE": str(ws)}
+    )
     assert [m["id"] for m in json.loads(listed.stdout)] == ["m:1"]
     shown = json.loads(run_cli("workspace", "show", "-w", str(ws), "-o", "json").stdout)
     assert shown["models"] == 1
@@ -60,9 +102,21 @@ def test_register_from_a_run(project: Path, model_file: Path) -> None:
     run.upload_file("outputs/sklearn_mnist_model.pkl", str(model_file))
     run.complete()
     ws.close()
-    out = run_cli("model", "register", "-n", "sklearn_mnist", "--asset-path",
-                  "outputs/sklearn_mnist_model.pkl", "--experiment-name", "myexperiment",
-                  "--run-id", run.id, "-o", "json", cwd=project)
+    out = run_cli(
+        "model",
+        "register",
+        "-n",
+        "sklearn_mnist",
+        "--asset-path",
+        "outputs/sklearn_mnist_model.pkl",
+        "--experiment-name",
+        "myexperiment",
+        "--run-id",
+        run.id,
+        "-o",
+        "json",
+        cwd=project,
+    )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["run_id"] == run.id
 
@@ -79,7 +133,9 @@ def test_register_from_a_run(project: Path, model_file: Path) -> None:
         (["model", "register", "-n", "m", "-p", "x", "--tag", "novalue"], "key=value"),
     ],
 )
-def test_user_mistakes_are_one_line_errors_with_exit_code_2(project: Path, args: list[str], message: str) -> None:
+def test_user_mistakes_are_one_line_errors_with_exit_code_2(
+    project: Path, args: list[str], message: str
+) -> None:
     result = run_cli(*args, cwd=project)
     assert result.returncode == 2
     assert message in result.stderr
@@ -87,7 +143,9 @@ def test_user_mistakes_are_one_line_errors_with_exit_code_2(project: Path, args:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_download_into_existing_files_is_refused_and_changes_nothing(project: Path, model_file: Path) -> None:
+def test_download_into_existing_files_is_refused_and_changes_nothing(
+    project: Path, model_file: Path
+) -> None:
     run_cli("model", "register", "-n", "m", "-p", str(model_file), cwd=project)
     target = project / "out"
     target.mkdir()

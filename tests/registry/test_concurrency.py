@@ -47,7 +47,9 @@ def test_eight_processes_registering_one_name_get_consecutive_versions(
     assert sorted(m.version for m in Model.list(ws, name="shared")) == versions
 
 
-def test_a_registration_killed_midway_leaves_no_partial_version(ws: Workspace, tmp_path: Path) -> None:
+def test_a_registration_killed_midway_leaves_no_partial_version(
+    ws: Workspace, tmp_path: Path
+) -> None:
     big = tmp_path / "big_model"
     big.mkdir()
     for i in range(300):

@@ -24,7 +24,11 @@ def test_register_a_file_then_load_it_back(ws: Workspace, model_file: Path, tmp_
         model_framework_version="1.5",
         resource_configuration=ResourceConfiguration(cpu=1, memory_in_gb=0.5),
     )
-    assert (model.name, model.version, model.id) == ("sklearn_regression", 1, "sklearn_regression:1")
+    assert (model.name, model.version, model.id) == (
+        "sklearn_regression",
+        1,
+        "sklearn_regression:1",
+    )
     assert model.tags == {"area": "diabetes", "type": "regression"}
     assert model.model_framework == "ScikitLearn"
     assert model.resource_configuration == ResourceConfiguration(cpu=1, memory_in_gb=0.5)
@@ -109,7 +113,9 @@ def test_tags_properties_and_description_change(ws: Workspace, model_file: Path)
         again.add_properties({"p": "other"})
 
 
-def test_download_refuses_to_overwrite_without_exist_ok(ws: Workspace, model_file: Path, tmp_path: Path) -> None:
+def test_download_refuses_to_overwrite_without_exist_ok(
+    ws: Workspace, model_file: Path, tmp_path: Path
+) -> None:
     model = Model.register(ws, model_file, "m")
     target = tmp_path / "dl"
     model.download(target)
@@ -120,7 +126,9 @@ def test_download_refuses_to_overwrite_without_exist_ok(ws: Workspace, model_fil
     model.download(target, exist_ok=True)
 
 
-def test_corrupt_blob_is_an_error_not_a_silent_copy(ws: Workspace, model_file: Path, tmp_path: Path) -> None:
+def test_corrupt_blob_is_an_error_not_a_silent_copy(
+    ws: Workspace, model_file: Path, tmp_path: Path
+) -> None:
     model = Model.register(ws, model_file, "m")
     blob = ws.artifacts.blob_path(model.files[0].sha256)
     os.chmod(blob, 0o644)
@@ -147,7 +155,9 @@ def test_get_model_path_materialises_read_only_links(ws: Workspace, model_folder
     assert Model.get_model_path("folder_model", version=1, _workspace=ws) == str(path)
 
 
-def test_get_model_path_inside_a_service_probes_the_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_get_model_path_inside_a_service_probes_the_layout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     app = tmp_path / "app"
     for version in (1, 2):
         folder = app / "azureml-models" / "m" / str(version)
@@ -162,7 +172,9 @@ def test_get_model_path_inside_a_service_probes_the_layout(tmp_path: Path, monke
 
 
 @pytest.mark.parametrize("bad", ["", "has space", "slash/name", "x" * 256, "-leading", "ünï"])
-def test_bad_names_are_rejected_before_anything_is_written(ws: Workspace, model_file: Path, bad: str) -> None:
+def test_bad_names_are_rejected_before_anything_is_written(
+    ws: Workspace, model_file: Path, bad: str
+) -> None:
     with pytest.raises(InvalidArgument, match="Invalid model name"):
         Model.register(ws, model_file, bad)
     assert Model.list(ws) == []

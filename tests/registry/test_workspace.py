@@ -34,7 +34,9 @@ def test_write_config_then_from_config_from_another_folder(tmp_path: Path) -> No
     assert json.loads(config.read_text())["workspace_name"] == "team"
 
 
-def test_from_config_searches_the_current_folder_and_parents(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_from_config_searches_the_current_folder_and_parents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ws = Workspace.create(tmp_path / ".modelport")
     nested = tmp_path / "a" / "b"
     nested.mkdir(parents=True)
@@ -50,7 +52,12 @@ def test_an_azure_config_json_opens_a_local_workspace_beside_it(tmp_path: Path) 
     )
     ws = Workspace.from_config(path=str(tmp_path))
     assert ws.path == (tmp_path / ".modelport").resolve()
-    assert (ws.name, ws.subscription_id, ws.resource_group, ws.location) == ("prod", "sub-123", "rg", "local")
+    assert (ws.name, ws.subscription_id, ws.resource_group, ws.location) == (
+        "prod",
+        "sub-123",
+        "rg",
+        "local",
+    )
 
 
 def test_a_broken_config_is_a_clear_error(tmp_path: Path) -> None:

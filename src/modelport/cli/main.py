@@ -19,7 +19,10 @@ from modelport._version import __version__
 _COMMANDS: dict[str, tuple[str, str]] = {
     "workspace": ("modelport.cli.workspace_cmd:workspace", "Create and inspect workspaces."),
     "model": ("modelport.cli.model_cmd:model", "Register, list, download and delete models."),
-    "serve": ("modelport.cli.serve_cmd:serve", "Serve an entry script over HTTP (the scoring server)."),
+    "serve": (
+        "modelport.cli.serve_cmd:serve",
+        "Serve an entry script over HTTP (the scoring server).",
+    ),
     "environment": (
         "modelport.cli.environment_cmd:environment",
         "Register, list and build environments.",

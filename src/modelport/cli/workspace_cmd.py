@@ -15,9 +15,13 @@ def workspace() -> None:
 @workspace.command("create")
 @workspace_option
 @click.option("--name", default=None, help="Workspace name (default: the folder's name).")
-@click.option("--database-url", default=None, help="SQLAlchemy URL for the metadata (e.g. PostgreSQL).")
+@click.option(
+    "--database-url", default=None, help="SQLAlchemy URL for the metadata (e.g. PostgreSQL)."
+)
 @output_option
-def create(workspace_path: str | None, name: str | None, database_url: str | None, output: str) -> None:
+def create(
+    workspace_path: str | None, name: str | None, database_url: str | None, output: str
+) -> None:
     """Create a workspace folder (default ./.modelport); does nothing if it exists."""
     from modelport.workspace import Workspace
 

@@ -1,6 +1,7 @@
 """`azureml.core.model` equivalents."""
 
+from modelport.deploy.config import InferenceConfig
 from modelport.registry.models import Model
 from modelport.registry.resources import ResourceConfiguration
 
-__all__ = ["Model", "ResourceConfiguration"]
+__all__ = ["InferenceConfig", "Model", "ResourceConfiguration"]

@@ -17,6 +17,8 @@ from modelport.registry.records import ModelRecord
 from modelport.registry.resources import ResourceConfiguration
 
 if TYPE_CHECKING:
+    from modelport.deploy.config import DeploymentConfig, InferenceConfig
+    from modelport.deploy.webservice import Webservice
     from modelport.workspace import Workspace
 
 
@@ -143,6 +145,24 @@ class Model:
             experiment_name=experiment_name,
         )
         return Model(workspace, _record=workspace.store.create_model(record))
+
+    @staticmethod
+    def deploy(
+        workspace: Workspace,
+        name: str,
+        models: Sequence[Model | str],
+        inference_config: InferenceConfig | None = None,
+        deployment_config: DeploymentConfig | None = None,
+        deployment_target: Any = None,
+        overwrite: bool = False,
+        show_output: bool = False,
+    ) -> Webservice:
+        """Deploy `models` as service `name`; call `wait_for_deployment()` on the result."""
+        from modelport.deploy.webservice import deploy_service
+
+        return deploy_service(
+            workspace, name, models, inference_config, deployment_config, overwrite, show_output
+        )
 
     # -- queries -----------------------------------------------------------------------
     @staticmethod

@@ -15,9 +15,15 @@ class ResourceConfiguration:
     gpu: int | None = None
 
     def __post_init__(self) -> None:
-        for field, value in (("cpu", self.cpu), ("memory_in_gb", self.memory_in_gb), ("gpu", self.gpu)):
+        for field, value in (
+            ("cpu", self.cpu),
+            ("memory_in_gb", self.memory_in_gb),
+            ("gpu", self.gpu),
+        ):
             if value is not None and (not isinstance(value, int | float) or value < 0):
-                raise InvalidArgument(f"ResourceConfiguration.{field} must be a non-negative number, got {value!r}.")
+                raise InvalidArgument(
+                    f"ResourceConfiguration.{field} must be a non-negative number, got {value!r}."
+                )
 
     def serialize(self) -> dict[str, Any]:
         return {"cpu": self.cpu, "memoryInGB": self.memory_in_gb, "gpu": self.gpu}

@@ -158,10 +158,14 @@ class Run:
 
     def get_file_names(self) -> list[str]:
         return sorted(
-            p.relative_to(self.files_dir).as_posix() for p in self.files_dir.rglob("*") if p.is_file()
+            p.relative_to(self.files_dir).as_posix()
+            for p in self.files_dir.rglob("*")
+            if p.is_file()
         )
 
-    def download_file(self, name: str, output_file_path: str | os.PathLike[str] | None = None) -> None:
+    def download_file(
+        self, name: str, output_file_path: str | os.PathLike[str] | None = None
+    ) -> None:
         src = self._file_path(name)
         if not src.is_file():
             raise NotFound(f"Run {self.id} has no file '{name}'.", hint="See run.get_file_names().")
@@ -174,11 +178,15 @@ class Run:
         return path
 
     # -- lifecycle ---------------------------------------------------------------------
-    def child_run(self, name: str | None = None, run_id: str | None = None, outputs: str | None = None) -> Run:
+    def child_run(
+        self, name: str | None = None, run_id: str | None = None, outputs: str | None = None
+    ) -> Run:
         return Run._start(self.workspace, self.experiment_name, self.id, name, outputs)
 
     def get_children(self) -> list[Run]:
-        return [Run(self.workspace, r.id) for r in self.workspace.store.list_runs(parent_id=self.id)]
+        return [
+            Run(self.workspace, r.id) for r in self.workspace.store.list_runs(parent_id=self.id)
+        ]
 
     def complete(self) -> None:
         self._finish("Completed")
@@ -274,7 +282,9 @@ class Run:
         if not candidates:
             raise InvalidArgument(f"No child of run {self.id} logged metric '{metric}'.")
         goal = self._record.properties.get("primary_metric_goal")
-        minimize = goal == "minimize" or (goal is None and any(h in metric.lower() for h in _MINIMIZE_HINTS))
+        minimize = goal == "minimize" or (
+            goal is None and any(h in metric.lower() for h in _MINIMIZE_HINTS)
+        )
         pick = min if minimize else max
         return pick(candidates, key=lambda cv: cv[1])[0]
 

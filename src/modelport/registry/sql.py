@@ -9,6 +9,7 @@ the same name each get their own.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -113,10 +114,9 @@ class SQLStore(MetadataStore):
             if conn.execute(sa.select(schema_info.c.version)).first() is None:
                 conn.execute(schema_info.insert().values(version=SCHEMA_VERSION))
 
-        try:
+        # another process may create the schema at the same moment
+        with contextlib.suppress(SAIntegrityError):
             self._write(create)
-        except SAIntegrityError:
-            pass  # another process created the schema at the same moment
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -136,7 +136,9 @@ class SQLStore(MetadataStore):
                     raise
             except OperationalError as exc:  # "database is locked" under heavy contention
                 if "locked" not in str(exc) or attempt == retries - 1:
-                    raise ModelportError(f"The metadata database is unavailable: {exc.orig}") from exc
+                    raise ModelportError(
+                        f"The metadata database is unavailable: {exc.orig}"
+                    ) from exc
             time.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
 
@@ -292,9 +294,7 @@ class SQLStore(MetadataStore):
         return int(row.version), json.loads(row.spec)
 
     def list_environments(self) -> list[tuple[str, int, dict[str, Any]]]:
-        query = sa.select(environments).order_by(
-            environments.c.name, environments.c.version.desc()
-        )
+        query = sa.select(environments).order_by(environments.c.name, environments.c.version.desc())
         with self._read() as conn:
             return [(r.name, int(r.version), json.loads(r.spec)) for r in conn.execute(query)]
 
@@ -381,7 +381,9 @@ class SQLStore(MetadataStore):
     def get_document(self, kind: str, name: str) -> dict[str, Any]:
         with self._read() as conn:
             body = conn.execute(
-                sa.select(documents.c.body).where(documents.c.kind == kind, documents.c.name == name)
+                sa.select(documents.c.body).where(
+                    documents.c.kind == kind, documents.c.name == name
+                )
             ).scalar()
         if body is None:
             raise NotFound(f"No {kind} named '{name}' in this workspace.")
