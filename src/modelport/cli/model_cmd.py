@@ -65,9 +65,13 @@ def model() -> None:
 @click.option("--experiment-name", default=None, help="Experiment of the run (with --run-id).")
 @click.option("--run-id", default=None, help="Register from this training run's files.")
 @click.option("-t", "--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Tag (repeatable).")
-@click.option("--property", "properties", multiple=True, metavar="KEY=VALUE", help="Property (repeatable).")
+@click.option(
+    "--property", "properties", multiple=True, metavar="KEY=VALUE", help="Property (repeatable)."
+)
 @click.option("-d", "--description", default=None)
-@click.option("--framework", default=None, help="Model framework, e.g. ScikitLearn, Onnx, TensorFlow.")
+@click.option(
+    "--framework", default=None, help="Model framework, e.g. ScikitLearn, Onnx, TensorFlow."
+)
 @click.option("--framework-version", default=None)
 @click.option("--cpu", type=float, default=None, help="Resource configuration: CPU cores.")
 @click.option("--memory-in-gb", type=float, default=None, help="Resource configuration: memory.")
@@ -124,14 +128,18 @@ def register(
     if output == "json":
         emit_json(registered.serialize())
     else:
-        click.echo(f"Registered {registered.id} ({len(registered.files)} files, {registered.size} bytes)")
+        click.echo(
+            f"Registered {registered.id} ({len(registered.files)} files, {registered.size} bytes)"
+        )
 
 
 @model.command("list")
 @workspace_option
 @click.option("-n", "--name", default=None, help="Only this model name.")
 @click.option("-t", "--tag", "tags", multiple=True, metavar="KEY[=VALUE]", help="Filter by tag.")
-@click.option("--property", "properties", multiple=True, metavar="KEY[=VALUE]", help="Filter by property.")
+@click.option(
+    "--property", "properties", multiple=True, metavar="KEY[=VALUE]", help="Filter by property."
+)
 @click.option("-l", "--latest", is_flag=True, help="Only the latest version of each model.")
 @output_option
 def list_models(
@@ -174,9 +182,11 @@ def list_models(
 @click.argument("model_id", required=False)
 @click.option("-i", "--model-id", "model_id_opt", default=None, help="NAME[:VERSION].")
 @output_option
-def show(workspace_path: str | None, model_id: str | None, model_id_opt: str | None, output: str) -> None:
+def show(
+    workspace_path: str | None, model_id: str | None, model_id_opt: str | None, output: str
+) -> None:
     """Show one model version (the latest when no version is given)."""
-    ws, found = _resolve(workspace_path, model_id or model_id_opt)
+    _, found = _resolve(workspace_path, model_id or model_id_opt)
     _show(found, output)
 
 
@@ -234,7 +244,8 @@ def update(
     new_props = _pairs(add_properties, "add-property")
     if description is None and not (new_tags or remove_tags or new_props):
         raise InvalidArgument(
-            "Nothing to update.", hint="Pass --description, --add-tag, --remove-tag or --add-property."
+            "Nothing to update.",
+            hint="Pass --description, --add-tag, --remove-tag or --add-property.",
         )
     if new_props:
         found.add_properties(new_props)
@@ -242,6 +253,49 @@ def update(
         tags = {k: v for k, v in {**found.tags, **new_tags}.items() if k not in set(remove_tags)}
         found.update(tags=tags, description=description)
     _show(found, output)
+
+
+@model.command("deploy")
+@workspace_option
+@click.option("-n", "--name", required=True, help="Service name.")
+@click.option(
+    "-m", "--model", "models", multiple=True, metavar="NAME:VERSION", help="Model (repeatable)."
+)
+@click.option(
+    "--ic", "--inference-config-file", "ic_file", required=True, help="inferenceconfig.json"
+)
+@click.option("--dc", "--deploy-config-file", "dc_file", default=None, help="deploymentconfig.json")
+@click.option("--overwrite", is_flag=True, help="Replace a service of the same name.")
+@output_option
+def deploy(
+    workspace_path: str | None,
+    name: str,
+    models: tuple[str, ...],
+    ic_file: str,
+    dc_file: str | None,
+    overwrite: bool,
+    output: str,
+) -> None:
+    """Deploy models as a web service and wait until it is Healthy."""
+    from modelport.deploy.config import DeploymentConfig, InferenceConfig
+    from modelport.registry.models import Model
+    from modelport.workspace import Workspace
+
+    ws = Workspace.get(workspace_path)
+    service = Model.deploy(
+        ws,
+        name,
+        list(models),
+        inference_config=InferenceConfig.from_file(ic_file, ws),
+        deployment_config=DeploymentConfig.from_file(dc_file) if dc_file else None,
+        overwrite=overwrite,
+        show_output=output != "json",
+    )
+    service.wait_for_deployment(show_output=output != "json")
+    if output == "json":
+        emit_json(service.serialize())
+    else:
+        click.echo(f"Service '{name}' is {service.state} at {service.scoring_uri}")
 
 
 def _resolve(workspace_path: str | None, model_id: str | None) -> tuple[Any, Model]:

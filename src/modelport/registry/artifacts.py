@@ -14,7 +14,6 @@ import shutil
 import stat
 import uuid
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,6 +92,8 @@ class ArtifactStore:
 
         if len(items) <= 1:
             return [one(item) for item in items]
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(max_workers=threads) as pool:
             return list(pool.map(one, items))
 
@@ -160,6 +161,8 @@ class ArtifactStore:
             for entry, dest in items:
                 self.copy_out(entry, dest)
             return
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(max_workers=threads) as pool:
             list(pool.map(lambda item: self.copy_out(*item), items))
 

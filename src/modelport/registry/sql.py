@@ -109,6 +109,13 @@ class SQLStore(MetadataStore):
 
     # -- plumbing --------------------------------------------------------------------
     def _migrate(self) -> None:
+        try:  # the common case: the schema is there already (one cheap query)
+            with self._read() as conn:
+                if conn.execute(sa.select(schema_info.c.version)).scalar() == SCHEMA_VERSION:
+                    return
+        except (OperationalError, sa.exc.ProgrammingError):
+            pass
+
         def create(conn: Connection) -> None:
             metadata.create_all(conn)
             if conn.execute(sa.select(schema_info.c.version)).first() is None:

@@ -1,0 +1,162 @@
+"""`modelport service list|show|logs|update|restart|delete|keys|regen-key|token`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from modelport.cli._output import (
+    emit_json,
+    emit_mapping,
+    emit_table,
+    output_option,
+    workspace_option,
+)
+
+if TYPE_CHECKING:
+    from modelport.deploy.webservice import Webservice
+
+
+def _service(workspace_path: str | None, name: str) -> Webservice:
+    from modelport.deploy.webservice import Webservice
+    from modelport.workspace import Workspace
+
+    return Webservice(Workspace.get(workspace_path), name)
+
+
+@click.group()
+def service() -> None:
+    """List, inspect, update, restart and delete deployed services."""
+
+
+@service.command("list")
+@workspace_option
+@output_option
+def list_services(workspace_path: str | None, output: str) -> None:
+    """Every service with its live state."""
+    from modelport.deploy.webservice import Webservice
+    from modelport.workspace import Workspace
+
+    rows = [s.serialize() for s in Webservice.list(Workspace.get(workspace_path))]
+    if output == "json":
+        emit_json(rows)
+        return
+    emit_table(
+        None,
+        ["Name", "State", "Target", "Models", "Scoring URI", "Revision"],
+        (
+            (
+                r["name"],
+                r["state"],
+                r["compute_type"],
+                ", ".join(r["models"]),
+                r["scoring_uri"],
+                r["revision"],
+            )
+            for r in rows
+        ),
+    )
+
+
+@service.command("show")
+@workspace_option
+@click.argument("name")
+@output_option
+def show(workspace_path: str | None, name: str, output: str) -> None:
+    """One service's state, URIs, models and auth."""
+    data = _service(workspace_path, name).serialize()
+    emit_json(data) if output == "json" else emit_mapping(data)
+
+
+@service.command("logs")
+@workspace_option
+@click.argument("name")
+@click.option("-n", "--num-lines", type=int, default=200, show_default=True)
+def logs(workspace_path: str | None, name: str, num_lines: int) -> None:
+    """The tail of the service's log (deploy steps, environment build, server output)."""
+    click.echo(_service(workspace_path, name).get_logs(num_lines=num_lines))
+
+
+@service.command("update")
+@workspace_option
+@click.argument("name")
+@click.option(
+    "-m", "--model", "models", multiple=True, metavar="NAME:VERSION", help="Replace the models."
+)
+@click.option(
+    "--ic", "--inference-config-file", "ic_file", default=None, help="inferenceconfig.json"
+)
+@click.option("--dc", "--deploy-config-file", "dc_file", default=None, help="deploymentconfig.json")
+def update(
+    workspace_path: str | None,
+    name: str,
+    models: tuple[str, ...],
+    ic_file: str | None,
+    dc_file: str | None,
+) -> None:
+    """Roll out a new revision with no dropped requests."""
+    from modelport.deploy.config import DeploymentConfig, InferenceConfig
+
+    svc = _service(workspace_path, name)
+    svc.update(
+        models=list(models) or None,
+        inference_config=InferenceConfig.from_file(ic_file, svc.workspace) if ic_file else None,
+        deployment_config=DeploymentConfig.from_file(dc_file) if dc_file else None,
+        show_output=True,
+    )
+    click.echo(f"Service '{name}' updated: {svc.state} at {svc.scoring_uri}")
+
+
+@service.command("restart")
+@workspace_option
+@click.argument("name")
+def restart(workspace_path: str | None, name: str) -> None:
+    """Start a stopped or crashed service again."""
+    svc = _service(workspace_path, name)
+    svc.restart()
+    click.echo(f"Service '{name}': {svc.state} at {svc.scoring_uri}")
+
+
+@service.command("delete")
+@workspace_option
+@click.argument("name")
+def delete(workspace_path: str | None, name: str) -> None:
+    """Stop the service, free its port and forget it."""
+    _service(workspace_path, name).delete()
+    click.echo(f"Deleted service '{name}'")
+
+
+@service.command("keys")
+@workspace_option
+@click.argument("name")
+@output_option
+def keys(workspace_path: str | None, name: str, output: str) -> None:
+    """Show the primary and secondary keys (key auth)."""
+    primary, secondary = _service(workspace_path, name).get_keys()
+    data: dict[str, Any] = {"primaryKey": primary, "secondaryKey": secondary}
+    emit_json(data) if output == "json" else emit_mapping(data)
+
+
+@service.command("regen-key")
+@workspace_option
+@click.argument("name")
+@click.option(
+    "--key", type=click.Choice(["Primary", "Secondary"], case_sensitive=False), required=True
+)
+def regen_key(workspace_path: str | None, name: str, key: str) -> None:
+    """Replace a key; the old one is rejected at once."""
+    svc = _service(workspace_path, name)
+    svc.regen_key(key)
+    click.echo(f"Regenerated the {key.lower()} key of '{name}'")
+
+
+@service.command("token")
+@workspace_option
+@click.argument("name")
+@output_option
+def token(workspace_path: str | None, name: str, output: str) -> None:
+    """Issue a bearer token (token auth) and say when to refresh it."""
+    value, refresh_after = _service(workspace_path, name).get_token()
+    data = {"accessToken": value, "refreshAfter": refresh_after.isoformat()}
+    emit_json(data) if output == "json" else emit_mapping(data)

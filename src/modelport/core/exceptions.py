@@ -1,0 +1,5 @@
+"""`azureml.exceptions` equivalents."""
+
+from modelport.errors import ModelportError, WebserviceException
+
+__all__ = ["ModelportError", "WebserviceException"]

@@ -1,0 +1,78 @@
+"""Service credentials: two static keys, or short-lived HS256 tokens.
+
+Both live in files beside the service with owner-only permissions; the scoring server re-reads
+them when they change, so a regenerated key stops working on the next request.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from modelport.errors import InvalidArgument
+
+TOKEN_LIFETIME_S = 3600
+REFRESH_MARGIN_S = 300
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Create the file 0600 from the start (never world-readable, even briefly), then rename."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def new_key() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def ensure_keys(
+    path: Path, primary: str | None = None, secondary: str | None = None
+) -> dict[str, str]:
+    """Create the keys file if missing (or with the given keys); return the keys."""
+    if path.exists() and primary is None and secondary is None:
+        return read_keys(path)
+    keys = {"primary": primary or new_key(), "secondary": secondary or new_key()}
+    _write_private(path, json.dumps(keys))
+    return keys
+
+
+def read_keys(path: Path) -> dict[str, str]:
+    data: dict[str, str] = json.loads(path.read_text())
+    return data
+
+
+def regen_key(path: Path, key: str, set_key: str | None = None) -> dict[str, str]:
+    """Replace the Primary or Secondary key (Azure's names, any case)."""
+    which = key.lower()
+    if which not in ("primary", "secondary"):
+        raise InvalidArgument(f"Unknown key {key!r}.", hint="Use 'Primary' or 'Secondary'.")
+    keys = read_keys(path)
+    keys[which] = set_key or new_key()
+    _write_private(path, json.dumps(keys))
+    return keys
+
+
+def ensure_token_secret(path: Path) -> str:
+    if not path.exists():
+        _write_private(path, secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def issue_token(
+    secret_path: Path, service_name: str, lifetime_s: int = TOKEN_LIFETIME_S
+) -> tuple[str, datetime]:
+    """A signed JWT for the service and when to refresh it (before it expires), as v1 returns."""
+    import jwt
+
+    now = int(time.time())
+    claims = {"iss": "modelport", "sub": service_name, "iat": now, "exp": now + lifetime_s}
+    token = jwt.encode(claims, ensure_token_secret(secret_path), algorithm="HS256")
+    refresh_after = datetime.fromtimestamp(now + lifetime_s - REFRESH_MARGIN_S, tz=UTC)
+    return token, refresh_after
