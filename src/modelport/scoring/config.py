@@ -1,0 +1,186 @@
+"""Server settings: one dataclass, filled from flags and the reference server's environment.
+
+Explicit values win over environment variables; nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from modelport.errors import InvalidArgument
+
+DEFAULT_PORT = 5001
+DEFAULT_SCORING_TIMEOUT_MS = 3_600_000  # the reference server's default: one hour
+DEFAULT_QUEUE_PER_WORKER = 512
+
+# field name -> environment variables read when the field is not given (first one set wins).
+_ENV: dict[str, tuple[str, ...]] = {
+    "entry_script": ("AZUREML_ENTRY_SCRIPT",),
+    "app_root": ("AML_APP_ROOT",),
+    "model_dir": ("AZUREML_MODEL_DIR",),
+    "source_dir": ("AZUREML_SOURCE_DIRECTORY",),
+    "port": ("MODELPORT_PORT", "SERVER_PORT"),
+    "host": ("MODELPORT_HOST",),
+    "workers": ("MODELPORT_WORKERS", "WORKER_COUNT"),
+    "scoring_timeout_ms": ("SCORING_TIMEOUT_MS",),
+    "max_concurrent_requests_per_container": ("MAX_CONCURRENT_REQUESTS_PER_CONTAINER",),
+    "max_request_wait_time_ms": ("MAX_REQUEST_WAIT_TIME",),
+    "auth_keys_file": ("MODELPORT_AUTH_KEYS_FILE",),
+    "token_secret_file": ("MODELPORT_TOKEN_SECRET_FILE",),
+    "service_name": ("SERVICE_NAME",),
+    "service_version": ("SERVICE_VERSION",),
+    "service_path_prefix": ("SERVICE_PATH_PREFIX",),
+    "cors_origins": ("AML_CORS_ORIGINS",),
+    "data_collection_dir": ("MODELPORT_DATA_COLLECTION_DIR",),
+    "log_level": ("AZUREML_LOG_LEVEL",),
+    "server_version": ("HTTP_X_MS_SERVER_VERSION",),
+    "access_log": ("MODELPORT_ACCESS_LOG",),
+}
+_INT_FIELDS = {
+    "port",
+    "workers",
+    "scoring_timeout_ms",
+    "max_concurrent_requests_per_container",
+    "max_request_wait_time_ms",
+}
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Everything `serve()` needs; build it with `ServerConfig.from_env(entry_script=...)`."""
+
+    entry_script: str | None = None
+    app_root: str | None = None
+    model_dir: str | None = None
+    source_dir: str | None = None
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    workers: int | None = None
+    scoring_timeout_ms: int = DEFAULT_SCORING_TIMEOUT_MS
+    max_concurrent_requests_per_container: int | None = None
+    max_request_wait_time_ms: int | None = None
+    auth_keys_file: str | None = None
+    token_secret_file: str | None = None
+    service_name: str = "ML service"
+    service_version: str = "1.0"
+    service_path_prefix: str = ""
+    cors_origins: str | None = None
+    data_collection_dir: str | None = None
+    log_level: str = "INFO"
+    server_version: str | None = None
+    access_log: bool = False
+    port_file: str | None = None
+    listen_fd: int | None = None
+    ready_file: str | None = None
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **given: Any) -> ServerConfig:
+        """Fill unset fields from the environment, then resolve paths and validate."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+        for name, keys in _ENV.items():
+            if name in values:
+                continue
+            for key in keys:
+                raw = env.get(key)
+                if raw not in (None, ""):
+                    values[name] = _coerce(name, key, raw)
+                    break
+        return cls(**values).resolved()
+
+    def resolved(self) -> ServerConfig:
+        """Absolute paths, defaults that depend on the machine, and validation."""
+        app_root = os.path.abspath(self.app_root or os.getcwd())
+        if self.entry_script is None:
+            raise InvalidArgument(
+                "No entry script given.", hint="Pass --entry-script or set AZUREML_ENTRY_SCRIPT."
+            )
+        entry = self.entry_script
+        if not os.path.isabs(entry):
+            under_root = os.path.join(app_root, entry)
+            entry = under_root if os.path.exists(under_root) else os.path.abspath(entry)
+        if not os.path.isfile(entry):
+            raise InvalidArgument(f"Entry script {entry} does not exist.")
+        model_dir = os.path.abspath(self.model_dir) if self.model_dir else None
+        workers = self.workers if self.workers is not None else (os.cpu_count() or 1)
+        if workers < 1:
+            raise InvalidArgument(f"--workers must be at least 1, got {workers}.")
+        if self.scoring_timeout_ms <= 0:
+            raise InvalidArgument("--scoring-timeout-ms must be positive.")
+        if not 0 <= self.port <= 65535:
+            raise InvalidArgument(f"--port must be between 0 and 65535, got {self.port}.")
+        for name in ("auth_keys_file", "token_secret_file"):
+            path = getattr(self, name)
+            if path is not None and not os.path.isfile(path):
+                raise InvalidArgument(f"--{name.replace('_', '-')} {path} does not exist.")
+        return dataclasses.replace(
+            self,
+            entry_script=entry,
+            app_root=app_root,
+            model_dir=model_dir,
+            workers=workers,
+            auth_keys_file=_abs(self.auth_keys_file),
+            token_secret_file=_abs(self.token_secret_file),
+            data_collection_dir=os.path.abspath(
+                self.data_collection_dir or os.path.join(app_root, "data-collection")
+            ),
+        )
+
+    @property
+    def queue_limit(self) -> int:
+        """Requests one worker admits (running + waiting) before answering 503."""
+        limit = self.max_concurrent_requests_per_container
+        return DEFAULT_QUEUE_PER_WORKER if limit is None or limit <= 0 else limit
+
+    @property
+    def max_wait_s(self) -> float:
+        """How long a request may wait for the script before 503 (default: the scoring timeout)."""
+        wait = self.max_request_wait_time_ms
+        return (wait if wait and wait > 0 else self.scoring_timeout_ms) / 1000.0
+
+    @property
+    def auth_enabled(self) -> bool:
+        return self.auth_keys_file is not None or self.token_secret_file is not None
+
+    def to_json(self) -> str:
+        data = dataclasses.asdict(self)
+        data["extra_env"] = dict(self.extra_env)
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> ServerConfig:
+        return cls(**json.loads(text))
+
+    def script_env(self) -> dict[str, str]:
+        """Environment variables a v1 entry script expects inside the service."""
+        env = {
+            "AML_APP_ROOT": self.app_root or "",
+            "AZUREML_ENTRY_SCRIPT": self.entry_script or "",
+            "SERVICE_NAME": self.service_name,
+            "MODELPORT_DATA_COLLECTION_DIR": self.data_collection_dir or "",
+        }
+        if self.model_dir:
+            env["AZUREML_MODEL_DIR"] = self.model_dir
+        env.update(self.extra_env)
+        return env
+
+
+def _abs(path: str | None) -> str | None:
+    return os.path.abspath(path) if path else None
+
+
+def _coerce(name: str, key: str, raw: str) -> Any:
+    if name == "access_log":
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if name not in _INT_FIELDS:
+        return raw
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidArgument(f"Environment variable {key}={raw!r} is not an integer.") from None
