@@ -152,6 +152,7 @@ def test_get_model_path_materialises_read_only_links(ws: Workspace, model_folder
     path = Path(Model.get_model_path("folder_model", _workspace=ws))
     assert path.name == "my_model_folder" and (path / "config.json").is_file()
     assert path.parent.name == "1" and path.parent.parent.name == "folder_model"
+    assert path.parent.parent.parent.name == "azureml-models"
     assert Model.get_model_path("folder_model", version=1, _workspace=ws) == str(path)
 
 

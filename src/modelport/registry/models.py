@@ -19,6 +19,7 @@ from modelport.registry.resources import ResourceConfiguration
 if TYPE_CHECKING:
     from modelport.deploy.config import DeploymentConfig, InferenceConfig
     from modelport.deploy.webservice import Webservice
+    from modelport.profiling.profile import ModelProfile
     from modelport.workspace import Workspace
 
 
@@ -164,6 +165,37 @@ class Model:
             workspace, name, models, inference_config, deployment_config, overwrite, show_output
         )
 
+    @staticmethod
+    def profile(
+        workspace: Workspace,
+        profile_name: str,
+        models: Sequence[Model | str],
+        inference_config: InferenceConfig,
+        input_dataset: Any = None,
+        cpu: float | None = None,
+        memory_in_gb: float | None = None,
+        description: str | None = None,
+        **options: Any,
+    ) -> ModelProfile:
+        """Profile the service `models` would make; call `wait_for_completion()` on the result.
+
+        `options` are `ProfileSettings` fields (workers, concurrency_steps, step_duration_s,
+        latency_target_ms, target_rps, ...).
+        """
+        from modelport.profiling.profile import ProfileSettings, start_profile
+
+        return start_profile(
+            workspace,
+            profile_name,
+            models,
+            inference_config,
+            input_dataset,
+            cpu=cpu,
+            memory_in_gb=memory_in_gb,
+            description=description,
+            settings=ProfileSettings(**options),
+        )
+
     # -- queries -----------------------------------------------------------------------
     @staticmethod
     def list(
@@ -194,7 +226,7 @@ class Model:
         """
         if _workspace is not None:
             model = Model(_workspace, model_name, version=version)
-            return str(model._materialize(_workspace.path / "cache" / "models"))
+            return str(model._materialize(_workspace.path / "cache" / "azureml-models"))
         from modelport.layout import find_model_path
 
         found = find_model_path(model_name, version)

@@ -13,7 +13,10 @@ import logging
 import os
 import socket
 import sys
+import time
 from typing import Any
+
+import uvicorn
 
 from modelport.errors import EntryScriptError
 from modelport.scoring import logs
@@ -62,8 +65,6 @@ def build(config: ServerConfig, index: int, shm: str | None) -> tuple[Any, Any]:
 
 
 def serve(app: Any, sock: socket.socket, ctrl: int, config: ServerConfig) -> None:
-    import uvicorn
-
     from modelport.scoring import metrics
 
     uv_config = uvicorn.Config(
@@ -77,7 +78,7 @@ def serve(app: Any, sock: socket.socket, ctrl: int, config: ServerConfig) -> Non
         timeout_keep_alive=30,
         timeout_graceful_shutdown=30,
     )
-    server = uvicorn.Server(uv_config)
+    server = DrainingServer(uv_config, app)
     parent = os.getppid()
 
     async def run() -> None:
@@ -89,6 +90,41 @@ def serve(app: Any, sock: socket.socket, ctrl: int, config: ServerConfig) -> Non
 
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(run())
+
+
+DRAIN_S = float(os.environ.get("MODELPORT_DRAIN_S", "1.0"))
+
+
+class DrainingServer(uvicorn.Server):
+    """On the first SIGTERM/SIGINT: stop accepting, answer with `Connection: close` until the
+    connections are gone or DRAIN_S passes, then shut down as uvicorn does.
+
+    The listening socket is shared with the next generation of workers, so clients that
+    reconnect land there; no request in flight is cut off by a closing keep-alive socket.
+    """
+
+    def __init__(self, config: uvicorn.Config, app: Any) -> None:
+        super().__init__(config)
+        self.app = app
+        self.drain_started: float | None = None
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        if self.drain_started is None and not self.should_exit:
+            self.drain_started = time.monotonic()  # acted on in on_tick, inside the loop
+            return
+        super().handle_exit(sig, frame)
+
+    async def on_tick(self, counter: int) -> bool:
+        if self.drain_started is not None and not self.should_exit:
+            if not self.app.draining:
+                self.app.draining = True
+                for listener in self.servers:
+                    listener.close()
+            elapsed = time.monotonic() - self.drain_started
+            if not self.server_state.connections or elapsed > DRAIN_S:
+                self.should_exit = True
+        result: bool = await super().on_tick(counter)
+        return result
 
 
 def _loop_factory() -> Any:

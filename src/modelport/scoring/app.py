@@ -37,6 +37,7 @@ HTML_CT = (b"content-type", b"text/html; charset=utf-8")
 TEXT_CT = (b"content-type", b"text/plain; charset=utf-8")
 FAILED_FALSE = (b"x-ms-run-function-failed", b"False")
 FAILED_TRUE = (b"x-ms-run-function-failed", b"True")
+CONNECTION_CLOSE = (b"connection", b"close")
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -99,6 +100,9 @@ class ScoringApp:
         )
         self.queue_limit = config.queue_limit
         self.pending = 0
+        # Set while the worker drains: every response asks its client to reconnect, so busy
+        # keep-alive clients move to the next generation before idle connections are closed.
+        self.draining = False
         version = config.server_version or f"modelport/{__version__}"
         self.server_header = (b"x-ms-server-version", version.encode())
         self.cors = _cors_origins(config.cors_origins)
@@ -182,6 +186,8 @@ class ScoringApp:
         if ids is not None:
             headers.append(self.server_header)
             headers.extend(ids)
+        if self.draining:
+            headers.append(CONNECTION_CLOSE)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
@@ -189,26 +195,38 @@ class ScoringApp:
         self, send: Send, status: int, message: str, ids: Headers | None, failed: bool = False
     ) -> None:
         body = json.dumps({"message": message}).encode()
-        await self.respond(send, status, [JSON_CT, FAILED_TRUE if failed else FAILED_FALSE], body, ids)
+        await self.respond(
+            send, status, [JSON_CT, FAILED_TRUE if failed else FAILED_FALSE], body, ids
+        )
 
     # ------------------------------------------------------------------ simple routes
-    async def _health(self, scope: Any, receive: Receive, send: Send, req: _Request, ids: Any) -> None:
+    async def _health(
+        self, scope: Any, receive: Receive, send: Send, req: _Request, ids: Any
+    ) -> None:
         await self.respond(send, 200, [HTML_CT], b"Healthy", ids)
 
-    async def _healthz(self, scope: Any, receive: Receive, send: Send, req: _Request, ids: Any) -> None:
+    async def _healthz(
+        self, scope: Any, receive: Receive, send: Send, req: _Request, ids: Any
+    ) -> None:
         await self.respond(send, 200, [JSON_CT], b'{"status":"alive"}', None)
 
-    async def _readyz(self, scope: Any, receive: Receive, send: Send, req: _Request, ids: Any) -> None:
+    async def _readyz(
+        self, scope: Any, receive: Receive, send: Send, req: _Request, ids: Any
+    ) -> None:
         if self.state.ready:
             await self.respond(send, 200, [JSON_CT], b'{"status":"ready"}', None)
         else:
             await self.respond(send, 503, [JSON_CT], b'{"status":"starting"}', None)
 
-    async def _metrics(self, scope: Any, receive: Receive, send: Send, req: _Request, ids: Any) -> None:
+    async def _metrics(
+        self, scope: Any, receive: Receive, send: Send, req: _Request, ids: Any
+    ) -> None:
         ct = (b"content-type", b"text/plain; version=0.0.4; charset=utf-8")
         await self.respond(send, 200, [ct], self.state.render(), None)
 
-    async def _swagger(self, scope: Any, receive: Receive, send: Send, req: _Request, ids: Any) -> None:
+    async def _swagger(
+        self, scope: Any, receive: Receive, send: Send, req: _Request, ids: Any
+    ) -> None:
         version = _http.parse_query(scope.get("query_string", b"")).get("version")
         try:
             body = self.docs.get(None if version is None else str(version))
@@ -306,7 +324,9 @@ class ScoringApp:
                 return 400, "POST body should be a JSON dictionary."
         return self.arguments(script, payload)
 
-    def arguments(self, script: EntryScript, payload: dict[str, Any]) -> dict[str, Any] | tuple[int, str]:
+    def arguments(
+        self, script: EntryScript, payload: dict[str, Any]
+    ) -> dict[str, Any] | tuple[int, str]:
         kwargs: dict[str, Any] = {}
         converters = script.converters
         for param in script.params:
@@ -345,21 +365,31 @@ class ScoringApp:
             return await self.send_result(outcome.value, outcome.elapsed_ms, send, ids, extra)
         if outcome.kind == TIMEOUT:
             m.add(metrics.S_TIMEOUTS)
-            log.error("run() timed out after %d ms", self.config.scoring_timeout_ms,
-                      extra={"request_id": ids[0][1].decode()})
+            log.error(
+                "run() timed out after %d ms",
+                self.config.scoring_timeout_ms,
+                extra={"request_id": ids[0][1].decode()},
+            )
             msg = f"Scoring timeout after {self.config.scoring_timeout_ms} ms"
             await self.send_error(send, 500, msg, ids, failed=True)
             return 500
         if outcome.kind == EXPIRED:
             m.add(metrics.S_REJECTED)
-            msg = f"Request waited {outcome.value * 1000:.0f} ms for the scoring script; retry later."
+            msg = (
+                f"Request waited {outcome.value * 1000:.0f} ms for the scoring script; retry later."
+            )
             await self.send_error(send, 503, msg, ids)
             return 503
         assert outcome.kind == ERROR
         m.add(metrics.S_RUN_ERRORS)
         exc = outcome.value
-        log.error("run() raised %s: %s", type(exc).__name__, exc, exc_info=exc,
-                  extra={"request_id": ids[0][1].decode()})
+        log.error(
+            "run() raised %s: %s",
+            type(exc).__name__,
+            exc,
+            exc_info=exc,
+            extra={"request_id": ids[0][1].decode()},
+        )
         await self.send_error(send, 500, RUN_FAILED, ids, failed=True)
         return 500
 
@@ -390,6 +420,8 @@ class ScoringApp:
     ) -> None:
         headers.append(self.server_header)
         headers.extend(ids)
+        if self.draining:
+            headers.append(CONNECTION_CLOSE)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
@@ -411,7 +443,9 @@ def _is_json(content_type: bytes | None) -> bool:
     if not content_type:
         return False
     mime = content_type.split(b";", 1)[0].strip().lower()
-    return mime == b"application/json" or (mime.startswith(b"application/") and mime.endswith(b"+json"))
+    return mime == b"application/json" or (
+        mime.startswith(b"application/") and mime.endswith(b"+json")
+    )
 
 
 def _cors_origins(value: str | None) -> set[bytes]:
