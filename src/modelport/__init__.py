@@ -30,25 +30,31 @@ _EXPORTS: dict[str, str] = {
     "ContainerWebservice": "modelport.deploy.webservices",
     "KubernetesWebservice": "modelport.deploy.webservices",
     "WebserviceException": "modelport.errors",
+    "Dataset": "modelport.registry.datasets",
+    "Datastore": "modelport.registry.datasets",
+    "ModelProfile": "modelport.profiling.profile",
 }
 
 __all__ = [
     "VERSION",
     "AciWebservice",
     "AksWebservice",
+    "CondaDependencies",
     "ContainerWebservice",
+    "Dataset",
+    "Datastore",
     "DeploymentConfig",
+    "Environment",
+    "Experiment",
     "InferenceConfig",
     "KubernetesWebservice",
     "LocalWebservice",
-    "Webservice",
-    "CondaDependencies",
-    "Environment",
-    "Experiment",
     "Model",
+    "ModelProfile",
     "ModelportError",
     "ResourceConfiguration",
     "Run",
+    "Webservice",
     "WebserviceException",
     "Workspace",
     "__version__",
@@ -76,6 +82,8 @@ if TYPE_CHECKING:
     )
     from modelport.environments import CondaDependencies, Environment
     from modelport.errors import ModelportError, WebserviceException
+    from modelport.profiling.profile import ModelProfile
+    from modelport.registry.datasets import Dataset, Datastore
     from modelport.registry.models import Model
     from modelport.registry.resources import ResourceConfiguration
     from modelport.registry.runs import Experiment, Run

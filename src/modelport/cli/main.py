@@ -28,6 +28,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
         "Register, list and build environments.",
     ),
     "service": ("modelport.cli.service_cmd:service", "List, inspect, update and delete services."),
+    "profile": ("modelport.cli.profile_cmd:profile", "Profile a model service; show results."),
+    "dataset": ("modelport.cli.dataset_cmd:dataset", "Register and list request datasets."),
 }
 
 

@@ -316,3 +316,13 @@ def _human(size: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return str(size)
+
+
+def _attach_profile() -> None:
+    """`modelport model profile` (v1's `az ml model profile`) lives with the profiling commands."""
+    from modelport.cli.profile_cmd import model_profile
+
+    model.add_command(model_profile, "profile")
+
+
+_attach_profile()

@@ -227,16 +227,9 @@ class Model:
         if _workspace is not None:
             model = Model(_workspace, model_name, version=version)
             return str(model._materialize(_workspace.path / "cache" / "azureml-models"))
-        from modelport.layout import find_model_path
+        from modelport.scoring.shims.model import Model as DeployedModel
 
-        found = find_model_path(model_name, version)
-        if found is not None:
-            return str(found)
-        raise NotFound(
-            f"Model '{model_name}' was not found in the deployed model folders "
-            "(AML_APP_ROOT/azureml-models, AZUREML_MODEL_DIR).",
-            hint="Outside a service pass _workspace=ws.",
-        )
+        return DeployedModel.get_model_path(model_name, version)
 
     # -- attributes --------------------------------------------------------------------
     @property

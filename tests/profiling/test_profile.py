@@ -1,0 +1,212 @@
+"""Profiling real services: recommendations that order sensibly, figures that agree with an
+independent client, failures reported clearly, and no service left behind."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from modelport.core import Model, Workspace
+from modelport.core.dataset import Dataset
+from modelport.core.model import InferenceConfig
+from modelport.core.webservice import LocalWebservice, Webservice
+from modelport.deploy.config import DeploymentConfig
+from modelport.errors import AlreadyExists, InvalidArgument, NotFound
+from modelport.profiling.profile import ModelProfile
+from tests.conftest import run_cli
+from tests.deploy.conftest import SCRIPTS as DEPLOY_SCRIPTS
+from tests.profiling.conftest import FAST, SCRIPTS
+
+
+def _config(script: Path) -> InferenceConfig:
+    return InferenceConfig(entry_script=str(script))  # environment=None: this interpreter
+
+
+def _assert_cleaned_up(profile: ModelProfile) -> None:
+    assert not (profile.folder / "service").exists()
+    assert Webservice.list(profile.workspace) == []
+    assert (profile.folder / "service.log").exists()
+
+
+def _own_client_rps(url: str, body: bytes, seconds: float = 1.0) -> float:
+    """Sequential requests from a plain client: the rate the profile's step 1 should match."""
+    with httpx.Client(headers={"Content-Type": "application/json"}) as client:
+        client.post(url, content=body)
+        done, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            assert client.post(url, content=body).status_code == 200
+            done += 1
+        return done / (time.perf_counter() - start)
+
+
+def test_heavy_model_gets_more_than_trivial_and_figures_match(
+    pws: Workspace, tmp_path: Path
+) -> None:
+    requests = tmp_path / "req.txt"
+    requests.write_text('{"a": 1}\n' * 10)
+    trivial = Model.profile(
+        pws, "trivial", [], _config(SCRIPTS / "trivial.py"), str(requests), **FAST
+    )
+    trivial.wait_for_completion()
+    heavy = Model.profile(pws, "heavy", [], _config(SCRIPTS / "heavy.py"), str(requests), **FAST)
+    heavy.wait_for_completion()
+    light, busy = trivial.get_details(), heavy.get_details()
+    assert light["state"] == busy["state"] == "Succeeded", (light["error"], busy["error"])
+    assert busy["recommendedCpu"] > light["recommendedCpu"]
+    assert busy["recommendedMemoryInGB"] >= light["recommendedMemoryInGB"] + 0.3
+    assert busy["maxUtilizedMemoryInGB"] >= light["maxUtilizedMemoryInGB"] + 0.35  # 400 MB held
+    assert busy["maxUtilizedCpu"] >= 0.6  # a busy worker burns most of a core
+
+    for details in (light, busy):
+        steps = details["modelport"]["steps"]
+        assert details["totalQueries"] == sum(s["requests"] for s in steps) > 0
+        assert details["errorCount"] == 0 and details["errorSamples"] == []
+        for s in steps:
+            assert s["cpu_mean_cores"] <= s["cpu_peak_cores"] <= details["maxUtilizedCpu"]
+            assert s["latency_p50_ms"] <= s["latency_p90_ms"] <= s["latency_p99_ms"]
+            assert s["requests_per_second"] == pytest.approx(
+                s["requests"] / s["duration_s"], rel=0.01
+            )
+        chart = Path(details["chart"]).read_text()
+        assert "<svg" in chart and "<script" not in chart
+        assert (
+            json.loads((Path(details["chart"]).parent / "result.json").read_text())["state"]
+            == "Succeeded"
+        )
+    _assert_cleaned_up(trivial)
+    _assert_cleaned_up(heavy)
+
+    # an independent client against the same CPU-bound model sees the same single-stream rate
+    service = Model.deploy(
+        pws,
+        "heavy-check",
+        [],
+        _config(SCRIPTS / "heavy.py"),
+        LocalWebservice.deploy_configuration(workers=1),
+    )
+    service.wait_for_deployment()
+    own = _own_client_rps(service.scoring_uri, b'{"a": 1}')
+    reported = busy["modelport"]["steps"][0]["requests_per_second"]
+    assert 0.6 * own <= reported <= 1.5 * own, (reported, own)
+
+
+def test_seed_example_and_write_dc_feeds_deploy(
+    pws: Workspace, model_file: Path, seed_requests: Path, tmp_path: Path
+) -> None:
+    model = Model.register(pws, model_file, "sklearn_regression")
+    dataset = Dataset.register(pws, "sample_request_data", seed_requests)
+    profile = Model.profile(
+        pws,
+        "unique_name",
+        [model],
+        _config(DEPLOY_SCRIPTS / "score.py"),
+        input_dataset=Dataset.get_by_name(workspace=pws, name=dataset.name),
+        **FAST,
+    )
+    profile.wait_for_completion(True)
+    details = profile.get_details()
+    assert details["state"] == "Succeeded" and details["errorCount"] == 0
+    assert details["recommendedCpu"] >= 0.1 and details["recommendedMemoryInGB"] >= 0.1
+    assert details["models"] == ["sklearn_regression:1"]
+    _assert_cleaned_up(profile)
+
+    dc_path = tmp_path / "deploymentconfig.json"
+    shown = run_cli(
+        "profile", "show", "unique_name", "-w", str(pws.path), "--write-dc", str(dc_path)
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "recommended cpu" in shown.stdout
+    written = json.loads(dc_path.read_text())
+    assert written["containerResourceRequirements"] == {
+        "cpu": details["recommendedCpu"],
+        "memoryInGB": details["recommendedMemoryInGB"],
+    }
+    service = Model.deploy(
+        pws,
+        "recommended",
+        [model],
+        _config(DEPLOY_SCRIPTS / "score.py"),
+        DeploymentConfig.from_file(dc_path),
+    )
+    service.wait_for_deployment()
+    assert service.state == "Healthy" and service.deployment_config.workers == 1
+
+    with pytest.raises(AlreadyExists, match="Profile 'unique_name' already exists"):
+        Model.profile(
+            pws, "unique_name", [model], _config(DEPLOY_SCRIPTS / "score.py"), str(seed_requests)
+        )
+
+
+def test_service_that_fails_to_start_gives_failed_profile(
+    pws: Workspace, seed_requests: Path
+) -> None:
+    profile = Model.profile(
+        pws, "broken", [], _config(DEPLOY_SCRIPTS / "broken_init.py"), str(seed_requests), **FAST
+    )
+    profile.wait_for_completion()
+    details = profile.get_details()
+    assert details["state"] == "Failed"
+    assert "cannot find the weights file" in details["error"]
+    assert details["recommendedCpu"] is None
+    _assert_cleaned_up(profile)
+    listed = run_cli("profile", "show", "broken", "-w", str(pws.path))
+    assert listed.returncode == 1 and "cannot find the weights file" in listed.stderr
+
+
+def test_invalid_line_is_named_and_nothing_is_kept(pws: Workspace, tmp_path: Path) -> None:
+    good = json.dumps({"data": [[1] * 10]})
+    requests = tmp_path / "req.txt"
+    requests.write_text(f"{good}\n{good}\n{{not json\n{good}\n")
+    profile = Model.profile(
+        pws, "schema", [], _config(SCRIPTS / "schema.py"), str(requests), **FAST
+    )
+    with pytest.raises(
+        InvalidArgument, match=r"line 3 of .*req.txt is not a valid request .*HTTP 400"
+    ):
+        profile.wait_for_completion()
+    with pytest.raises(NotFound):
+        ModelProfile(pws, "schema")
+    assert not profile.folder.exists()
+
+
+def test_failed_requests_are_counted_with_samples(pws: Workspace, tmp_path: Path) -> None:
+    requests = tmp_path / "req.txt"
+    requests.write_text('{"x": 1}\n{"x": 2}\n{"x": 3}\n{"x": "fail"}\n')
+    profile = Model.profile(
+        pws,
+        "flaky",
+        [],
+        _config(SCRIPTS / "sometimes_fails.py"),
+        str(requests),
+        concurrency_steps=(1, 2),
+        step_duration_s=0.5,
+    )
+    profile.wait_for_completion()
+    details = profile.get_details()
+    assert details["state"] == "Succeeded"
+    assert details["errorCount"] == pytest.approx(details["totalQueries"] / 4, abs=3)
+    assert details["errorSamples"] and details["errorSamples"][0].startswith("line 4: HTTP 500")
+    assert details["maxConcurrencyWithinTarget"] is None  # 25% errors never meet the target
+
+
+def test_cli_errors_are_one_line(pws: Workspace, tmp_path: Path) -> None:
+    ic = tmp_path / "inferenceconfig.json"
+    ic.write_text(json.dumps({"entryScript": str(SCRIPTS / "trivial.py")}))
+    base = ["profile", "run", "-w", str(pws.path), "-n", "p1", "--ic", str(ic)]
+    unknown = run_cli(*base, "--idi", "nosuchdata")
+    assert unknown.returncode == 2
+    assert (
+        unknown.stderr.count("\n") == 1 and "Dataset 'nosuchdata' does not exist" in unknown.stderr
+    )
+    missing = run_cli(*base, "--idi", str(tmp_path / "none.txt"))
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    assert run_cli("profile", "list", "-w", str(pws.path), "-o", "json").stdout.strip() == "[]"
+
+
+def test_model_profile_command_exists() -> None:
+    shown = run_cli("model", "profile", "--help")
+    assert shown.returncode == 0 and "--idi" in shown.stdout
