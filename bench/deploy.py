@@ -34,7 +34,10 @@ REQUEST = {"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2
 def _timed_deploy(ws: Workspace, name: str, model: Model, env: Environment) -> tuple[float, object]:
     start = time.perf_counter()
     service = Model.deploy(
-        ws, name, [model], InferenceConfig(entry_script=str(SCRIPT), environment=env),
+        ws,
+        name,
+        [model],
+        InferenceConfig(entry_script=str(SCRIPT), environment=env),
         LocalWebservice.deploy_configuration(workers=1),
     )
     service.wait_for_deployment()

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-SCORE_PY = '''
+SCORE_PY = """
 import os
 
 import joblib
@@ -43,27 +43,43 @@ output_sample = np.array([151.0])
 @output_schema(NumpyParameterType(output_sample))
 def run(data):
     return model.predict(data).tolist()
-'''
-LUA = '''wrk.method = "POST"
+"""
+LUA = """wrk.method = "POST"
 wrk.body   = '{"data": [[1,2,3,4,5,6,7,8,9,10],[10,9,8,7,6,5,4,3,2,1]]}'
 wrk.headers["Content-Type"] = "application/json"
-'''
+"""
 BODY = b'{"data": [[1,2,3,4,5,6,7,8,9,10],[10,9,8,7,6,5,4,3,2,1]]}'
 ROOT = Path(__file__).resolve().parent
 MARK_BEGIN, MARK_END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
 def reference_python() -> Path:
-    cache = Path(os.environ.get("MODELPORT_TEST_CACHE") or Path.home() / ".cache/modelport-tests/refsrv")
+    cache = Path(
+        os.environ.get("MODELPORT_TEST_CACHE") or Path.home() / ".cache/modelport-tests/refsrv"
+    )
     python = cache / "venv" / "bin" / "python"
     if not python.with_name("azmlinfsrv").exists():
         import sklearn
 
         uv = Path(sys.executable).with_name("uv")
-        subprocess.run([str(uv), "venv", "--quiet", "--python", sys.executable, str(cache / "venv")], check=True)
-        subprocess.run([str(uv), "pip", "install", "--quiet", "--python", str(python),
-                        "azureml-inference-server-http>=1.5,<1.6", f"scikit-learn=={sklearn.__version__}",
-                        "joblib"], check=True)
+        subprocess.run(
+            [str(uv), "venv", "--quiet", "--python", sys.executable, str(cache / "venv")],
+            check=True,
+        )
+        subprocess.run(
+            [
+                str(uv),
+                "pip",
+                "install",
+                "--quiet",
+                "--python",
+                str(python),
+                "azureml-inference-server-http>=1.5,<1.6",
+                f"scikit-learn=={sklearn.__version__}",
+                "joblib",
+            ],
+            check=True,
+        )
     return python
 
 
@@ -75,7 +91,10 @@ def fit_models(folder: Path) -> dict[str, Path]:
 
     X, y = load_diabetes(return_X_y=True)
     out = {}
-    for name, model in (("ridge", Ridge()), ("forest", RandomForestRegressor(100, max_depth=10, random_state=0))):
+    for name, model in (
+        ("ridge", Ridge()),
+        ("forest", RandomForestRegressor(100, max_depth=10, random_state=0)),
+    ):
         model_dir = folder / name
         model_dir.mkdir()
         joblib.dump(model.fit(X, y), model_dir / "model.pkl")
@@ -94,18 +113,43 @@ def start(kind: str, app: Path, model_dir: Path, workers: int, ref_python: Path 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AZUREML_", "AML_"))}
     env.update({"AZUREML_MODEL_DIR": str(model_dir), "AML_APP_ROOT": str(app)})
     if kind == "modelport":
-        cmd = [sys.executable, "-m", "modelport.scoring", "--entry-script", "score.py", "--port", str(port),
-               "--workers", str(workers), "--log-level", "WARNING"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "modelport.scoring",
+            "--entry-script",
+            "score.py",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "WARNING",
+        ]
     else:
         assert ref_python is not None
-        cmd = [str(ref_python.with_name("azmlinfsrv")), "--entry_script", "score.py", "--port", str(port),
-               "--worker_count", str(workers)]
+        cmd = [
+            str(ref_python.with_name("azmlinfsrv")),
+            "--entry_script",
+            "score.py",
+            "--port",
+            str(port),
+            "--worker_count",
+            str(workers),
+        ]
     began = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=app, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd, cwd=app, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     while True:
         try:
-            r = httpx.post(url + "/score", content=BODY, headers={"Content-Type": "application/json"}, timeout=2)
+            r = httpx.post(
+                url + "/score",
+                content=BODY,
+                headers={"Content-Type": "application/json"},
+                timeout=2,
+            )
             if r.status_code == 200:
                 break
         except httpx.TransportError:
@@ -130,8 +174,21 @@ def tree_rss_mib(pid: int) -> float:
 
 def wrk(url: str, concurrency: int, duration: int, lua: Path) -> tuple[float, float, float, int]:
     threads = 1 if concurrency == 1 else 2
-    out = subprocess.run(["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{duration}s", "--latency",
-                          "-s", str(lua), url + "/score"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{concurrency}",
+            f"-d{duration}s",
+            "--latency",
+            "-s",
+            str(lua),
+            url + "/score",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
     def pct(p: str) -> float:
@@ -156,7 +213,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--servers", default="modelport,reference")
     ap.add_argument("--models", default="ridge,forest")
-    ap.add_argument("--write-readme", action="store_true", help="write the table into bench/README.md")
+    ap.add_argument(
+        "--write-readme", action="store_true", help="write the table into bench/README.md"
+    )
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
@@ -180,9 +239,16 @@ def main() -> None:
                     proc.terminate()
                     proc.wait(timeout=60)
                 results[(kind, model)] = {"startup": startup, "rss": rss, "points": points}
-                print(kind, model, f"start {startup:.2f}s rss {rss:.0f} MiB",
-                      {c: f"{p[0]:.0f} req/s p50 {p[1]:.2f} p99 {p[2]:.2f} err {p[3]}" for c, p in points.items()},
-                      flush=True)
+                print(
+                    kind,
+                    model,
+                    f"start {startup:.2f}s rss {rss:.0f} MiB",
+                    {
+                        c: f"{p[0]:.0f} req/s p50 {p[1]:.2f} p99 {p[2]:.2f} err {p[3]}"
+                        for c, p in points.items()
+                    },
+                    flush=True,
+                )
     table = render(results, levels, args)
     print(table)
     if args.write_readme:
@@ -190,17 +256,26 @@ def main() -> None:
 
 
 def render(results: dict, levels: list[int], args: argparse.Namespace) -> str:
-    lines = [f"{args.workers} workers each, {args.duration} s per point, wrk on the same cores, keep-alive "
-             f"(the reference closes connections), {os.cpu_count()} CPUs.", "",
-             "| server | model | c | req/s | p50 ms | p99 ms | errors | vs reference |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"{args.workers} workers each, {args.duration} s per point, wrk on the same cores, keep-alive "
+        f"(the reference closes connections), {os.cpu_count()} CPUs.",
+        "",
+        "| server | model | c | req/s | p50 ms | p99 ms | errors | vs reference |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for (kind, model), res in results.items():
         for c in levels:
             rps, p50, p99, errors = res["points"][c]
             ref = results.get(("reference", model))
             ratio = f"{rps / ref['points'][c][0]:.2f}x" if ref and kind != "reference" else ""
-            lines.append(f"| {kind} | {model} | {c} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {errors} | {ratio} |")
-    lines += ["", "| server | model | start-up to first 200 | idle RSS of the process tree |", "|---|---|---:|---:|"]
+            lines.append(
+                f"| {kind} | {model} | {c} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {errors} | {ratio} |"
+            )
+    lines += [
+        "",
+        "| server | model | start-up to first 200 | idle RSS of the process tree |",
+        "|---|---|---:|---:|",
+    ]
     for (kind, model), res in results.items():
         lines.append(f"| {kind} | {model} | {res['startup']:.2f} s | {res['rss']:.0f} MiB |")
     return "\n".join(lines)
@@ -211,7 +286,7 @@ def write_readme(table: str) -> None:
     text = readme.read_text() if readme.exists() else ""
     block = f"{MARK_BEGIN}\n{table}\n{MARK_END}"
     if MARK_BEGIN in text and MARK_END in text:
-        text = text[: text.index(MARK_BEGIN)] + block + text[text.index(MARK_END) + len(MARK_END):]
+        text = text[: text.index(MARK_BEGIN)] + block + text[text.index(MARK_END) + len(MARK_END) :]
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     readme.write_text(text)

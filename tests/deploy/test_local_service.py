@@ -155,7 +155,21 @@ def test_a_taken_port_is_unschedulable(dws: Workspace, ridge: Model) -> None:
             Model.deploy(
                 dws, "clash", [ridge], _config(), LocalWebservice.deploy_configuration(port=port)
             )
-    assert Webservice.list(dws) == []
+    clash = Webservice(dws, "clash")
+    assert clash.state == "Unschedulable" and f"port {port}" in (clash.error or "")
+    with pytest.raises(WebserviceException, match="Unschedulable"):
+        clash.wait_for_deployment()
+    config = LocalWebservice.deploy_configuration(workers=1)
+    fixed = Model.deploy(dws, "clash", [ridge], _config(), config, overwrite=True)
+    fixed.wait_for_deployment()
+    assert fixed.state == "Healthy"
+
+
+def test_more_cores_than_the_machine_has_is_unschedulable(dws: Workspace, ridge: Model) -> None:
+    config = LocalWebservice.deploy_configuration(cpu_cores=512)
+    with pytest.raises(WebserviceException, match="Unschedulable: it asks for 512 CPU cores"):
+        Model.deploy(dws, "greedy", [ridge], _config(), config)
+    assert Webservice(dws, "greedy").state == "Unschedulable"
 
 
 def test_names_taken_models_deleted_and_bad_names(

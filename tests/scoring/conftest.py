@@ -51,19 +51,40 @@ def app_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 class Server:
     """One `python -m modelport.scoring` process tree."""
 
-    def __init__(self, root: Path, script: str, *args: str, env: dict[str, str] | None = None,
-                 model_dir: Path | None = None, workers: int = 1) -> None:
+    def __init__(
+        self,
+        root: Path,
+        script: str,
+        *args: str,
+        env: dict[str, str] | None = None,
+        model_dir: Path | None = None,
+        workers: int = 1,
+    ) -> None:
         self.root = root
         port_file = root / f".port-{script}-{os.getpid()}-{time.monotonic_ns()}"
-        cmd = [sys.executable, "-m", "modelport.scoring", "--entry-script", script,
-               "--app-root", str(root), "--port", "0", "--port-file", str(port_file),
-               "--workers", str(workers), *args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "modelport.scoring",
+            "--entry-script",
+            script,
+            "--app-root",
+            str(root),
+            "--port",
+            "0",
+            "--port-file",
+            str(port_file),
+            "--workers",
+            str(workers),
+            *args,
+        ]
         if model_dir is not None:
             cmd += ["--model-dir", str(model_dir)]
         full_env = {k: v for k, v in os.environ.items() if not k.startswith(("AZUREML_", "AML_"))}
         full_env.update(env or {})
-        self.proc = subprocess.Popen(cmd, cwd=root, env=full_env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            cmd, cwd=root, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         self.port = self._wait_port(port_file)
         self.url = f"http://127.0.0.1:{self.port}"
         self.client = httpx.Client(base_url=self.url, timeout=30)
@@ -84,7 +105,9 @@ class Server:
         with httpx.Client(timeout=2) as probe:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"server exited: {self.proc.communicate()[1].decode()[-3000:]}")
+                    raise RuntimeError(
+                        f"server exited: {self.proc.communicate()[1].decode()[-3000:]}"
+                    )
                 try:
                     if probe.get(f"{self.url}/readyz").status_code == 200:
                         return
@@ -109,8 +132,14 @@ class Server:
 def server_factory(app_root: Path) -> Iterator:
     started: dict[tuple, Server] = {}
 
-    def get(script: str, *args: str, env: dict[str, str] | None = None, model_dir: Path | None = None,
-            workers: int = 1, fresh: bool = False) -> Server:
+    def get(
+        script: str,
+        *args: str,
+        env: dict[str, str] | None = None,
+        model_dir: Path | None = None,
+        workers: int = 1,
+        fresh: bool = False,
+    ) -> Server:
         key = (script, args, tuple(sorted((env or {}).items())), model_dir, workers)
         if fresh or key not in started:
             server = Server(app_root, script, *args, env=env, model_dir=model_dir, workers=workers)
@@ -128,7 +157,21 @@ def start_failing(root: Path, script: str, timeout: float = 30) -> subprocess.Co
     """Run a server that must refuse to start; returns the finished process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AZUREML_", "AML_"))}
     return subprocess.run(
-        [sys.executable, "-m", "modelport.scoring", "--entry-script", script, "--app-root", str(root),
-         "--port", "0", "--workers", "2"],
-        cwd=root, env=env, capture_output=True, timeout=timeout,
+        [
+            sys.executable,
+            "-m",
+            "modelport.scoring",
+            "--entry-script",
+            script,
+            "--app-root",
+            str(root),
+            "--port",
+            "0",
+            "--workers",
+            "2",
+        ],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        timeout=timeout,
     )

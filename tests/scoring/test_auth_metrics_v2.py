@@ -19,9 +19,16 @@ def secured(server_factory, app_root, tmp_path_factory):
     keys.write_text(json.dumps({"primary": "key-one", "secondary": "key-two"}))
     secret = folder / "secret"
     secret.write_text("s3cret-value-for-hs256-tokens-0123456789")
-    server = server_factory("ridge_numpy.py", "--auth-keys-file", str(keys), "--token-secret-file",
-                            str(secret), "--service-name", "myservice",
-                            model_dir=app_root / "seed-model")
+    server = server_factory(
+        "ridge_numpy.py",
+        "--auth-keys-file",
+        str(keys),
+        "--token-secret-file",
+        str(secret),
+        "--service-name",
+        "myservice",
+        model_dir=app_root / "seed-model",
+    )
     return server, keys, secret.read_text()
 
 
@@ -33,7 +40,10 @@ def _score(server, token=None):
 def test_keys_and_rotation(secured):
     server, keys, _ = secured
     missing = _score(server)
-    assert missing.status_code == 401 and "Authorization header is missing" in missing.json()["message"]
+    assert (
+        missing.status_code == 401
+        and "Authorization header is missing" in missing.json()["message"]
+    )
     assert _score(server, "key-one").status_code == 200
     assert _score(server, "key-two").status_code == 200
     wrong = _score(server, "nope")
@@ -53,7 +63,9 @@ def test_tokens(secured):
     assert r.status_code == 401 and "expired" in r.json()["message"]
     tampered = good[:-2] + ("AA" if not good.endswith("AA") else "BB")
     assert _score(server, tampered).status_code == 401
-    other = jwt.encode({"exp": int(time.time()) + 60}, "another-secret-0123456789-abcdefghij", algorithm="HS256")
+    other = jwt.encode(
+        {"exp": int(time.time()) + 60}, "another-secret-0123456789-abcdefghij", algorithm="HS256"
+    )
     assert _score(server, other).status_code == 401
 
 
@@ -74,8 +86,11 @@ def test_metrics_count_requests(server_factory, app_root):
         server.client.post("/score", json={"data": [ROW]})
     server.client.post("/score", json={"nope": 1})
     text = server.client.get("/metrics").text
-    values = {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines()
-              if line and not line.startswith("#")}
+    values = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }
     assert values['modelport_requests_total{route="score",code="2xx"}'] >= 10
     assert values['modelport_requests_total{route="score",code="4xx"}'] >= 1
     assert values["modelport_request_duration_seconds_count"] >= 11
@@ -85,21 +100,30 @@ def test_metrics_count_requests(server_factory, app_root):
 
 
 def test_v2_protocol(server_factory, app_root):
-    server = server_factory("ridge_numpy.py", model_dir=app_root / "seed-model",
-                            env={"SERVICE_NAME": "ridge"})
+    server = server_factory(
+        "ridge_numpy.py", model_dir=app_root / "seed-model", env={"SERVICE_NAME": "ridge"}
+    )
     assert server.client.get("/v2/health/ready").json() == {"ready": True}
     meta = server.client.get("/v2/models/ridge").json()
     assert meta["inputs"] == [{"name": "data", "datatype": "INT64", "shape": [-1, 10]}]
-    body = {"id": "r1", "inputs": [{"name": "data", "shape": [2, 10], "datatype": "INT64",
-                                    "data": ROW + ROW[::-1]}]}
+    body = {
+        "id": "r1",
+        "inputs": [
+            {"name": "data", "shape": [2, 10], "datatype": "INT64", "data": ROW + ROW[::-1]}
+        ],
+    }
     r = server.client.post("/v2/models/ridge/infer", json=body)
     assert r.status_code == 200, r.text
     out = r.json()
     assert out["model_name"] == "ridge" and out["id"] == "r1"
     classic = server.client.post("/score", json={"data": [ROW, ROW[::-1]]}).json()
     assert out["outputs"][0]["data"] == classic and out["outputs"][0]["shape"] == [2]
-    bad = server.client.post("/v2/models/ridge/infer", json={"inputs": [{"name": "data", "shape": [1, 3],
-                                                                          "datatype": "INT64", "data": [1, 2, 3]}]})
+    bad = server.client.post(
+        "/v2/models/ridge/infer",
+        json={
+            "inputs": [{"name": "data", "shape": [1, 3], "datatype": "INT64", "data": [1, 2, 3]}]
+        },
+    )
     assert bad.status_code == 400 and "'data' parameter" in bad.json()["error"]
     assert server.client.get("/v2/models/other").status_code == 404
 

@@ -22,18 +22,22 @@ import pytest
 pytestmark = pytest.mark.conformance
 
 REFERENCE = "azureml-inference-server-http>=1.5,<1.6"
-COMPARED_HEADERS = ("content-type", "x-ms-run-function-failed", "x-request-id", "x-ms-request-id",
-                    "x-ms-client-request-id", "access-control-allow-origin")
+COMPARED_HEADERS = (
+    "content-type",
+    "x-ms-run-function-failed",
+    "x-request-id",
+    "x-ms-request-id",
+    "x-ms-client-request-id",
+    "access-control-allow-origin",
+)
 # azureml-contrib-services re-exports the server's own request/response classes; the same here.
 CONTRIB = {
     "azureml/__init__.py": "",
     "azureml/contrib/__init__.py": "",
     "azureml/contrib/services/__init__.py": "",
-    "azureml/contrib/services/aml_request.py":
-        "from azureml_inference_server_http.api.aml_request import *  # noqa\n"
-        "from azureml_inference_server_http.api.aml_request import rawhttp, AMLRequest  # noqa\n",
-    "azureml/contrib/services/aml_response.py":
-        "from azureml_inference_server_http.api.aml_response import AMLResponse  # noqa\n",
+    "azureml/contrib/services/aml_request.py": "from azureml_inference_server_http.api.aml_request import *  # noqa\n"
+    "from azureml_inference_server_http.api.aml_request import rawhttp, AMLRequest  # noqa\n",
+    "azureml/contrib/services/aml_response.py": "from azureml_inference_server_http.api.aml_response import AMLResponse  # noqa\n",
 }
 ROW = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
 JSON = {"Content-Type": "application/json"}
@@ -56,14 +60,28 @@ def reference_python() -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not marker.exists():
             uv = Path(sys.executable).with_name("uv")
-            steps = [[str(uv), "venv", "--quiet", "--python", sys.executable, str(root / "venv")],
-                     [str(uv), "pip", "install", "--quiet", "--python", str(python), REFERENCE,
-                      f"scikit-learn=={sklearn.__version__}", "joblib", "pandas"]]
+            steps = [
+                [str(uv), "venv", "--quiet", "--python", sys.executable, str(root / "venv")],
+                [
+                    str(uv),
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--python",
+                    str(python),
+                    REFERENCE,
+                    f"scikit-learn=={sklearn.__version__}",
+                    "joblib",
+                    "pandas",
+                ],
+            ]
             for step in steps:
                 done = subprocess.run(step, capture_output=True, timeout=600)
                 if done.returncode != 0:
-                    pytest.skip(f"cannot install the reference server ({' '.join(step[:3])}): "
-                                f"{done.stderr.decode()[-400:]}")
+                    pytest.skip(
+                        f"cannot install the reference server ({' '.join(step[:3])}): "
+                        f"{done.stderr.decode()[-400:]}"
+                    )
             shim = root / "contrib"
             for rel, text in CONTRIB.items():
                 (shim / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -85,9 +103,13 @@ def reference_server(python: Path, app_root: Path, script: str, model_dir: Path 
     env.update({"AML_APP_ROOT": str(app_root), "PYTHONPATH": str(_cache_dir() / "contrib")})
     if model_dir:
         env["AZUREML_MODEL_DIR"] = str(model_dir)
-    proc = subprocess.Popen([str(python.with_name("azmlinfsrv")), "--entry_script", script,
-                             "--port", str(port)], cwd=app_root, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(python.with_name("azmlinfsrv")), "--entry_script", script, "--port", str(port)],
+        cwd=app_root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -114,59 +136,124 @@ def reference_server(python: Path, app_root: Path, script: str, model_dir: Path 
 
 # (script, model dir name or None, [(method, path, headers, body)])
 CASES = [
-    ("ridge_numpy.py", "seed-model", [
-        ("POST", "/score", JSON, json.dumps({"data": [ROW, ROW[::-1]]})),
-        ("POST", "/score", JSON, json.dumps({"data": [[1.5] * 10]})),
-        ("POST", "/score", {"Content-Type": "text/plain"}, "{}"),
-        ("POST", "/score", JSON, "{bad"),
-        ("POST", "/score", JSON, ""),
-        ("POST", "/score", JSON, "[1]"),
-        ("POST", "/score", JSON, '{"other": 1}'),
-        ("GET", "/score?data=[[1,2,3,4,5,6,7,8,9,10]]", {}, None),
-        ("OPTIONS", "/score", {}, None),
-        ("PUT", "/score", {}, None),
-        ("GET", "/", {"x-request-id": "rid-1", "TraceId": "t"}, None),
-        ("POST", "/score", {**JSON, "x-request-id": "a" * 101}, "{}"),
-        ("POST", "/score", {**JSON, "x-ms-client-request-id": "c" * 101, "x-request-id": "r"}, "{}"),
-        ("POST", "/score", {**JSON, "x-ms-request-id": "legacy", "x-request-id": "r2"}, '{"data": [[1,1,1,1,1,1,1,1,1,1]]}'),
-        ("POST", "/score", {**JSON, "x-ms-client-request-id": "cli", "x-request-id": "r3"}, '{"data": [[1,1,1,1,1,1,1,1,1,1]]}'),
-        ("GET", "/swagger.json?version=7", {}, None),
-        ("GET", "/nothing", {}, None),
-    ]),
-    ("echo_raw.py", None, [
-        ("POST", "/score", {"Content-Type": "text/plain"}, '{"a": 1,  "b": "x"}'),
-        ("POST", "/score", {"Content-Type": "application/json"}, '{"a": 1}'),
-        ("POST", "/score", {"Content-Type": "text/plain"}, b"\xff\xfe"),
-        ("GET", "/score?a=1&b=[1,2]&c=x&c=y&d=null", {}, None),
-        ("OPTIONS", "/score", {}, None),
-    ]),
-    ("failing_run.py", None, [
-        ("POST", "/score", {"Content-Type": "text/plain"}, '{"raise": true}'),
-        ("POST", "/score", {"Content-Type": "text/plain"}, '{"catch": true}'),
-    ]),
-    ("headers_run.py", None, [
-        ("POST", "/score", {"Content-Type": "text/plain", "X-Custom": "v"}, "hello"),
-    ]),
-    ("standard_types.py", None, [
-        ("POST", "/score", {**JSON, "X-Custom": "h"}, json.dumps(
-            {"text": "abc", "options": {"name": "n", "inner": {"k": 2}, "arr": [1.0, 3.0]}, "factor": 3})),
-    ]),
-    ("pandas_schema.py", None, [
-        ("POST", "/score", JSON, json.dumps({"data": [{"input_name_1": 2.0, "input_name_2": "a", "input_name_3": 3}]})),
-    ]),
-    ("seed_rawhttp.py", None, [
-        ("POST", "/score", JSON, bytes(range(256))),
-        ("GET", "/score?x=1&y=2", {}, None),
-        ("OPTIONS", "/score", {}, None),
-    ]),
+    (
+        "ridge_numpy.py",
+        "seed-model",
+        [
+            ("POST", "/score", JSON, json.dumps({"data": [ROW, ROW[::-1]]})),
+            ("POST", "/score", JSON, json.dumps({"data": [[1.5] * 10]})),
+            ("POST", "/score", {"Content-Type": "text/plain"}, "{}"),
+            ("POST", "/score", JSON, "{bad"),
+            ("POST", "/score", JSON, ""),
+            ("POST", "/score", JSON, "[1]"),
+            ("POST", "/score", JSON, '{"other": 1}'),
+            ("GET", "/score?data=[[1,2,3,4,5,6,7,8,9,10]]", {}, None),
+            ("OPTIONS", "/score", {}, None),
+            ("PUT", "/score", {}, None),
+            ("GET", "/", {"x-request-id": "rid-1", "TraceId": "t"}, None),
+            ("POST", "/score", {**JSON, "x-request-id": "a" * 101}, "{}"),
+            (
+                "POST",
+                "/score",
+                {**JSON, "x-ms-client-request-id": "c" * 101, "x-request-id": "r"},
+                "{}",
+            ),
+            (
+                "POST",
+                "/score",
+                {**JSON, "x-ms-request-id": "legacy", "x-request-id": "r2"},
+                '{"data": [[1,1,1,1,1,1,1,1,1,1]]}',
+            ),
+            (
+                "POST",
+                "/score",
+                {**JSON, "x-ms-client-request-id": "cli", "x-request-id": "r3"},
+                '{"data": [[1,1,1,1,1,1,1,1,1,1]]}',
+            ),
+            ("GET", "/swagger.json?version=7", {}, None),
+            ("GET", "/nothing", {}, None),
+        ],
+    ),
+    (
+        "echo_raw.py",
+        None,
+        [
+            ("POST", "/score", {"Content-Type": "text/plain"}, '{"a": 1,  "b": "x"}'),
+            ("POST", "/score", {"Content-Type": "application/json"}, '{"a": 1}'),
+            ("POST", "/score", {"Content-Type": "text/plain"}, b"\xff\xfe"),
+            ("GET", "/score?a=1&b=[1,2]&c=x&c=y&d=null", {}, None),
+            ("OPTIONS", "/score", {}, None),
+        ],
+    ),
+    (
+        "failing_run.py",
+        None,
+        [
+            ("POST", "/score", {"Content-Type": "text/plain"}, '{"raise": true}'),
+            ("POST", "/score", {"Content-Type": "text/plain"}, '{"catch": true}'),
+        ],
+    ),
+    (
+        "headers_run.py",
+        None,
+        [
+            ("POST", "/score", {"Content-Type": "text/plain", "X-Custom": "v"}, "hello"),
+        ],
+    ),
+    (
+        "standard_types.py",
+        None,
+        [
+            (
+                "POST",
+                "/score",
+                {**JSON, "X-Custom": "h"},
+                json.dumps(
+                    {
+                        "text": "abc",
+                        "options": {"name": "n", "inner": {"k": 2}, "arr": [1.0, 3.0]},
+                        "factor": 3,
+                    }
+                ),
+            ),
+        ],
+    ),
+    (
+        "pandas_schema.py",
+        None,
+        [
+            (
+                "POST",
+                "/score",
+                JSON,
+                json.dumps(
+                    {"data": [{"input_name_1": 2.0, "input_name_2": "a", "input_name_3": 3}]}
+                ),
+            ),
+        ],
+    ),
+    (
+        "seed_rawhttp.py",
+        None,
+        [
+            ("POST", "/score", JSON, bytes(range(256))),
+            ("GET", "/score?x=1&y=2", {}, None),
+            ("OPTIONS", "/score", {}, None),
+        ],
+    ),
     ("seed_cors.py", None, [("POST", "/score", {"Content-Type": "text/plain"}, "abc")]),
-    ("rawhttp_files.py", None, [
-        ("POST", "/score", {"X-Want": "image"}, b"\x00\x01\x02"),
-        ("POST", "/score", {"X-Want": "error"}, b"x"),
-        ("OPTIONS", "/score", {}, None),
-        ("GET", "/score?k=1&k=2", {}, None),
-    ]),
+    (
+        "rawhttp_files.py",
+        None,
+        [
+            ("POST", "/score", {"X-Want": "image"}, b"\x00\x01\x02"),
+            ("POST", "/score", {"X-Want": "error"}, b"x"),
+            ("OPTIONS", "/score", {}, None),
+            ("GET", "/score?k=1&k=2", {}, None),
+        ],
+    ),
 ]
+
 
 def _snapshot(response: httpx.Response) -> dict:
     ctype = response.headers.get("content-type", "")
@@ -178,13 +265,18 @@ def _snapshot(response: httpx.Response) -> dict:
         headers["x-request-id"] = "<uuid>"
     if headers["x-ms-request-id"] and len(headers["x-ms-request-id"]) == 36:
         headers["x-ms-request-id"] = "<uuid>"
-    return {"status": response.status_code, "body": body, "headers": headers,
-            "exec_ms": "x-ms-run-fn-exec-ms" in response.headers}
+    return {
+        "status": response.status_code,
+        "body": body,
+        "headers": headers,
+        "exec_ms": "x-ms-run-fn-exec-ms" in response.headers,
+    }
 
 
 @pytest.mark.parametrize(("script", "model_dir", "requests"), CASES, ids=[c[0] for c in CASES])
-def test_same_answers_as_the_reference(reference_python, server_factory, app_root, script, model_dir,
-                                       requests):
+def test_same_answers_as_the_reference(
+    reference_python, server_factory, app_root, script, model_dir, requests
+):
     folder = app_root / model_dir if model_dir else None
     ours = server_factory(script, model_dir=folder)
     with reference_server(reference_python, app_root, script, folder) as ref_url:
@@ -208,11 +300,15 @@ def test_documented_differences(reference_python, server_factory, app_root):
         assert my_doc["definitions"]["ServiceInput"] == ref_doc["definitions"]["ServiceInput"]
         assert my_doc["definitions"]["ServiceOutput"] == ref_doc["definitions"]["ServiceOutput"]
         assert set(my_doc["paths"]) == {"/", "/score"}  # the guide's template, no /swagger.json
-        ref_conn = httpx.post(ref_url + "/score", content='{"data": [[1,1,1,1,1,1,1,1,1,1]]}', headers=JSON)
+        ref_conn = httpx.post(
+            ref_url + "/score", content='{"data": [[1,1,1,1,1,1,1,1,1,1]]}', headers=JSON
+        )
         assert ref_conn.headers.get("connection") == "close"
 
 
-def test_numpy_scalars_serialise_where_the_reference_fails(reference_python, server_factory, app_root):
+def test_numpy_scalars_serialise_where_the_reference_fails(
+    reference_python, server_factory, app_root
+):
     ours = server_factory("plain_json.py")
     body = '{"data": [[1, 2], [3, 4.5]]}'
     with reference_server(reference_python, app_root, "plain_json.py", None) as ref_url:

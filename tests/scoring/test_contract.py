@@ -53,9 +53,19 @@ def test_float_input_is_cast_to_the_int64_sample(ridge):
 @pytest.mark.parametrize(
     ("body", "headers", "status", "message"),
     [
-        ('{"data": []}', {"Content-Type": "text/plain"}, 415, "Expects Content-Type to be application/json"),
-        ("{bad", JSON, 400, "POST body could not be decoded as JSON: Expecting property name enclosed "
-                            "in double quotes: line 1 column 2 (char 1)"),
+        (
+            '{"data": []}',
+            {"Content-Type": "text/plain"},
+            415,
+            "Expects Content-Type to be application/json",
+        ),
+        (
+            "{bad",
+            JSON,
+            400,
+            "POST body could not be decoded as JSON: Expecting property name enclosed "
+            "in double quotes: line 1 column 2 (char 1)",
+        ),
         ("", JSON, 400, "POST body is empty. Expecting a JSON dictionary."),
         ("[1, 2]", JSON, 400, "POST body should be a JSON dictionary."),
         ('{"x": 1}', JSON, 400, "A value is not provided for the 'data' parameter."),
@@ -80,8 +90,9 @@ def test_undecorated_run_gets_the_exact_body(echo):
     text = '{"a": 1,   "b": "é"}\n'
     r = echo.client.post("/score", content=text.encode(), headers={"Content-Type": "text/plain"})
     assert r.status_code == 200 and r.json() == text
-    form = echo.client.post("/score", content=b"a=1&b=2",
-                            headers={"Content-Type": "application/x-www-form-urlencoded"})
+    form = echo.client.post(
+        "/score", content=b"a=1&b=2", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert form.json() == "a=1&b=2"
 
 
@@ -107,7 +118,9 @@ def test_run_raising_is_500_with_generic_message(server_factory):
     server = server_factory("failing_run.py")
     r = server.client.post("/score", content='{"raise": true}')
     assert r.status_code == 500
-    assert r.json() == {"message": "An unexpected error occurred in scoring script. Check the logs for more info."}
+    assert r.json() == {
+        "message": "An unexpected error occurred in scoring script. Check the logs for more info."
+    }
     assert r.headers["x-ms-run-function-failed"] == "True"
     caught = server.client.post("/score", content='{"catch": true}')
     assert (caught.status_code, caught.json()) == (200, "handled")
@@ -115,7 +128,9 @@ def test_run_raising_is_500_with_generic_message(server_factory):
 
 def test_methods(echo):
     assert echo.client.put("/score").status_code == 405
-    assert echo.client.put("/score").json() == {"message": "The method is not allowed for the requested URL."}
+    assert echo.client.put("/score").json() == {
+        "message": "The method is not allowed for the requested URL."
+    }
     r = echo.client.options("/score")
     assert (r.status_code, r.content) == (200, b"")
     assert echo.client.post("/").status_code == 405
@@ -128,11 +143,18 @@ def test_request_id_headers(echo):
     assert r.headers["x-request-id"] == "abc" and r.headers["x-ms-request-id"] == "abc"
     generated = echo.client.post("/score", content="x")
     assert len(generated.headers["x-request-id"]) == 36
-    both = echo.client.post("/score", content="x", headers={"x-ms-client-request-id": "c1", "TraceId": "t"})
-    assert both.headers["x-ms-client-request-id"] == "c1" and both.headers["x-ms-request-id"] == "c1"
+    both = echo.client.post(
+        "/score", content="x", headers={"x-ms-client-request-id": "c1", "TraceId": "t"}
+    )
+    assert (
+        both.headers["x-ms-client-request-id"] == "c1" and both.headers["x-ms-request-id"] == "c1"
+    )
     assert both.headers["traceid"] == "t"
     legacy = echo.client.post("/score", content="x", headers={"x-ms-request-id": "old"})
-    assert legacy.headers["x-ms-request-id"] == "old" and legacy.headers["x-ms-client-request-id"] == "old"
+    assert (
+        legacy.headers["x-ms-request-id"] == "old"
+        and legacy.headers["x-ms-client-request-id"] == "old"
+    )
 
 
 @pytest.mark.parametrize("header", ["x-request-id", "x-ms-request-id", "x-ms-client-request-id"])
@@ -153,17 +175,29 @@ def test_numpy_values_in_results_serialise(server_factory):
 
 def test_request_headers_parameter(server_factory):
     server = server_factory("headers_run.py")
-    r = server.client.post("/score", content="hi", headers={"X-Custom": "v1", "Content-Type": "text/plain"})
+    r = server.client.post(
+        "/score", content="hi", headers={"X-Custom": "v1", "Content-Type": "text/plain"}
+    )
     assert r.json() == {"data": "hi", "custom": "v1", "content_type": "text/plain"}
 
 
 def test_standard_types_stacked_decorators_and_headers(server_factory):
     server = server_factory("standard_types.py")
-    payload = {"text": "abc", "options": {"name": "n", "inner": {"k": 2}, "arr": [1.0, 3.0]}, "factor": 3}
+    payload = {
+        "text": "abc",
+        "options": {"name": "n", "inner": {"k": 2}, "arr": [1.0, 3.0]},
+        "factor": 3,
+    }
     r = server.client.post("/score", json=payload, headers={"X-Custom": "yes"})
     assert r.status_code == 200, r.text
-    assert r.json() == {"text": "ABC", "scaled": [3.0, 9.0], "arr_type": "ndarray", "name": "n",
-                        "inner": {"k": 2}, "custom_header": "yes"}
+    assert r.json() == {
+        "text": "ABC",
+        "scaled": [3.0, 9.0],
+        "arr_type": "ndarray",
+        "name": "n",
+        "inner": {"k": 2},
+        "custom_header": "yes",
+    }
     default = server.client.post(
         "/score", json={"text": "a", "options": {"name": "m", "inner": {}, "arr": [1.0, 2.0]}}
     )
@@ -176,8 +210,11 @@ def test_pandas_records_and_columns(server_factory):
     server = server_factory("pandas_schema.py")
     records = [{"input_name_1": 2.0, "input_name_2": "a", "input_name_3": 3}]
     assert server.client.post("/score", json={"data": records}).json() == [6.0]
-    columns = {"input_name_1": {"0": 1.5, "1": 2.0}, "input_name_2": {"0": "x", "1": "y"},
-               "input_name_3": {"0": 2, "1": 1}}
+    columns = {
+        "input_name_1": {"0": 1.5, "1": 2.0},
+        "input_name_2": {"0": "x", "1": "y"},
+        "input_name_3": {"0": 2, "1": 1},
+    }
     assert server.client.post("/score", json={"data": columns}).json() == [3.0, 2.0]
     bad = server.client.post("/score", json={"data": 5})
     assert bad.status_code == 400 and "'data' parameter" in bad.json()["message"]

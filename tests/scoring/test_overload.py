@@ -34,8 +34,13 @@ def test_async_timeout(server_factory):
 
 
 def test_full_queue_is_503_never_a_hang(server_factory):
-    server = server_factory("failing_run.py", "--max-concurrent-requests-per-container", "2",
-                            "--max-request-wait-time", "400")
+    server = server_factory(
+        "failing_run.py",
+        "--max-concurrent-requests-per-container",
+        "2",
+        "--max-request-wait-time",
+        "400",
+    )
 
     def call(_: int) -> int:
         with httpx.Client(base_url=server.url, timeout=10) as c:
@@ -48,7 +53,9 @@ def test_full_queue_is_503_never_a_hang(server_factory):
     assert codes.count(200) >= 1 and codes.count(503) >= 3, codes
     assert set(codes) <= {200, 503}
     metrics = server.client.get("/metrics").text
-    rejected = [line for line in metrics.splitlines() if line.startswith("modelport_rejected_total")]
+    rejected = [
+        line for line in metrics.splitlines() if line.startswith("modelport_rejected_total")
+    ]
     assert float(rejected[0].split()[-1]) >= 3
 
 

@@ -35,15 +35,20 @@ def test_seed_cors_script_without_rawhttp_fails_like_the_reference(server_factor
 
 
 def test_multipart_files_and_cors_header(raw):
-    files = [("image", ("a.png", b"\x89PNG\x00\x01", "image/png")),
-             ("file[]", ("1.bin", b"one", "application/octet-stream")),
-             ("file[]", ("2.bin", b"two", "application/octet-stream"))]
+    files = [
+        ("image", ("a.png", b"\x89PNG\x00\x01", "image/png")),
+        ("file[]", ("1.bin", b"one", "application/octet-stream")),
+        ("file[]", ("2.bin", b"two", "application/octet-stream")),
+    ]
     r = raw.client.post("/score", files=files, data={"note": "hi"})
     assert r.status_code == 201
     assert r.headers["access-control-allow-origin"] == "http://www.example.com"
     body = r.json()
     assert body["image"] == [hashlib.sha256(b"\x89PNG\x00\x01").hexdigest()]
-    assert body["file[]"] == [hashlib.sha256(b"one").hexdigest(), hashlib.sha256(b"two").hexdigest()]
+    assert body["file[]"] == [
+        hashlib.sha256(b"one").hexdigest(),
+        hashlib.sha256(b"two").hexdigest(),
+    ]
     assert body["form"] == {"note": "hi"}
 
 
@@ -64,7 +69,9 @@ def test_raw_error_response_is_flagged(raw):
 
 
 def test_single_model_layout_cwd_and_helpers(server_factory, app_root):
-    server = server_factory("single_model.py", model_dir=app_root / "azureml-models" / "ridge" / "1")
+    server = server_factory(
+        "single_model.py", model_dir=app_root / "azureml-models" / "ridge" / "1"
+    )
     r = server.client.post("/score", content=json.dumps({"data": [[0.0] * 10]}))
     assert r.status_code == 200, r.text
     body = r.json()
@@ -84,14 +91,21 @@ def test_multi_model_layout(server_factory, app_root):
 
 
 def test_data_collection_writes_rows(server_factory, tmp_path):
-    server = server_factory("data_collection.py", env={"MODELPORT_DATA_COLLECTION_DIR": str(tmp_path)},
-                            workers=2)
+    server = server_factory(
+        "data_collection.py", env={"MODELPORT_DATA_COLLECTION_DIR": str(tmp_path)}, workers=2
+    )
     for _ in range(3):
-        assert server.client.post("/score", content='{"data": [[1, 2, 3], [4, 5, 6]]}').json() == [6, 15]
+        assert server.client.post("/score", content='{"data": [[1, 2, 3], [4, 5, 6]]}').json() == [
+            6,
+            15,
+        ]
     inputs = list(tmp_path.glob("*/ridge/inputs/*/*/*/data.csv"))
     preds = list(tmp_path.glob("*/ridge/predictions/*/*/*/data.csv"))
     assert len(inputs) == 1 and len(preds) == 1
     rows = list(csv.reader(inputs[0].read_text().splitlines()))
     assert rows[0] == ["$timestamp", "$corrId", "a", "b", "c"]
     assert [r[2:] for r in rows[1:]] == [["1", "2", "3"], ["4", "5", "6"]] * 3
-    assert [r[2:] for r in list(csv.reader(preds[0].read_text().splitlines()))[1:]] == [["6"], ["15"]] * 3
+    assert [r[2:] for r in list(csv.reader(preds[0].read_text().splitlines()))[1:]] == [
+        ["6"],
+        ["15"],
+    ] * 3

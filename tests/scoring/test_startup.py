@@ -36,12 +36,28 @@ def test_bad_scripts_refuse_to_start(app_root, script, expected):
 
 def test_cli_serve_reports_init_failure(app_root):
     done = subprocess.run(
-        [sys.executable, "-m", "modelport.cli.main", "serve", "--entry-script", "init_fails.py",
-         "--app-root", str(app_root), "--port", "0", "--workers", "1"],
-        cwd=app_root, capture_output=True, timeout=30,
+        [
+            sys.executable,
+            "-m",
+            "modelport.cli.main",
+            "serve",
+            "--entry-script",
+            "init_fails.py",
+            "--app-root",
+            str(app_root),
+            "--port",
+            "0",
+            "--workers",
+            "1",
+        ],
+        cwd=app_root,
+        capture_output=True,
+        timeout=30,
     )
     assert done.returncode == 2
-    assert "error: " in done.stderr.decode() and "init() raised RuntimeError" in done.stderr.decode()
+    assert (
+        "error: " in done.stderr.decode() and "init() raised RuntimeError" in done.stderr.decode()
+    )
 
 
 def test_missing_entry_script_is_a_usage_error(app_root):
@@ -52,11 +68,16 @@ def test_missing_entry_script_is_a_usage_error(app_root):
 def test_help_is_fast_and_light():
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "modelport.cli.main", "--help"],
-        capture_output=True, timeout=30,
+        capture_output=True,
+        timeout=30,
     )
     assert done.returncode == 0
     imported = done.stderr.decode()
     for heavy in ("uvicorn", "numpy", "orjson", "werkzeug"):
         assert f" {heavy}\n" not in imported and f" {heavy}." not in imported
-    assert subprocess.run([sys.executable, "-m", "modelport.scoring", "--help"],
-                          capture_output=True, timeout=30).returncode == 0
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "modelport.scoring", "--help"], capture_output=True, timeout=30
+        ).returncode
+        == 0
+    )

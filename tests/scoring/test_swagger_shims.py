@@ -24,8 +24,11 @@ def _seed_swagger() -> dict:
 
 def _strip_formats(node):
     if isinstance(node, dict):
-        return {k: _strip_formats(v) for k, v in node.items()
-                if not (k == "format" and v in ("numpy.ndarray",))}
+        return {
+            k: _strip_formats(v)
+            for k, v in node.items()
+            if not (k == "format" and v in ("numpy.ndarray",))
+        }
     if isinstance(node, list):
         return [_strip_formats(v) for v in node]
     return node
@@ -34,23 +37,27 @@ def _strip_formats(node):
 def test_swagger2_matches_the_guide(server_factory, app_root):
     if not SEED.exists():
         pytest.skip("the seed guide is not beside this checkout")
-    server = server_factory("ridge_numpy.py", model_dir=app_root / "seed-model",
-                            env={"SERVICE_NAME": "myservice"})
+    server = server_factory(
+        "ridge_numpy.py", model_dir=app_root / "seed-model", env={"SERVICE_NAME": "myservice"}
+    )
     doc = server.client.get("/swagger.json").json()
     assert _strip_formats(doc) == _seed_swagger()
     assert doc["definitions"]["ServiceInput"]["properties"]["data"]["format"] == "numpy.ndarray"
 
 
 def test_swagger_versions(server_factory, app_root):
-    server = server_factory("ridge_numpy.py", model_dir=app_root / "seed-model",
-                            env={"SERVICE_NAME": "myservice"})
+    server = server_factory(
+        "ridge_numpy.py", model_dir=app_root / "seed-model", env={"SERVICE_NAME": "myservice"}
+    )
     v3 = server.client.get("/swagger.json?version=3").json()
     assert v3["openapi"] == "3.0.3" and "ServiceInput" in v3["components"]["schemas"]
     assert v3["components"]["securitySchemes"]["Bearer"]["type"] == "apiKey"
     assert server.client.get("/swagger.json?version=3.1").json()["openapi"] == "3.1.0"
     bad = server.client.get("/swagger.json?version=9")
     assert bad.status_code == 404
-    assert bad.json() == {"message": "Swagger version [9] is not valid. Supported versions: [2, 3, 3.1]."}
+    assert bad.json() == {
+        "message": "Swagger version [9] is not valid. Supported versions: [2, 3, 3.1]."
+    }
 
 
 def test_no_schema_no_swagger(server_factory):

@@ -147,12 +147,15 @@ class Webservice:
         """Block until the service is Healthy; raise with the log tail if it fails."""
         deadline = time.monotonic() + (timeout_sec or 900)
         last = None
+        offset = 0
         while True:
             self._refresh()
             state, error = self._live_state()
-            if show_output and state != last:
-                print(f"{self.name}: {state}" + (f" ({error})" if error else ""), flush=True)
-                last = state
+            if show_output:
+                offset = _echo_new_lines(self.folder / "service.log", offset)
+                if state != last:
+                    print(f"{self.name}: {state}" + (f" ({error})" if error else ""), flush=True)
+                    last = state
             if state != TRANSITIONING:
                 break
             if time.monotonic() > deadline:
@@ -345,13 +348,15 @@ def deploy_service(
             "dashes, starting with a letter and ending with a letter or digit."
         )
     resolved = _resolve_models(workspace, models)
-    if inference_config is None:
-        raise InvalidArgument(
-            "Model.deploy needs an inference_config (entry script and environment).",
-            hint="Pass InferenceConfig(entry_script='score.py', environment=env).",
+    if inference_config is None or inference_config.entry_script is None:
+        # no-code deployment: the model's framework picks a built-in runtime (or says why not)
+        from modelport.runtimes import no_code_config
+
+        environment = inference_config.environment if inference_config is not None else None
+        inference_config, deployment_config = no_code_config(
+            resolved, deployment_config, environment
         )
     dc = deployment_config or DeploymentConfig()
-    _check_resources(dc)
     with _service_lock(workspace, name):
         try:
             existing = Webservice(workspace, name)
@@ -366,7 +371,6 @@ def deploy_service(
             get_target(existing.compute_type).delete(existing.folder)
             workspace.store.delete_document(KIND, name)
         dc.port = dc.port or _free_port(dc.host)
-        _check_port(dc)
         folder = workspace.path / "services" / name
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
@@ -383,7 +387,15 @@ def deploy_service(
             "created_time": time.time(),
             "updated_time": time.time(),
         }
+        unschedulable = _unschedulable_reason(dc)
+        if unschedulable is not None:
+            doc.update(state=UNSCHEDULABLE, error=unschedulable)
         workspace.store.put_document(KIND, name, doc)
+        if unschedulable is not None:
+            raise WebserviceException(
+                f"Service '{name}' is Unschedulable: {unschedulable}.",
+                hint="Change the deployment config and deploy again with overwrite=True.",
+            )
         spec = ServiceSpec(workspace, name, folder, 1, resolved, inference_config, dc)
         log = _service_log(folder, show_output)
         try:
@@ -420,40 +432,26 @@ def _resolve_models(workspace: Workspace, models: Sequence[Model | str]) -> list
     return resolved
 
 
-def _check_resources(dc: DeploymentConfig) -> None:
+def _unschedulable_reason(dc: DeploymentConfig) -> str | None:
+    """Why this machine cannot run the service now (port taken, too few cores or memory)."""
     import os
 
     if dc.cpu_cores is not None and dc.cpu_cores > (os.cpu_count() or 1):
-        raise _unschedulable(
-            f"it asks for {dc.cpu_cores} CPU cores; this machine has {os.cpu_count()}"
-        )
+        return f"it asks for {dc.cpu_cores} CPU cores; this machine has {os.cpu_count()}"
     if dc.memory_gb is not None:
         import psutil
 
         available = psutil.virtual_memory().available / 2**30
         if dc.memory_gb > available:
-            raise _unschedulable(
-                f"it asks for {dc.memory_gb} GB memory; {available:.1f} GB is available"
-            )
-
-
-def _unschedulable(reason: str) -> WebserviceException:
-    return WebserviceException(
-        f"The service is Unschedulable: {reason}.", hint="Lower the request."
-    )
-
-
-def _check_port(dc: DeploymentConfig) -> None:
+            return f"it asks for {dc.memory_gb} GB of memory; {available:.1f} GB is available"
     family = socket.AF_INET6 if ":" in dc.host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((dc.host, int(dc.port or 0)))
         except OSError as exc:
-            raise WebserviceException(
-                f"The service is Unschedulable: port {dc.port} on {dc.host} is in use ({exc.strerror}).",
-                hint="Pick another port in the deployment config, or leave it unset for a free one.",
-            ) from None
+            return f"port {dc.port} on {dc.host} is in use ({exc.strerror}); pick another port or leave it unset"
+    return None
 
 
 def _free_port(host: str) -> int:
@@ -487,6 +485,21 @@ def _service_log(folder: Path, echo: bool) -> Any:
             sys.stdout.flush()
 
     return log
+
+
+def _echo_new_lines(path: Path, offset: int) -> int:
+    """Print what the service log gained since `offset`; return the new offset."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            chunk = f.read()
+    except FileNotFoundError:
+        return offset
+    complete = chunk[: chunk.rfind(b"\n") + 1]
+    if complete:
+        sys.stdout.write(complete.decode(errors="replace"))
+        sys.stdout.flush()
+    return offset + len(complete)
 
 
 def _json_dumps(value: Any) -> str:

@@ -16,7 +16,9 @@ from modelport.scoring._cli import main as command
 
 def main() -> None:
     try:
-        command.main(args=sys.argv[1:], prog_name="python -m modelport.scoring", standalone_mode=False)
+        command.main(
+            args=sys.argv[1:], prog_name="python -m modelport.scoring", standalone_mode=False
+        )
     except ModelportError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)

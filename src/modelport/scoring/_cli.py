@@ -10,24 +10,85 @@ import click
 F = TypeVar("F", bound=Callable[..., Any])
 
 _OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
-    (("--entry-script",), {"metavar": "PATH", "help": "The entry script (env AZUREML_ENTRY_SCRIPT)."}),
+    (
+        ("--entry-script",),
+        {"metavar": "PATH", "help": "The entry script (env AZUREML_ENTRY_SCRIPT)."},
+    ),
     (("--model-dir",), {"metavar": "DIR", "help": "Model folder (env AZUREML_MODEL_DIR)."}),
-    (("--app-root",), {"metavar": "DIR", "help": "App root, cwd of init() (env AML_APP_ROOT; default: cwd)."}),
-    (("--source-dir",), {"metavar": "DIR", "help": "Extra importable folder (env AZUREML_SOURCE_DIRECTORY)."}),
+    (
+        ("--app-root",),
+        {"metavar": "DIR", "help": "App root, cwd of init() (env AML_APP_ROOT; default: cwd)."},
+    ),
+    (
+        ("--source-dir",),
+        {"metavar": "DIR", "help": "Extra importable folder (env AZUREML_SOURCE_DIRECTORY)."},
+    ),
     (("--host",), {"metavar": "HOST", "help": "Interface to bind [default: 127.0.0.1]."}),
-    (("--port",), {"type": int, "metavar": "PORT", "help": "Port; 0 picks a free one [default: 5001]."}),
-    (("--workers",), {"type": int, "metavar": "N", "help": "Worker processes [default: one per core]."}),
-    (("--scoring-timeout-ms",), {"type": int, "metavar": "MS", "help": "run() time limit (env SCORING_TIMEOUT_MS) [default: 3600000]."}),
-    (("--max-concurrent-requests-per-container",), {"type": int, "metavar": "N", "help": "Requests one worker admits, running or waiting, before 503 [default: 512]."}),
-    (("--max-request-wait-time",), {"type": int, "metavar": "MS", "help": "Longest wait for run() before 503 [default: the scoring timeout]."}),
-    (("--auth-keys-file",), {"metavar": "PATH", "help": 'JSON {"primary": ..., "secondary": ...}; enables key auth.'}),
+    (
+        ("--port",),
+        {"type": int, "metavar": "PORT", "help": "Port; 0 picks a free one [default: 5001]."},
+    ),
+    (
+        ("--workers",),
+        {"type": int, "metavar": "N", "help": "Worker processes [default: one per core]."},
+    ),
+    (
+        ("--scoring-timeout-ms",),
+        {
+            "type": int,
+            "metavar": "MS",
+            "help": "run() time limit (env SCORING_TIMEOUT_MS) [default: 3600000].",
+        },
+    ),
+    (
+        ("--max-concurrent-requests-per-container",),
+        {
+            "type": int,
+            "metavar": "N",
+            "help": "Requests one worker admits, running or waiting, before 503 [default: 512].",
+        },
+    ),
+    (
+        ("--max-request-wait-time",),
+        {
+            "type": int,
+            "metavar": "MS",
+            "help": "Longest wait for run() before 503 [default: the scoring timeout].",
+        },
+    ),
+    (
+        ("--auth-keys-file",),
+        {"metavar": "PATH", "help": 'JSON {"primary": ..., "secondary": ...}; enables key auth.'},
+    ),
     (("--token-secret-file",), {"metavar": "PATH", "help": "HS256 secret; enables JWT auth."}),
-    (("--service-name",), {"metavar": "NAME", "help": "Service name for swagger and V2 (env SERVICE_NAME)."}),
-    (("--cors-origins",), {"metavar": "LIST", "help": "Comma-separated allowed origins (env AML_CORS_ORIGINS)."}),
-    (("--log-level",), {"metavar": "LEVEL", "help": "Log level (env AZUREML_LOG_LEVEL) [default: INFO]."}),
-    (("--port-file",), {"metavar": "PATH", "help": "Write the bound port to this file (useful with --port 0)."}),
-    (("--fd", "listen_fd"), {"type": int, "metavar": "FD", "help": "Serve on this inherited listening socket instead of binding (used by service supervisors)."}),
-    (("--ready-file",), {"metavar": "PATH", "help": "Create this file once every worker has finished init()."}),
+    (
+        ("--service-name",),
+        {"metavar": "NAME", "help": "Service name for swagger and V2 (env SERVICE_NAME)."},
+    ),
+    (
+        ("--cors-origins",),
+        {"metavar": "LIST", "help": "Comma-separated allowed origins (env AML_CORS_ORIGINS)."},
+    ),
+    (
+        ("--log-level",),
+        {"metavar": "LEVEL", "help": "Log level (env AZUREML_LOG_LEVEL) [default: INFO]."},
+    ),
+    (
+        ("--port-file",),
+        {"metavar": "PATH", "help": "Write the bound port to this file (useful with --port 0)."},
+    ),
+    (
+        ("--fd", "listen_fd"),
+        {
+            "type": int,
+            "metavar": "FD",
+            "help": "Serve on this inherited listening socket instead of binding (used by service supervisors).",
+        },
+    ),
+    (
+        ("--ready-file",),
+        {"metavar": "PATH", "help": "Create this file once every worker has finished init()."},
+    ),
 ]
 
 

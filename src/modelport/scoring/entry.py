@@ -122,7 +122,9 @@ def _analyze(path: str, module: ModuleType, run: Callable[..., Any]) -> EntryScr
     raw = shims.raw_http_requested()
     decorated = schema.is_decorated(run)
     if raw and decorated:
-        raise EntryScriptError(f"{path}: run() cannot be decorated with both @rawhttp and @input_schema.")
+        raise EntryScriptError(
+            f"{path}: run() cannot be decorated with both @rawhttp and @input_schema."
+        )
     mode: Mode = "raw" if raw else "object" if decorated else "string"
     return EntryScript(
         path=path,

@@ -144,7 +144,9 @@ class WorkerMetrics:
         self.base = base
 
     def observe(self, route: int, status: int, seconds: float | None) -> None:
-        klass = 0 if 200 <= status < 300 else 1 if 400 <= status < 500 else 2 if status >= 500 else 3
+        klass = (
+            0 if 200 <= status < 300 else 1 if 400 <= status < 500 else 2 if status >= 500 else 3
+        )
         c, b = self.cells, self.base
         c[b + route * 4 + klass] += 1
         if seconds is not None:

@@ -164,6 +164,8 @@ class AsyncRunner:
 Runner = ThreadRunner | AsyncRunner
 
 
-def make_runner(fn: Callable[..., Any], is_async: bool, timeout_s: float, max_wait_s: float) -> Runner:
+def make_runner(
+    fn: Callable[..., Any], is_async: bool, timeout_s: float, max_wait_s: float
+) -> Runner:
     cls = AsyncRunner if is_async else ThreadRunner
     return cls(fn, timeout_s, max_wait_s)

@@ -179,7 +179,11 @@ class SwaggerDocs:
 
 
 def _user_document(app_root: str, version: str) -> dict[str, Any] | None:
-    names = {"2": ["swagger.json", "swagger2.json"], "3": ["swagger3.json"], "3.1": ["swagger3.json"]}
+    names = {
+        "2": ["swagger.json", "swagger2.json"],
+        "3": ["swagger3.json"],
+        "3.1": ["swagger3.json"],
+    }
     for name in names[version]:
         path = os.path.join(app_root, name)
         if os.path.isfile(path):

@@ -90,9 +90,11 @@ class V2Protocol:
             sample = getattr(conv.param_type, "sample_input", None) if conv else None
             dtype = getattr(sample, "dtype", None)
             shape = [-1, *getattr(sample, "shape", (0,))[1:]]
-            datatype = _REVERSE.get(str(dtype), "BYTES") if dtype is not None and not hasattr(
-                sample, "columns"
-            ) else "BYTES"
+            datatype = (
+                _REVERSE.get(str(dtype), "BYTES")
+                if dtype is not None and not hasattr(sample, "columns")
+                else "BYTES"
+            )
             inputs.append({"name": param.name, "datatype": datatype, "shape": shape})
         return {
             "name": self.name,

@@ -39,7 +39,11 @@ class Supervisor:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.count = config.workers or 1
-        self.sock = _adopt(config.listen_fd) if config.listen_fd is not None else _bind(config.host, config.port)
+        self.sock = (
+            _adopt(config.listen_fd)
+            if config.listen_fd is not None
+            else _bind(config.host, config.port)
+        )
         self.port = self.sock.getsockname()[1]
         self.state, self.shm_path = SharedState.create(self.count)
         self.workers: dict[int, _Worker] = {}
@@ -62,7 +66,9 @@ class Supervisor:
                 self._spawn(index)
             log.info(
                 "modelport scoring server on http://%s:%d with %d workers",
-                self.config.host, self.port, self.count,
+                self.config.host,
+                self.port,
+                self.count,
             )
             self._loop()
         finally:
@@ -151,7 +157,9 @@ class Supervisor:
             failures = self.failures.get(index, 0) + 1
             self.failures[index] = failures
             delay = min(30.0, 0.5 * 2 ** (failures - 1)) if failures > 1 else 0.0
-            log.error("worker %d (pid %d) exited with code %s; restarting", index, worker.proc.pid, code)
+            log.error(
+                "worker %d (pid %d) exited with code %s; restarting", index, worker.proc.pid, code
+            )
             if delay:
                 time.sleep(delay)
             self.state.add_restart()

@@ -15,7 +15,9 @@ class Model:
     """The v1 `Model` class as seen from an entry script."""
 
     @staticmethod
-    def get_model_path(model_name: str, version: int | None = None, _workspace: object = None) -> str:
+    def get_model_path(
+        model_name: str, version: int | None = None, _workspace: object = None
+    ) -> str:
         """Path of a deployed model: the single file/folder of that version, or the version folder.
 
         Looks in `$AML_APP_ROOT/azureml-models/<name>/<version>/` (what azureml-core does) and in
