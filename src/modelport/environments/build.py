@@ -267,6 +267,9 @@ def _uv_build(staging: Path, plan: _Plan, uv: Path, name: str, log: Log) -> None
         return
     cmd: list[str | Path] = [uv, "pip", "install", "--python", _venv_python(staging)]
     cmd += ["--link-mode", _link_mode(uv, staging, env)]
+    # Services start often; with PYTHONDONTWRITEBYTECODE (common in containers) an uncompiled
+    # venv would re-compile numpy, pandas and sklearn on every start (seconds each time).
+    cmd += ["--compile-bytecode"]
     _check(run([*cmd, *_install_args(plan)], log, env), plan, name, "install packages")
 
 
