@@ -29,9 +29,23 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
 class Workspace:
     """A handle on one workspace folder; cheap to create, opens its stores on first use."""
 
-    def __init__(self, path: str | os.PathLike[str], *, _config: dict[str, Any] | None = None):
-        self.path = Path(path).resolve()
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        _config: dict[str, Any] | None = None,
+        **cloud: Any,
+    ) -> None:
+        """Open the workspace at `path` (default: MODELPORT_WORKSPACE or ./.modelport).
+
+        v1's `Workspace(subscription_id=…, resource_group=…, workspace_name=…)` opens the
+        default workspace; the cloud identifiers are kept for display.
+        """
+        self.path = Path(path if path is not None else default_path()).resolve()
         self._config = _config if _config is not None else _read_config(self.path / CONFIG_NAME)
+        self._azure = {
+            k: str(cloud[k]) for k in ("subscription_id", "resource_group") if cloud.get(k)
+        }
 
     # -- constructors (Azure v1 names) -------------------------------------------------
     @classmethod
@@ -42,8 +56,13 @@ class Workspace:
         name: str | None = None,
         database_url: str | None = None,
         exist_ok: bool = True,
+        **cloud: Any,
     ) -> Workspace:
-        """Create the workspace folder, its config and its database; idempotent by default."""
+        """Create the workspace folder, its config and its database; idempotent by default.
+
+        v1's cloud arguments (`subscription_id`, `resource_group`, `location`, …) are accepted
+        and ignored but for display, so `Workspace.create(name=…, subscription_id=…)` ports.
+        """
         folder = Path(path if path is not None else default_path()).resolve()
         config_file = folder / CONFIG_NAME
         if config_file.exists():
@@ -68,8 +87,12 @@ class Workspace:
         return ws
 
     @classmethod
-    def get(cls, path: str | os.PathLike[str] | None = None) -> Workspace:
-        """Open an existing workspace; NotFound says how to create one."""
+    def get(cls, path: str | os.PathLike[str] | None = None, **cloud: Any) -> Workspace:
+        """Open an existing workspace; NotFound says how to create one.
+
+        v1's `Workspace.get(name=…, subscription_id=…, resource_group=…)` opens the default
+        workspace (MODELPORT_WORKSPACE or ./.modelport).
+        """
         folder = Path(path if path is not None else default_path())
         if folder.is_file():
             return cls.from_config(folder)
@@ -123,8 +146,6 @@ class Workspace:
         return target
 
     # -- identity (honest local values for v1 notebooks) ---------------------------------
-    _azure: dict[str, str] = {}
-
     @property
     def name(self) -> str:
         return str(self._config.get("workspace_name", self.path.name))
@@ -165,6 +186,13 @@ class Workspace:
         from modelport.registry.models import Model
 
         return {m.name: m for m in Model.list(self, latest=True)}
+
+    @property
+    def webservices(self) -> dict[str, Any]:
+        """Name → Webservice, as `ws.webservices` in v1."""
+        from modelport.deploy.webservice import Webservice
+
+        return {s.name: s for s in Webservice.list(self)}
 
     @property
     def environments(self) -> dict[str, Any]:

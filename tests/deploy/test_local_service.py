@@ -332,3 +332,34 @@ def test_a_built_environment_is_cached_for_the_second_deploy(
     assert second.run('"hi"')["echo"] == '"hi"'
     python = json.loads((second.folder / "desired.json").read_text())["python"]
     assert python != os.path.realpath(os.sys.executable)
+
+
+def test_an_aci_config_runs_locally_with_its_keys(dws: Workspace, ridge: Model) -> None:
+    from modelport.core.webservice import AciWebservice
+    from modelport.deploy.webservice import TargetFallbackWarning
+
+    config = AciWebservice.deploy_configuration(
+        cpu_cores=1,
+        memory_gb=1,
+        auth_enabled=True,
+        primary_key="first-key",
+        enable_app_insights=True,
+        description="ported from ACI",
+    )
+    with pytest.warns(TargetFallbackWarning, match="runs as a local service"):
+        service = Model.deploy(dws, "from-aci", [ridge], _config(), config)
+    service.wait_for_deployment()
+    assert service.get_keys()[0] == "first-key"
+    assert "first-key" not in json.dumps(dws.store.get_document("service", "from-aci"))
+    assert service.run(SEED_REQUEST)
+    assert set(dws.webservices) == {"from-aci"}
+
+
+def test_the_older_inference_config_form(tmp_path: Path) -> None:
+    env_file = tmp_path / "myenv.yml"
+    env_file.write_text("name: myenv\ndependencies:\n  - python=3.11\n  - pip:\n    - six\n")
+    config = InferenceConfig(
+        runtime="python", entry_script=str(SCRIPTS / "echo.py"), conda_file=str(env_file)
+    )
+    env = config.resolve_environment()
+    assert "six" in env.python.conda_dependencies.pip_packages

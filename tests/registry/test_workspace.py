@@ -73,3 +73,33 @@ def test_database_url_in_config_is_used(tmp_path: Path) -> None:
     ws.store.list_models()
     assert (tmp_path / "elsewhere.db").is_file()
     assert Workspace.get(tmp_path / "ws").database_url == url
+
+
+def test_v1_cloud_arguments_open_the_default_workspace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    created = Workspace.create(
+        name="myworkspace",
+        subscription_id="sub",
+        resource_group="rg",
+        create_resource_group=True,
+        location="eastus2",
+    )
+    assert created.name == "myworkspace"
+    opened = Workspace(subscription_id="sub", resource_group="rg", workspace_name="myworkspace")
+    assert opened.path == created.path and opened.subscription_id == "sub"
+    assert Workspace.get(name="myworkspace", subscription_id="sub").path == created.path
+    assert opened.webservices == {}
+
+
+def test_v1_exception_names_import() -> None:
+    from modelport.errors import NotFound
+    from modelport.exceptions import WebserviceException
+
+    assert issubclass(WebserviceException, Exception)
+    from modelport.deploy.webservice import ServiceNotFound
+
+    assert issubclass(ServiceNotFound, WebserviceException) and issubclass(
+        ServiceNotFound, NotFound
+    )

@@ -109,3 +109,12 @@ def test_data_collection_writes_rows(server_factory, tmp_path):
         ["6"],
         ["15"],
     ] * 3
+
+
+def test_package_level_core_imports_and_an_offline_run(server_factory, app_root):
+    server = server_factory(
+        "core_imports.py", model_dir=app_root / "azureml-models" / "ridge" / "1"
+    )
+    r = server.client.post("/score", content=b'"x"')
+    assert r.status_code == 200, r.text
+    assert r.json() == {"model": ["ridge", "1", "model.pkl"], "offline": "OfflineRun"}

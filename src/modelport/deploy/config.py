@@ -25,14 +25,24 @@ class ConfigWarning(UserWarning):
 
 @dataclass
 class InferenceConfig:
-    """What a service runs: `InferenceConfig(entry_script, environment=None, source_directory=None)`."""
+    """What a service runs: `InferenceConfig(entry_script, environment=env, source_directory=…)`.
+
+    The fields and their order are v1's, so positional and older forms
+    (`InferenceConfig(runtime="python", entry_script="score.py", conda_file="env.yml")`) port
+    unchanged; the Docker-only ones are kept for packaging and ignored by local services.
+    """
 
     entry_script: str | None = None
-    environment: Environment | None = None
-    source_directory: str | None = None
     runtime: str | None = None
     conda_file: str | None = None
+    extra_docker_file_steps: str | None = None
+    source_directory: str | None = None
+    enable_gpu: bool | None = None
     description: str | None = None
+    base_image: str | None = None
+    base_image_registry: Any = None
+    cuda_version: str | None = None
+    environment: Environment | None = None
 
     def __post_init__(self) -> None:
         if self.entry_script is None:
@@ -139,6 +149,8 @@ class DeploymentConfig:
     environment_variables: dict[str, str] = field(default_factory=dict)
     description: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    primary_key: str | None = None
+    secondary_key: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -153,7 +165,11 @@ class DeploymentConfig:
             raise InvalidArgument(f"workers must be at least 1, got {self.workers}.")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """JSON-safe; never the keys, which live only in the service's owner-only key file."""
+        data = asdict(self)
+        data.pop("primary_key")
+        data.pop("secondary_key")
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DeploymentConfig:

@@ -166,7 +166,7 @@ class LocalTarget(DeploymentTarget):
             if value is not None:
                 args += [flag, str(value)]
         if dc.auth_enabled:
-            auth.ensure_keys(spec.folder / "keys.json")
+            auth.ensure_keys(spec.folder / "keys.json", dc.primary_key, dc.secondary_key)
             args += ["--auth-keys-file", str(spec.folder / "keys.json")]
         if dc.token_auth_enabled:
             auth.ensure_token_secret(spec.folder / "token_secret")

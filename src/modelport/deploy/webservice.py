@@ -210,7 +210,11 @@ class Webservice:
         """Roll out a new revision: it starts beside the old one, which drains once it is ready."""
         with _service_lock(self.workspace, self.name):
             self._refresh()
-            dc = deployment_config or self.deployment_config
+            dc = (
+                _runnable_here(deployment_config, self.name)
+                if deployment_config
+                else self.deployment_config
+            )
             if deployment_config is not None and deployment_config.port is None:
                 dc.port = self.port
             if auth_enabled is not None:
@@ -356,7 +360,7 @@ def deploy_service(
         inference_config, deployment_config = no_code_config(
             resolved, deployment_config, environment
         )
-    dc = deployment_config or DeploymentConfig()
+    dc = _runnable_here(deployment_config or DeploymentConfig(), name)
     with _service_lock(workspace, name):
         try:
             existing = Webservice(workspace, name)
@@ -430,6 +434,30 @@ def _resolve_models(workspace: Workspace, models: Sequence[Model | str]) -> list
     if len(set(names)) != len(names):
         raise InvalidArgument("A service cannot hold two versions of the same model.")
     return resolved
+
+
+class TargetFallbackWarning(UserWarning):
+    """A container or Kubernetes deployment config ran as a local service."""
+
+
+def _runnable_here(dc: DeploymentConfig, name: str) -> DeploymentConfig:
+    """Container (v1 ACI) and Kubernetes (v1 AKS) configs run as local services until those
+    targets are configured, so v1 notebooks deploy unchanged; the warning says so."""
+    if dc.compute_type == "local":
+        return dc
+    import dataclasses
+    import warnings
+
+    v1_name = {"container": "ACI", "kubernetes": "AKS"}.get(dc.compute_type, dc.compute_type)
+    warnings.warn(
+        f"No {dc.compute_type} target is configured in this workspace; service '{name}' runs "
+        f"as a local service with the same settings (the {v1_name} config's auth, keys, "
+        "timeouts and resources apply).",
+        TargetFallbackWarning,
+        stacklevel=4,
+    )
+    extra = {**dc.extra, "requested_compute_type": dc.compute_type}
+    return dataclasses.replace(dc, compute_type="local", extra=extra)
 
 
 def _unschedulable_reason(dc: DeploymentConfig) -> str | None:

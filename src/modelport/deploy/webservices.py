@@ -63,10 +63,14 @@ class ContainerWebservice(Webservice):
         token_auth_enabled: bool = False,
         port: int | None = None,
         environment_variables: dict[str, str] | None = None,
+        primary_key: str | None = None,
+        secondary_key: str | None = None,
         **extra: Any,
     ) -> DeploymentConfig:
         return DeploymentConfig(
             compute_type="container",
+            primary_key=primary_key,
+            secondary_key=secondary_key,
             cpu_cores=cpu_cores,
             memory_gb=memory_gb,
             tags=dict(tags or {}),
@@ -94,10 +98,14 @@ class KubernetesWebservice(Webservice):
         tags: dict[str, str] | None = None,
         description: str | None = None,
         environment_variables: dict[str, str] | None = None,
+        primary_key: str | None = None,
+        secondary_key: str | None = None,
         **extra: Any,
     ) -> DeploymentConfig:
         return DeploymentConfig(
             compute_type="kubernetes",
+            primary_key=primary_key,
+            secondary_key=secondary_key,
             cpu_cores=cpu_cores,
             memory_gb=memory_gb,
             auth_enabled=auth_enabled,

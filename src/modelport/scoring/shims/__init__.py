@@ -23,9 +23,19 @@ ALIASES: dict[str, str] = {
     "azureml.contrib.services.aml_response": "modelport.scoring.shims.aml_response",
     "azureml.core": "",
     "azureml.core.model": "modelport.scoring.shims.model",
+    "azureml.core.run": "modelport.scoring.shims.run",
     "azureml.monitoring": "modelport.scoring.shims.monitoring",
     # Published scripts still do `from sklearn.externals import joblib` (removed in sklearn 0.23).
     "sklearn.externals.joblib": "joblib",
+}
+
+
+# names an empty shim package offers lazily: `from azureml.core import Model` in a score.py.
+PACKAGE_EXPORTS: dict[str, dict[str, str]] = {
+    "azureml.core": {
+        "Model": "modelport.scoring.shims.model",
+        "Run": "modelport.scoring.shims.run",
+    },
 }
 
 
@@ -40,6 +50,16 @@ class _AliasLoader(importlib.abc.Loader):
         if self.target:
             # The import system re-reads sys.modules after exec_module, so the alias sticks.
             sys.modules[module.__name__] = importlib.import_module(self.target)
+            return
+        exports = PACKAGE_EXPORTS.get(module.__name__)
+        if exports:
+
+            def __getattr__(name: str) -> object:  # PEP 562 module hook
+                if name not in exports:
+                    raise AttributeError(f"module {module.__name__!r} has no attribute {name!r}")
+                return getattr(importlib.import_module(exports[name]), name)
+
+            module.__getattr__ = __getattr__  # type: ignore[method-assign]
 
 
 class ShimFinder(importlib.abc.MetaPathFinder):
