@@ -163,3 +163,19 @@ def test_newer_format_is_refused() -> None:
 def test_names_must_be_non_empty(name: Any) -> None:
     with pytest.raises(InvalidArgument):
         Environment(name)
+
+
+def test_curated_azure_environments_resolve_and_clone(tmp_path):
+    from modelport.core import Workspace
+    from modelport.environments import Environment
+
+    ws = Workspace.create(tmp_path / "ws")
+    curated = Environment.get(ws, "AzureML-sklearn-0.24-ubuntu18.04-py37-cpu")
+    packages = curated.python.conda_dependencies.pip_packages
+    assert "scikit-learn" in packages and "modelport" in packages
+    mine = curated.clone("myenv")
+    mine.python.conda_dependencies.add_pip_package("six")
+    assert mine.name == "myenv" and mine.version is None
+    assert "six" not in curated.python.conda_dependencies.pip_packages
+    assert mine.register(ws).version == 1
+    ws.close()

@@ -151,9 +151,26 @@ class Environment:
 
     @classmethod
     def get(cls, workspace: _Workspace, name: str, version: int | str | None = None) -> Environment:
-        """A registered environment; the latest version when none is given."""
-        found, spec = workspace.store.get_environment(name, _version(version))
+        """A registered environment (latest version when none is given), or a curated
+        `AzureML-…` one that v1 notebooks clone."""
+        from modelport.errors import NotFound
+
+        from .curated import curated_dependencies, is_curated
+
+        try:
+            found, spec = workspace.store.get_environment(name, _version(version))
+        except NotFound:
+            if not is_curated(name):
+                raise
+            env = cls(name)
+            env.python.conda_dependencies = curated_dependencies(name)
+            return env
         return cls.from_dict({**spec, "name": name, "version": found})
+
+    def clone(self, new_name: str) -> Environment:
+        """A copy under a new name, unregistered (v1's `env.clone("myenv")`)."""
+        copy = type(self).from_dict({**self.to_dict(), "name": new_name, "version": None})
+        return copy
 
     @classmethod
     def list(cls, workspace: _Workspace) -> dict[str, Environment]:
