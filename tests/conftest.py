@@ -56,6 +56,18 @@ def sqlite_ws(tmp_path: Path) -> Iterator[Workspace]:
 
 
 @pytest.fixture
+def service_ws(tmp_path: Path) -> Iterator[Workspace]:
+    """A workspace whose services are all deleted at teardown: no process outlives a test."""
+    from modelport.core.webservice import Webservice
+
+    workspace = Workspace.create(tmp_path / "ws")
+    yield workspace
+    for service in Webservice.list(workspace):
+        service.delete()
+    workspace.close()
+
+
+@pytest.fixture
 def model_file(tmp_path: Path) -> Path:
     """A small pickled scikit-learn model made on the spot."""
     import joblib

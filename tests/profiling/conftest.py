@@ -4,13 +4,11 @@ at the end (a profile must clean up after itself; the assertion lives in the tes
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from modelport.core import Workspace
-from modelport.core.webservice import Webservice
 
 SCRIPTS = Path(__file__).parent / "scripts"
 SEED_REQUEST = {"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]}
@@ -18,12 +16,8 @@ FAST = {"concurrency_steps": (1, 2, 4), "step_duration_s": 1.0}
 
 
 @pytest.fixture
-def pws(tmp_path: Path) -> Iterator[Workspace]:
-    ws = Workspace.create(tmp_path / "ws")
-    yield ws
-    for service in Webservice.list(ws):
-        service.delete()
-    ws.close()
+def pws(service_ws: Workspace) -> Workspace:
+    return service_ws
 
 
 @pytest.fixture

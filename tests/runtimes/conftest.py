@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import joblib
@@ -10,19 +9,14 @@ import numpy as np
 import pytest
 
 from modelport.core import Workspace
-from modelport.core.webservice import Webservice
 
 X = np.random.default_rng(0).normal(size=(80, 4))
 Y = X @ np.array([1.0, -2.0, 0.5, 3.0])
 
 
 @pytest.fixture
-def rws(tmp_path: Path) -> Iterator[Workspace]:
-    ws = Workspace.create(tmp_path / "ws")
-    yield ws
-    for service in Webservice.list(ws):
-        service.delete()
-    ws.close()
+def rws(service_ws: Workspace) -> Workspace:
+    return service_ws
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from modelport.deploy.status import (
     UNSCHEDULABLE,
     write_status,
 )
+from modelport.scoring.workers import listen_socket
 
 READY_TIMEOUT_S = float(os.environ.get("MODELPORT_READY_TIMEOUT_S", "600"))
 DRAIN_TIMEOUT_S = 60.0
@@ -65,7 +66,7 @@ class Supervisor:
         write_status(self.folder, supervisor_pid=me.pid, supervisor_started=me.create_time())
         spec = self._desired()
         try:
-            self.sock = _bind(spec["host"], int(spec["port"]))
+            self.sock = listen_socket(spec["host"], int(spec["port"]))
         except OSError as exc:
             reason = f"port {spec['port']} on {spec['host']} is not available: {exc.strerror}"
             self._log(f"Unschedulable: {reason}")
@@ -225,20 +226,6 @@ class Supervisor:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
         with open(self.log_path, "a", encoding="utf-8") as f:
             f.write(f"{stamp} [supervisor] {message}\n")
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,18 +8,18 @@ runtime status comes from its target. `Model.deploy` and `service.update` go thr
 from __future__ import annotations
 
 import builtins
-import fcntl
 import re
 import shutil
 import socket
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelport._locks import named_lock
 from modelport.deploy import auth
 from modelport.deploy.config import DeploymentConfig, InferenceConfig
 from modelport.deploy.status import FAILED, HEALTHY, TRANSITIONING, UNSCHEDULABLE
@@ -489,16 +489,8 @@ def _free_port(host: str) -> int:
         return int(probe.getsockname()[1])
 
 
-@contextmanager
-def _service_lock(workspace: Workspace, name: str) -> Iterator[None]:
-    locks = workspace.path / "services" / ".locks"
-    locks.mkdir(parents=True, exist_ok=True)
-    with open(locks / f"{name}.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def _service_lock(workspace: Workspace, name: str) -> AbstractContextManager[None]:
+    return named_lock(workspace.path / "services", name)
 
 
 def _service_log(folder: Path, echo: bool) -> Any:

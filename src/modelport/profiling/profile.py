@@ -8,18 +8,18 @@ as a document (kind "profile") plus `result.json` and `chart.html` in `ws.path/p
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelport._locks import named_lock
 from modelport.errors import AlreadyExists, InvalidArgument, ModelportError, NotFound
 from modelport.profiling.inputs import Request, load_requests
 from modelport.profiling.recommend import Recommendation, recommend
@@ -532,13 +532,5 @@ def _pid_alive(pid: int | None) -> bool:
     return bool(psutil.pid_exists(pid))
 
 
-@contextmanager
-def _lock(workspace: Workspace, name: str) -> Iterator[None]:
-    locks = workspace.path / "profiles" / ".locks"
-    locks.mkdir(parents=True, exist_ok=True)
-    with open(locks / f"{name}.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def _lock(workspace: Workspace, name: str) -> AbstractContextManager[None]:
+    return named_lock(workspace.path / "profiles", name)

@@ -9,16 +9,16 @@ their own version number.
 from __future__ import annotations
 
 import builtins
-import fcntl
 import os
 import shutil
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelport._locks import named_lock
 from modelport.errors import AlreadyExists, InvalidArgument, NotFound
 from modelport.registry.artifacts import FileEntry, walk_files
 
@@ -378,13 +378,5 @@ def _local_path(item: Any) -> Path:
     )
 
 
-@contextmanager
-def _lock(workspace: Workspace, name: str) -> Iterator[None]:
-    locks = workspace.path / "datasets" / ".locks"
-    locks.mkdir(parents=True, exist_ok=True)
-    with open(locks / f"{name}.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def _lock(workspace: Workspace, name: str) -> AbstractContextManager[None]:
+    return named_lock(workspace.path / "datasets", name)

@@ -196,18 +196,26 @@ class Supervisor:
         os.close(self._wake_w)
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A listening, inheritable TCP socket (IPv6 when the host has a colon); raises OSError."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
-    except OSError as exc:
+    except OSError:
         sock.close()
-        raise DeploymentError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
+        raise
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    try:
+        return listen_socket(host, port)
+    except OSError as exc:
+        raise DeploymentError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
 
 
 def _adopt(fd: int) -> socket.socket:

@@ -1,0 +1,21 @@
+"""One inter-process lock per named thing (a service, a dataset, a profile) in a workspace."""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def named_lock(folder: Path, name: str) -> Iterator[None]:
+    """Hold `folder/.locks/<name>.lock` exclusively; released on exit, even after a crash."""
+    locks = folder / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with open(locks / f"{name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
