@@ -363,3 +363,18 @@ def test_the_older_inference_config_form(tmp_path: Path) -> None:
     )
     env = config.resolve_environment()
     assert "six" in env.python.conda_dependencies.pip_packages
+
+
+def test_a_failed_update_keeps_the_old_revision_serving(dws: Workspace, ridge: Model) -> None:
+    service = _deploy(dws, "steady", [ridge])
+    before = service.run(SEED_REQUEST)
+    with pytest.raises(WebserviceException, match=r"previous revision keeps serving.*weights file"):
+        service.update(inference_config=_config("broken_init.py"))
+    assert service.state == "Healthy"
+    assert service.run(SEED_REQUEST) == before
+    assert Webservice(dws, "steady")._doc["revision"] == 1
+    service.update(models=[ridge])  # the next update works (and reuses revision number 2)
+    assert Webservice(dws, "steady")._doc["revision"] == 2
+    assert service.run(SEED_REQUEST) == before
+    service.restart()
+    assert service.state == "Healthy"

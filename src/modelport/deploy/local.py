@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from modelport.deploy.status import (
     tail,
 )
 from modelport.deploy.target import DeploymentTarget, Log, ServiceSpec
-from modelport.errors import DeploymentError
+from modelport.errors import DeploymentError, WebserviceException
 from modelport.layout import MODELS_FOLDER, model_dir_for
 
 _IGNORE = shutil.ignore_patterns("__pycache__", ".git", ".modelport", ".venv", "*.pyc")
@@ -44,20 +45,37 @@ class LocalTarget(DeploymentTarget):
         _spawn_supervisor(spec.folder)
 
     def update(self, spec: ServiceSpec, log: Log) -> None:
+        """Returns once the new revision serves; on failure the old one's spec is restored
+        (it keeps serving when it was) and DeploymentError says why."""
         previous = _read_json(spec.folder / "desired.json")
-        self._prepare(spec, log)
+        update_id = self._prepare(spec, log)
         status = read_status(spec.folder)
         same_socket = previous is not None and (previous["host"], previous["port"]) == (
             spec.deployment_config.host,
             _port(spec),
         )
-        if same_socket and process_alive(
-            status.get("supervisor_pid"), status.get("supervisor_started")
-        ):
+        running = process_alive(status.get("supervisor_pid"), status.get("supervisor_started"))
+        if same_socket and running:
             os.kill(status["supervisor_pid"], signal.SIGHUP)
         else:  # not running, or moving to another port: a restart is the only way
             self.delete_processes(spec.folder)
+            (spec.folder / "status.json").unlink(missing_ok=True)
             _spawn_supervisor(spec.folder)
+        error = _await_update(spec.folder, update_id)
+        if error is None:
+            return
+        if previous is not None:
+            _write_json(spec.folder / "desired.json", previous)
+        shutil.rmtree(spec.folder / f"rev-{spec.revision}", ignore_errors=True)
+        kept = (
+            "the previous revision keeps serving"
+            if same_socket and running
+            else "the service is down"
+        )
+        raise WebserviceException(
+            f"Update to revision {spec.revision} failed ({kept}): {error}",
+            hint=f"See the log: modelport service logs {spec.name}",
+        )
 
     def state(self, folder: Path, port: int | None) -> tuple[str, str | None]:
         status = read_status(folder)
@@ -86,6 +104,7 @@ class LocalTarget(DeploymentTarget):
         shutil.rmtree(folder, ignore_errors=True)
 
     def restart(self, folder: Path) -> None:
+        """Returns once the service is Healthy again; DeploymentError says why not."""
         self.delete_processes(folder)
         spec = _read_json(folder / "desired.json")
         if spec is None:
@@ -97,6 +116,9 @@ class LocalTarget(DeploymentTarget):
             )
         (folder / "status.json").unlink(missing_ok=True)
         _spawn_supervisor(folder)
+        error = _await_update(folder, spec.get("update_id"))
+        if error is not None:
+            raise WebserviceException(f"Restart failed: {error}")
 
     def delete_processes(self, folder: Path) -> None:
         """SIGTERM the supervisor (it drains the server) and wait; SIGKILL the group if stuck."""
@@ -116,7 +138,8 @@ class LocalTarget(DeploymentTarget):
         psutil.wait_procs(children, timeout=5)
 
     # -- preparing a revision -----------------------------------------------------------
-    def _prepare(self, spec: ServiceSpec, log: Log) -> None:
+    def _prepare(self, spec: ServiceSpec, log: Log) -> str:
+        """Lay out the revision, build its environment, write its launch spec; return its id."""
         from modelport.environments.build import build_environment
 
         rev = spec.folder / f"rev-{spec.revision}"
@@ -180,7 +203,9 @@ class LocalTarget(DeploymentTarget):
             "SERVICE_NAME": spec.name,
             "MODELPORT_DATA_COLLECTION_DIR": str(spec.folder / "data-collection"),
         }
+        update_id = uuid.uuid4().hex
         desired = {
+            "update_id": update_id,
             "revision": spec.revision,
             "python": str(built.python),
             "app_root": str(app),
@@ -191,12 +216,31 @@ class LocalTarget(DeploymentTarget):
         }
         _write_json(rev / "desired.json", desired)
         _write_json(spec.folder / "desired.json", desired)
+        return update_id
 
 
 def _port(spec: ServiceSpec) -> int:
     port = spec.deployment_config.port
     assert port is not None, "the port is chosen before preparing"
     return port
+
+
+def _await_update(folder: Path, update_id: str | None, timeout: float = 900) -> str | None:
+    """Wait until the supervisor reports on launch spec `update_id`: None if it serves,
+    else the reason it failed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = read_status(folder)
+        last = status.get("last_update") or {}
+        if update_id is not None and last.get("update_id") == update_id:
+            return last.get("error")
+        if status.get("state") in (FAILED, "Unschedulable"):
+            return str(status.get("error"))
+        alive = process_alive(status.get("supervisor_pid"), status.get("supervisor_started"))
+        if status.get("supervisor_pid") and not alive:
+            return "the service supervisor exited; see the service log"
+        time.sleep(0.05)
+    return f"no answer from the service after {timeout:.0f}s"
 
 
 def _spawn_supervisor(folder: Path) -> None:

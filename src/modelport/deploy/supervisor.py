@@ -76,11 +76,22 @@ class Supervisor:
         first = self._start(spec)
         error = self._await_ready(first)
         if error is not None:
-            write_status(self.folder, state=FAILED, error=error)
+            write_status(
+                self.folder,
+                state=FAILED,
+                error=error,
+                last_update={"update_id": spec.get("update_id"), "error": error},
+            )
             self.sock.close()
             return 1
         self.current = first
-        write_status(self.folder, state=HEALTHY, error=None, revision=first.revision)
+        write_status(
+            self.folder,
+            state=HEALTHY,
+            error=None,
+            revision=first.revision,
+            last_update={"update_id": spec.get("update_id"), "error": None},
+        )
         return self._serve()
 
     # -- main loop ----------------------------------------------------------------------
@@ -132,7 +143,14 @@ class Supervisor:
             self._log(
                 f"update to revision {revision} failed; revision {self.current.revision} keeps serving"
             )
-            write_status(self.folder, last_update={"revision": revision, "error": error})
+            write_status(
+                self.folder,
+                last_update={
+                    "update_id": spec.get("update_id"),
+                    "revision": revision,
+                    "error": error,
+                },
+            )
             return
         old, self.current = self.current, new
         self._stop_generation(old)  # drains; new connections already reach the new revision
@@ -141,7 +159,7 @@ class Supervisor:
             state=HEALTHY,
             error=None,
             revision=revision,
-            last_update={"revision": revision, "error": None},
+            last_update={"update_id": spec.get("update_id"), "revision": revision, "error": None},
         )
         self._log(f"update: revision {revision} serving, revision {old.revision} drained")
 

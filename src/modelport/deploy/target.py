@@ -41,7 +41,8 @@ class DeploymentTarget(abc.ABC):
 
     @abc.abstractmethod
     def update(self, spec: ServiceSpec, log: Log) -> None:
-        """Replace the running revision with `spec` without dropping requests."""
+        """Replace the running revision with `spec` without dropping requests; return once it
+        serves, or raise WebserviceException with the old revision restored."""
 
     @abc.abstractmethod
     def state(self, folder: Path, port: int | None) -> tuple[str, str | None]:
@@ -56,7 +57,7 @@ class DeploymentTarget(abc.ABC):
 
     @abc.abstractmethod
     def restart(self, folder: Path) -> None:
-        """Start the service again from its last applied revision."""
+        """Start the service again from its last applied revision; return once it serves."""
 
 
 def get_target(compute_type: str) -> DeploymentTarget:

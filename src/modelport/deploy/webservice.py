@@ -248,28 +248,6 @@ class Webservice:
             if tags is not None:
                 self._doc["tags"] = tags
             self.workspace.store.put_document(KIND, self.name, self._doc)
-        self._wait_for_revision(revision)
-
-    def _wait_for_revision(self, revision: int, timeout: float = 900) -> None:
-        from modelport.deploy.status import read_status
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            status = read_status(self.folder)
-            if status.get("revision") == revision and status.get("state") == HEALTHY:
-                return
-            last = status.get("last_update") or {}
-            if last.get("revision") == revision and last.get("error"):
-                raise WebserviceException(
-                    f"Update of service '{self.name}' failed; the previous revision keeps serving: "
-                    f"{last['error']}.\nLast log lines:\n{self.get_logs(num_lines=20)}"
-                )
-            if status.get("state") in (FAILED, UNSCHEDULABLE):
-                raise WebserviceException(
-                    f"Service '{self.name}' is {status['state']}: {status.get('error')}."
-                )
-            time.sleep(0.05)
-        raise WebserviceException(f"Update of service '{self.name}' did not finish in {timeout}s.")
 
     def reload(self) -> None:
         """Re-read the service's record (v1's `reload` refreshes the object's fields)."""
@@ -279,7 +257,6 @@ class Webservice:
         """Start a stopped or crashed service again from its last revision."""
         with _service_lock(self.workspace, self.name):
             get_target(self.compute_type).restart(self.folder)
-        self._wait_for_revision(int(self._doc["revision"]))
 
     def delete(self) -> None:
         """Stop every process, free the port and forget the service."""

@@ -1,0 +1,84 @@
+"""Render the Dockerfile of a package: a pure function of a `DockerfileSpec`.
+
+The layout mirrors the reference image, so v1 scripts find what they expect: the app at
+`/var/azureml-app`, models under `azureml-models/<name>/<version>/`, the server on port 5001.
+Dependencies are installed before anything else is copied, so rebuilding after a change to the
+script or the models reuses the (slow) install layer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from modelport.errors import InvalidArgument
+
+APP_ROOT = "/var/azureml-app"
+SUPPORT_DIR = "/opt/modelport"  # requirements.txt and the modelport wheel inside the image
+PORT = 5001
+DEFAULT_BASE_IMAGE = "python:3.11-slim"
+SERVER_COMMAND = ("python", "-m", "modelport.scoring", "--host", "0.0.0.0", "--port", str(PORT))
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class DockerfileSpec:
+    """Everything the Dockerfile says; paths are relative to the build context."""
+
+    base_image: str
+    entry_script: str  # relative to the app root
+    wheel: str | None  # context path of the modelport wheel; None: installed from the index
+    model_dir: str | None  # AZUREML_MODEL_DIR inside the image; None without models
+    environment: dict[str, str] = field(default_factory=dict)
+    extra_steps: str | None = None
+    header: tuple[str, ...] = ()
+
+
+def render(spec: DockerfileSpec) -> str:
+    """The Dockerfile text; `docker run -p 6789:5001 IMAGE` then answers on :6789/score."""
+    install = ["python", "-m", "pip", "install", "-r", f"{SUPPORT_DIR}/requirements.txt"]
+    lines = [f"# {line}" for line in spec.header]
+    lines += [
+        f"FROM {spec.base_image}",
+        "",
+        _env("PYTHONUNBUFFERED", "1"),
+        _env("PIP_NO_CACHE_DIR", "1"),
+        _env("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
+        "",
+        "# Dependencies first: this layer is reused while only the app or the models change.",
+        f"COPY requirements.txt {SUPPORT_DIR}/requirements.txt",
+    ]
+    if spec.wheel is not None:
+        lines.append(f"COPY {spec.wheel} {SUPPORT_DIR}/{_basename(spec.wheel)}")
+        install.append(f"{SUPPORT_DIR}/{_basename(spec.wheel)}")
+    lines.append("RUN " + " ".join(install))
+    if spec.extra_steps and spec.extra_steps.strip():
+        lines += ["", "# extra_docker_file_steps", spec.extra_steps.strip()]
+    lines.append("")
+    if spec.model_dir is not None:
+        lines.append(f"COPY azureml-models/ {APP_ROOT}/azureml-models/")
+    lines += [f"COPY app/ {APP_ROOT}/", f"WORKDIR {APP_ROOT}", ""]
+    env = {**spec.environment, "AML_APP_ROOT": APP_ROOT, "AZUREML_ENTRY_SCRIPT": spec.entry_script}
+    if spec.model_dir is not None:
+        env["AZUREML_MODEL_DIR"] = spec.model_dir
+    lines += [_env(name, value) for name, value in env.items()]
+    lines += [
+        "",
+        f"EXPOSE {PORT}",
+        "CMD [" + ", ".join(f'"{arg}"' for arg in SERVER_COMMAND) + "]",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _env(name: str, value: str) -> str:
+    """One `ENV NAME="value"` line, quoted so spaces, quotes and `$` arrive unchanged."""
+    if not _ENV_NAME.match(name):
+        raise InvalidArgument(f"Environment variable name {name!r} cannot be set in a Dockerfile.")
+    if "\n" in value or "\r" in value:
+        raise InvalidArgument(f"Environment variable {name} holds a line break; a Dockerfile can't.")
+    quoted = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+    return f'ENV {name}="{quoted}"'
+
+
+def _basename(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
