@@ -33,6 +33,7 @@ _EXPORTS: dict[str, str] = {
     "Dataset": "modelport.registry.datasets",
     "Datastore": "modelport.registry.datasets",
     "ModelProfile": "modelport.profiling.profile",
+    "ModelPackage": "modelport.packaging",
 }
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "KubernetesWebservice",
     "LocalWebservice",
     "Model",
+    "ModelPackage",
     "ModelProfile",
     "ModelportError",
     "ResourceConfiguration",
@@ -82,6 +84,7 @@ if TYPE_CHECKING:
     )
     from modelport.environments import CondaDependencies, Environment
     from modelport.errors import ModelportError, WebserviceException
+    from modelport.packaging import ModelPackage
     from modelport.profiling.profile import ModelProfile
     from modelport.registry.datasets import Dataset, Datastore
     from modelport.registry.models import Model

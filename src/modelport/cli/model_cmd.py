@@ -326,3 +326,13 @@ def _attach_profile() -> None:
 
 
 _attach_profile()
+
+
+def _attach_package() -> None:
+    """`modelport model package` (v1's `az ml model package`) lives with the packaging code."""
+    from modelport.cli.package_cmd import model_package
+
+    model.add_command(model_package, "package")
+
+
+_attach_package()

@@ -128,6 +128,11 @@ class InferenceConfig:
             conda_file=str(base / conda) if conda else None,
             runtime=data.get("runtime"),
             description=data.get("description"),
+            extra_docker_file_steps=str(base / steps)
+            if (steps := data.get("extraDockerfileSteps"))
+            else None,
+            base_image=data.get("baseImage") or None,
+            enable_gpu=data.get("enableGpu"),
         )
 
 

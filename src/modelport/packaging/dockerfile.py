@@ -75,7 +75,9 @@ def _env(name: str, value: str) -> str:
     if not _ENV_NAME.match(name):
         raise InvalidArgument(f"Environment variable name {name!r} cannot be set in a Dockerfile.")
     if "\n" in value or "\r" in value:
-        raise InvalidArgument(f"Environment variable {name} holds a line break; a Dockerfile can't.")
+        raise InvalidArgument(
+            f"Environment variable {name} holds a line break; a Dockerfile can't."
+        )
     quoted = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
     return f'ENV {name}="{quoted}"'
 

@@ -23,9 +23,6 @@ class ImageRequirements:
     environment_variables: dict[str, str]
     notes: tuple[str, ...]
 
-    def text(self, header: Sequence[str] = ()) -> str:
-        return "".join(f"# {line}\n" for line in header) + "".join(f"{x}\n" for x in self.lines)
-
 
 def image_requirements(env: Environment, fallback: Sequence[str]) -> ImageRequirements:
     """Pip requirements for `env`; `fallback` packages stand in for a user-managed one."""

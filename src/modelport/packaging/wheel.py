@@ -20,10 +20,8 @@ from pathlib import Path
 
 from modelport._locks import named_lock
 from modelport._version import __version__
-
-# The environment builder already knows how to find the checkout the running copy comes from.
-from modelport.environments.build import _modelport_source
 from modelport.environments._process import find_uv
+from modelport.environments.build import _modelport_source  # the checkout we run from, if any
 from modelport.packaging.errors import PackageError
 
 Log = Callable[[str], None]

@@ -19,6 +19,7 @@ from modelport.registry.resources import ResourceConfiguration
 if TYPE_CHECKING:
     from modelport.deploy.config import DeploymentConfig, InferenceConfig
     from modelport.deploy.webservice import Webservice
+    from modelport.packaging import ModelPackage
     from modelport.profiling.profile import ModelProfile
     from modelport.workspace import Workspace
 
@@ -163,6 +164,23 @@ class Model:
 
         return deploy_service(
             workspace, name, models, inference_config, deployment_config, overwrite, show_output
+        )
+
+    @staticmethod
+    def package(
+        workspace: Workspace,
+        models: Sequence[Model | str],
+        inference_config: InferenceConfig | None = None,
+        generate_dockerfile: bool = False,
+        image_name: str | None = None,
+        image_label: str | None = None,
+    ) -> ModelPackage:
+        """Package `models` as a Docker image, or with `generate_dockerfile=True` as a build
+        context to `save()`; call `wait_for_creation()` on the result."""
+        from modelport.packaging import create_package
+
+        return create_package(
+            workspace, models, inference_config, generate_dockerfile, image_name, image_label
         )
 
     @staticmethod

@@ -1,0 +1,224 @@
+"""Plan and write a package's Docker build context.
+
+Planning (`plan_context`) does every check that can fail because of the caller's input, before
+anything is written: models, entry script, environment, extra steps, base image. Writing
+(`write_context`) fills a temporary sibling folder and renames it into place, so a context is
+either whole or absent. Models are real copies, verified against their hashes: a Docker build
+context cannot follow the hard links local services use.
+
+    Dockerfile  requirements.txt  wheels/modelport-*.whl
+    app/<entry script or source directory>
+    azureml-models/<name>/<version>/<registered file or folder>
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from modelport._version import __version__
+from modelport.errors import InvalidArgument
+from modelport.layout import MODELS_FOLDER, model_dir_for
+from modelport.packaging import dockerfile
+from modelport.packaging.requirements import ImageRequirements, image_requirements
+from modelport.packaging.wheel import modelport_wheel
+
+if TYPE_CHECKING:
+    from modelport.deploy.config import InferenceConfig
+    from modelport.registry.models import Model
+
+Log = Callable[[str], None]
+MIN_PYTHON = (3, 11)  # the scoring server's floor (pyproject's requires-python)
+_IGNORE = ("__pycache__", ".git", ".modelport", ".venv", "*.pyc")
+
+
+@dataclass(frozen=True)
+class ContextPlan:
+    """A checked package: what goes into the context, before any of it is written."""
+
+    models: tuple[Model, ...]
+    script: Path  # the entry script on disk
+    source_directory: Path | None
+    entry_script: str  # relative to the app root
+    requirements: ImageRequirements
+    base_image: str
+    extra_steps: str | None
+    description: str  # one line for the Dockerfile's header
+
+
+def plan_context(models: Sequence[Model], inference_config: InferenceConfig | None) -> ContextPlan:
+    """Resolve and check everything a context needs; raise InvalidArgument on bad input."""
+    if inference_config is None or inference_config.entry_script is None:
+        inference_config, fallback = _no_code(models, inference_config)
+    else:
+        from modelport.environments.spec import DEFAULT_PIP_PACKAGES
+
+        fallback = tuple(p for p in DEFAULT_PIP_PACKAGES if p != "modelport")
+    ic = inference_config
+    assert ic.entry_script is not None
+    script = ic.script_path().resolve()
+    if not script.is_file():
+        raise InvalidArgument(f"Entry script {script} does not exist.")
+    source = Path(ic.source_directory).resolve() if ic.source_directory else None
+    if source is not None and not script.is_relative_to(source):
+        raise InvalidArgument(
+            f"Entry script {script} is outside source_directory {source}.",
+            hint="Put the script inside the source directory, or give a path relative to it.",
+        )
+    environment = ic.resolve_environment()
+    requirements = image_requirements(environment, fallback)
+    base, note = _base_image(environment.docker.base_image or ic.base_image, requirements)
+    if note:
+        requirements = _with_note(requirements, note)
+    ids = ", ".join(m.id for m in models) or "no models"
+    return ContextPlan(
+        models=tuple(models),
+        script=script,
+        source_directory=source,
+        entry_script=script.relative_to(source).as_posix() if source else script.name,
+        requirements=requirements,
+        base_image=base,
+        extra_steps=_extra_steps(ic.extra_docker_file_steps),
+        description=f"{ids}; entry script {script.name}; environment '{environment.name}'",
+    )
+
+
+def write_context(
+    plan: ContextPlan, dest: Path, wheel_cache: Path, log: Log, exclude: Sequence[Path] = ()
+) -> None:
+    """Write the context into `dest` (which must not exist) atomically; folders in `exclude`
+    (the workspace) are never copied out of a source directory that contains them."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
+    try:
+        _write_app(plan, staging / "app", skip={p.resolve() for p in (*exclude, dest.parent)})
+        log(f"app: {plan.entry_script} (from {plan.source_directory or plan.script.parent})")
+        for model in plan.models:
+            model.download(staging / MODELS_FOLDER / model.name / str(model.version))
+            log(f"model {model.id}: copied into {MODELS_FOLDER}/{model.name}/{model.version}")
+        for note in plan.requirements.notes:
+            log(f"note: {note}")
+        wheel = modelport_wheel(wheel_cache, log)
+        lines = plan.requirements.lines
+        if wheel is None:
+            lines = (*lines, f"modelport=={__version__}")
+        else:
+            (staging / "wheels").mkdir()
+            shutil.copy2(wheel, staging / "wheels" / wheel.name)
+        source = f"wheels/{wheel.name}" if wheel else "the package index"
+        header = f"# The service's requirements; the Dockerfile adds modelport from {source}.\n"
+        (staging / "requirements.txt").write_text(header + "".join(f"{x}\n" for x in lines))
+        log(f"requirements.txt: {len(lines)} line(s); FROM {plan.base_image}")
+        (staging / "Dockerfile").write_text(dockerfile.render(_spec(plan, wheel)))
+        staging.chmod(0o755)  # mkdtemp's 0700 would hide the context from other users
+        staging.rename(dest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    log(f"build context ready: {dest}")
+
+
+def _spec(plan: ContextPlan, wheel: Path | None) -> dockerfile.DockerfileSpec:
+    model_dir = None
+    if plan.models:
+        ids = [(m.name, m.version) for m in plan.models]
+        model_dir = model_dir_for(Path(dockerfile.APP_ROOT), ids).as_posix()
+    return dockerfile.DockerfileSpec(
+        base_image=plan.base_image,
+        entry_script=plan.entry_script,
+        wheel=f"wheels/{wheel.name}" if wheel is not None else None,
+        model_dir=model_dir,
+        environment=plan.requirements.environment_variables,
+        extra_steps=plan.extra_steps,
+        header=(
+            f"Generated by modelport {__version__}: {plan.description}.",
+            "Build: docker build --tag IMAGE .    Run: docker run -p 6789:5001 IMAGE",
+            "Then POST JSON to http://localhost:6789/score",
+        ),
+    )
+
+
+def _write_app(plan: ContextPlan, app: Path, skip: set[Path]) -> None:
+    """Copy the source directory (or the lone script), never the workspace or the context."""
+    if plan.source_directory is None:
+        app.mkdir()
+        shutil.copy2(plan.script, app / plan.script.name)
+        return
+    patterns = shutil.ignore_patterns(*_IGNORE)
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        dropped = set(patterns(folder, names))
+        return dropped | {n for n in names if (Path(folder) / n).resolve() in skip}
+
+    shutil.copytree(plan.source_directory, app, ignore=ignore)
+
+
+def _no_code(
+    models: Sequence[Model], given: InferenceConfig | None
+) -> tuple[InferenceConfig, tuple[str, ...]]:
+    """The built-in runtime's config, and the runtime's packages as the image's fallback."""
+    from modelport.registry.models import Model
+    from modelport.runtimes import no_code_config
+    from modelport.runtimes.environment import pinned_requirement
+    from modelport.runtimes.frameworks import runtime_for
+
+    environment = given.environment if given is not None else None
+    try:
+        config, _ = no_code_config(models, None, environment)
+    except InvalidArgument as exc:  # its messages name Model.deploy; this is Model.package
+        message = exc.message.replace("Model.deploy", "Model.package")
+        raise InvalidArgument(message, hint=exc.hint) from None
+    model = models[0]
+    root = Path(Model.get_model_path(model.name, model.version, _workspace=model.workspace))
+    runtime = runtime_for(model, root)
+    pin = pinned_requirement(runtime, model.model_framework_version, MIN_PYTHON)
+    packages = tuple(pin if pin and p == runtime.pinned else p for p in runtime.packages)
+    if given is not None:  # keep the Docker-only fields the caller set
+        config.base_image = given.base_image
+        config.extra_docker_file_steps = given.extra_docker_file_steps
+    return config, packages
+
+
+def _base_image(given: str | None, requirements: ImageRequirements) -> tuple[str, str | None]:
+    if given:
+        return given, None
+    wanted = requirements.python_version
+    if wanted is None:
+        return dockerfile.DEFAULT_BASE_IMAGE, None
+    parts = tuple(int(p) for p in wanted.split("."))
+    if parts < MIN_PYTHON:
+        return dockerfile.DEFAULT_BASE_IMAGE, (
+            f"the environment asks for Python {wanted}; modelport's scoring server needs "
+            f"{'.'.join(map(str, MIN_PYTHON))}+, so the image uses {dockerfile.DEFAULT_BASE_IMAGE}"
+        )
+    return f"python:{wanted}-slim", None
+
+
+def _with_note(requirements: ImageRequirements, note: str) -> ImageRequirements:
+    from dataclasses import replace
+
+    return replace(requirements, notes=(*requirements.notes, note))
+
+
+def _extra_steps(value: str | None) -> str | None:
+    """v1's `extra_docker_file_steps` is the path of a file holding Dockerfile lines."""
+    if not value:
+        return None
+    path = Path(value)
+    if not path.is_file():
+        raise InvalidArgument(
+            f"extra_docker_file_steps file {path} does not exist.",
+            hint="Pass the path of a file holding the extra Dockerfile instructions.",
+        )
+    text = path.read_text(encoding="utf-8")
+    if re.search(r"^\s*FROM\s", text, re.IGNORECASE | re.MULTILINE):
+        raise InvalidArgument(
+            f"extra_docker_file_steps file {path} has a FROM line; it would replace the image.",
+            hint="Set the base image with environment.docker.base_image instead.",
+        )
+    return text

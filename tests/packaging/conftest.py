@@ -1,0 +1,66 @@
+"""The seed's packaging example: its scikit-learn model, its score.py and a pip environment."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from modelport.core import Environment, InferenceConfig, Model, Workspace
+from modelport.environments import CondaDependencies
+
+SEED_SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "score.py"
+SEED_REQUEST = {"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]}
+
+
+@pytest.fixture
+def pws(sqlite_ws: Workspace) -> Workspace:
+    return sqlite_ws
+
+
+@pytest.fixture
+def seed_model(pws: Workspace, model_file: Path) -> Model:
+    return Model.register(pws, model_file, "sklearn_regression_model")
+
+
+@pytest.fixture
+def seed_env() -> Environment:
+    """The seed's environment as pip packages, with scikit-learn pinned to the one that
+    pickled the model (so it loads) and the v1 package modelport replaces."""
+    import sklearn
+
+    env = Environment("myenv")
+    env.python.conda_dependencies = CondaDependencies.create(
+        pip_packages=[
+            f"scikit-learn=={sklearn.__version__}",
+            "joblib",
+            "azureml-defaults>=1.0.45",
+            "inference-schema[numpy-support]",
+        ]
+    )
+    return env
+
+
+@pytest.fixture
+def seed_config(seed_env: Environment) -> InferenceConfig:
+    return InferenceConfig(entry_script=str(SEED_SCRIPT), environment=seed_env)
+
+
+@pytest.fixture
+def no_docker_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A `docker` CLI with no daemon behind it (this machine's situation, made certain)."""
+    bin_dir = tmp_path / "fake-bin"
+    bin_dir.mkdir()
+    docker = bin_dir / "docker"
+    docker.write_text(
+        "#!/bin/sh\n"
+        "echo 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
+        "Is the docker daemon running?' >&2\n"
+        "exit 1\n"
+    )
+    docker.chmod(docker.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    yield
