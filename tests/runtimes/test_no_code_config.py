@@ -164,3 +164,24 @@ def test_batching_only_where_answers_stay_bit_identical(onnx_file: Path, tmp_pat
     [param] = trees.specs
     requests = [{param: X[i : i + 1 + i % 4].astype(np.float32)} for i in range(20)]
     assert trees.predict(requests) == [trees.predict([r])[0] for r in requests]
+
+
+def test_micro_batcher_never_strands_the_end_of_a_burst() -> None:
+    """uvloop fires timers up to 1 ms early; the last requests of a burst must still run."""
+    import asyncio
+
+    import uvloop
+
+    from modelport.runtimes.batching import BatchSettings, MicroBatcher
+
+    batcher: MicroBatcher[list[int], int] = MicroBatcher(
+        lambda key, items: [sum(item) for item in items], len, BatchSettings(32, 2.0)
+    )
+
+    async def bursts() -> None:
+        for _ in range(150):
+            calls = (batcher.submit("k", [i]) for i in range(5))
+            assert await asyncio.wait_for(asyncio.gather(*calls), 2) == list(range(5))
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(bursts())

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from modelport.errors import InvalidArgument
-from modelport.runtimes._script import PROBE_SIZES
+from modelport.runtimes._script import tensor_probe_requests
 from modelport.runtimes._serving import input_names, jsonable, require
 
 FEATURE = "The ONNX runtime"
@@ -112,7 +112,7 @@ class OnnxModel:
         return None
 
     def probe(self) -> list[dict[str, Any]] | None:
-        return _probe({p: s for p, s in self.specs.items()})
+        return tensor_probe_requests({p: s for p, s in self.specs.items()})
 
     def predict(self, requests: Sequence[dict[str, Any]]) -> list[Any]:
         if len(requests) == 1:
@@ -143,18 +143,3 @@ def _example(dtype: Any, shape: list[int | None]) -> Any:
 def _feed(value: Any) -> Any:
     # onnxruntime takes string tensors as object arrays
     return value.astype(object) if value.dtype.kind == "U" else value
-
-
-def _probe(specs: dict[str, tuple[Any, list[int | None]]]) -> list[dict[str, Any]] | None:
-    """Random float requests of the probe sizes (None when an input is not a float tensor)."""
-    if not all(np.issubdtype(dtype, np.floating) for dtype, _ in specs.values()):
-        return None
-    rng = np.random.default_rng(0)
-    requests = []
-    for size in PROBE_SIZES:
-        request = {}
-        for param, (dtype, shape) in specs.items():
-            dims = (size, *(1 if d is None else d for d in shape[1:]))
-            request[param] = rng.normal(size=dims).astype(dtype)
-        requests.append(request)
-    return requests

@@ -11,6 +11,8 @@ import logging
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Protocol
 
+import numpy as np
+
 from modelport.runtimes._serving import bad_request, named_run
 from modelport.runtimes.batching import BatchSettings, MicroBatcher
 
@@ -107,3 +109,20 @@ def batching_is_exact(model: ServedModel) -> bool:
             )
             return False
     return True
+
+
+def tensor_probe_requests(
+    specs: dict[str, tuple[Any, list[int | None]]],
+) -> list[dict[str, Any]] | None:
+    """Random float requests of the probe sizes (None when an input is not a float tensor)."""
+    if not all(np.issubdtype(dtype, np.floating) for dtype, _ in specs.values()):
+        return None
+    rng = np.random.default_rng(0)
+    requests = []
+    for size in PROBE_SIZES:
+        request = {}
+        for param, (dtype, shape) in specs.items():
+            dims = (size, *(1 if d is None else d for d in shape[1:]))
+            request[param] = rng.normal(size=dims).astype(dtype)
+        requests.append(request)
+    return requests

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from modelport.errors import InvalidArgument
-from modelport.runtimes._script import PROBE_SIZES
+from modelport.runtimes._script import tensor_probe_requests
 from modelport.runtimes._serving import input_names, jsonable, require
 
 FEATURE = "The TensorFlow runtime"
@@ -88,7 +88,7 @@ class TensorflowModel:
         return None
 
     def probe(self) -> list[dict[str, Any]] | None:
-        return _probe(
+        return tensor_probe_requests(
             {
                 p: (
                     s.dtype.as_numpy_dtype,
@@ -118,18 +118,3 @@ class TensorflowModel:
                 answer[name] = jsonable(value[start : start + size])
                 start += size
         return answers
-
-
-def _probe(specs: dict[str, tuple[Any, list[int | None]]]) -> list[dict[str, Any]] | None:
-    """Random float requests of the probe sizes (None when an input is not a float tensor)."""
-    if not all(np.issubdtype(dtype, np.floating) for dtype, _ in specs.values()):
-        return None
-    rng = np.random.default_rng(0)
-    requests = []
-    for size in PROBE_SIZES:
-        request = {}
-        for param, (dtype, shape) in specs.items():
-            dims = (size, *(1 if d is None else d for d in shape[1:]))
-            request[param] = rng.normal(size=dims).astype(dtype)
-        requests.append(request)
-    return requests

@@ -150,9 +150,19 @@ class MicroBatcher(Generic[T, R]):
         deadline = self._pending[0].arrived + self.max_wait_s
         if self._rows >= self.max_size or loop.time() >= deadline:
             return
-        timer = loop.call_at(deadline, wake.set)
+        # The timer says when the wait is over; comparing loop.time() with the deadline instead
+        # would hang: uvloop fires timers up to a millisecond early, and a wait that resumes
+        # just before its deadline would sleep again with no timer left to wake it.
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            expired = True
+            wake.set()
+
+        timer = loop.call_at(deadline, expire)
         try:
-            while self._rows < self.max_size and loop.time() < deadline:
+            while self._rows < self.max_size and not expired:
                 wake.clear()
                 await wake.wait()
         finally:
