@@ -34,7 +34,7 @@ from modelport.deploy.status import (
 )
 from modelport.scoring.workers import listen_socket
 
-READY_TIMEOUT_S = float(os.environ.get("MODELPORT_READY_TIMEOUT_S", "600"))
+DEFAULT_READY_TIMEOUT_S = 600.0
 DRAIN_TIMEOUT_S = 60.0
 
 
@@ -54,6 +54,10 @@ class Supervisor:
         self.current: Generation | None = None
         self.reload = False
         self.stop = False
+        # how long a generation may take to finish init() on every worker
+        self.ready_timeout_s = float(
+            os.environ.get("MODELPORT_READY_TIMEOUT_S", DEFAULT_READY_TIMEOUT_S)
+        )
 
     # -- entry point --------------------------------------------------------------------
     def run(self) -> int:
@@ -195,7 +199,7 @@ class Supervisor:
         return Generation(revision, proc, ready_file, offset)
 
     def _await_ready(self, gen: Generation) -> str | None:
-        deadline = time.monotonic() + READY_TIMEOUT_S
+        deadline = time.monotonic() + self.ready_timeout_s
         while time.monotonic() < deadline:
             if gen.ready_file.exists():
                 gen.ready_file.unlink(missing_ok=True)
@@ -208,7 +212,7 @@ class Supervisor:
                 return "stopped before it became ready"
             time.sleep(0.05)
         self._stop_generation(gen)
-        return f"not ready after {READY_TIMEOUT_S:.0f}s (is init() stuck?)"
+        return f"not ready after {self.ready_timeout_s:.0f}s (is init() stuck?)"
 
     def _failure_reason(self, gen: Generation, code: int) -> str:
         with open(self.log_path, "rb") as f:

@@ -92,12 +92,12 @@ def serve(app: Any, sock: socket.socket, ctrl: int, config: ServerConfig) -> Non
         runner.run(run())
 
 
-DRAIN_S = float(os.environ.get("MODELPORT_DRAIN_S", "1.0"))
+DEFAULT_DRAIN_S = 1.0
 
 
 class DrainingServer(uvicorn.Server):
     """On the first SIGTERM/SIGINT: stop accepting, answer with `Connection: close` until the
-    connections are gone or DRAIN_S passes, then shut down as uvicorn does.
+    connections are gone or `MODELPORT_DRAIN_S` (1 s) passes, then shut down as uvicorn does.
 
     The listening socket is shared with the next generation of workers, so clients that
     reconnect land there; no request in flight is cut off by a closing keep-alive socket.
@@ -107,6 +107,7 @@ class DrainingServer(uvicorn.Server):
         super().__init__(config)
         self.app = app
         self.drain_started: float | None = None
+        self.drain_s = float(os.environ.get("MODELPORT_DRAIN_S", DEFAULT_DRAIN_S))
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         if self.drain_started is None and not self.should_exit:
@@ -121,7 +122,7 @@ class DrainingServer(uvicorn.Server):
                 for listener in self.servers:
                     listener.close()
             elapsed = time.monotonic() - self.drain_started
-            if not self.server_state.connections or elapsed > DRAIN_S:
+            if not self.server_state.connections or elapsed > self.drain_s:
                 self.should_exit = True
         result: bool = await super().on_tick(counter)
         return result
