@@ -170,9 +170,14 @@ class Workspace:
     # -- stores ------------------------------------------------------------------------
     @cached_property
     def store(self) -> MetadataStore:
+        url = self.database_url
+        if url.startswith("sqlite:///") and url != "sqlite:///":
+            from modelport.registry.sqlite_reads import SQLiteStore
+
+            return SQLiteStore(url)
         from modelport.registry.sql import SQLStore
 
-        return SQLStore(self.database_url)
+        return SQLStore(url)
 
     @cached_property
     def artifacts(self) -> ArtifactStore:

@@ -173,3 +173,25 @@ def test_help_does_not_import_heavy_libraries() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "heavy="
+
+
+def test_listing_and_showing_do_not_import_sqlalchemy(project: Path, model_file: Path) -> None:
+    import subprocess
+    import sys
+
+    run_cli("model", "register", "-n", "m", "-p", str(model_file), cwd=project)
+    code = (
+        "import sys\nfrom modelport.cli.main import main\n"
+        "for args in (['model', 'list'], ['model', 'show', 'm:1'], ['service', 'list']):\n"
+        "    try:\n        main(args)\n    except SystemExit:\n        pass\n"
+        "print('sqlalchemy=' + str('sqlalchemy' in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=project)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "sqlalchemy=False"
+
+
+def test_the_fast_sqlite_reader_knows_the_schema_version() -> None:
+    from modelport.registry import sql, sqlite_reads
+
+    assert sqlite_reads.SCHEMA_VERSION == sql.SCHEMA_VERSION

@@ -5,6 +5,8 @@ They hold only JSON-safe values so a store can live behind HTTP later without ch
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -46,3 +48,29 @@ class RunRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def select_models(
+    bodies: Iterable[str],
+    tags: Sequence[tuple[str, str | None]] = (),
+    properties: Sequence[tuple[str, str | None]] = (),
+    latest: bool = False,
+) -> list[ModelRecord]:
+    """Stored model bodies (ordered by name, then newest version first) filtered as
+    `MetadataStore.list_models` promises, newest first; `(key, None)` matches any value."""
+    found: list[ModelRecord] = []
+    seen: set[str] = set()
+    for body in bodies:
+        record = ModelRecord(**json.loads(body))
+        if latest:
+            if record.name in seen:
+                continue
+            seen.add(record.name)
+        if _matches(record.tags, tags) and _matches(record.properties, properties):
+            found.append(record)
+    found.sort(key=lambda r: r.created_time, reverse=True)
+    return found
+
+
+def _matches(values: dict[str, str], wanted: Sequence[tuple[str, str | None]]) -> bool:
+    return all(k in values and (v is None or values[k] == v) for k, v in wanted)

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.exc import OperationalError
 
 from modelport.errors import ModelportError, NotFound
-from modelport.registry.records import ModelRecord, RunRecord
+from modelport.registry.records import ModelRecord, RunRecord, select_models
 from modelport.registry.store import MetadataStore
 
 T = TypeVar("T")
@@ -208,18 +208,7 @@ class SQLStore(MetadataStore):
             query = query.where(models.c.name == name)
         with self._read() as conn:
             bodies = conn.execute(query).scalars().all()
-        found: list[ModelRecord] = []
-        seen: set[str] = set()
-        for body in bodies:
-            record = ModelRecord(**json.loads(body))
-            if latest:
-                if record.name in seen:
-                    continue
-                seen.add(record.name)
-            if _matches(record.tags, tags) and _matches(record.properties, properties):
-                found.append(record)
-        found.sort(key=lambda r: r.created_time, reverse=True)
-        return found
+        return select_models(bodies, tags, properties, latest)
 
     def update_model(
         self,
@@ -413,10 +402,6 @@ class SQLStore(MetadataStore):
                 raise NotFound(f"No {kind} named '{name}' in this workspace.")
 
         self._write(delete)
-
-
-def _matches(values: dict[str, str], wanted: Sequence[tuple[str, str | None]]) -> bool:
-    return all(k in values and (v is None or values[k] == v) for k, v in wanted)
 
 
 def _model_not_found(store: SQLStore, name: str, version: int | None) -> NotFound:
