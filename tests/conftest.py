@@ -14,6 +14,8 @@ import pytest
 from modelport.workspace import Workspace
 
 POSTGRES_URL = os.environ.get("MODELPORT_TEST_POSTGRES_URL")
+# The seed guide's sklearn + inference_schema entry script, as the demo ships it.
+SEED_SCORE = Path(__file__).resolve().parents[1] / "examples" / "score.py"
 
 
 def _postgres_database() -> Iterator[str]:

@@ -89,10 +89,3 @@ class EntryScriptError(ModelportError):
     """The entry script cannot be loaded: missing init/run, bad signature, or init() raised."""
 
     exit_code = 2
-
-
-class Unauthorized(ModelportError):
-    """A scoring request lacked a valid key or token."""
-
-    http_status = 401
-    exit_code = 2

@@ -12,8 +12,9 @@ from pathlib import Path
 import httpx
 
 from modelport.core import Model, Workspace
+from tests.conftest import SEED_SCORE
 
-SCORE = Path(__file__).parents[1] / "deploy" / "scripts" / "score.py"
+SCORE = SEED_SCORE
 
 
 def test_serve_a_registered_model_by_name(tmp_path: Path, model_file: Path) -> None:

@@ -21,17 +21,20 @@ from modelport.core.model import InferenceConfig
 from modelport.core.webservice import LocalWebservice, Webservice, WebserviceException
 from modelport.environments import Environment
 from modelport.errors import AlreadyExists, Conflict, NotFound
+from tests.conftest import SEED_SCORE
 from tests.deploy.conftest import SCRIPTS
 
 SEED_REQUEST = {"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]}
 
 
-def _config(script: str = "score.py") -> InferenceConfig:
-    return InferenceConfig(entry_script=str(SCRIPTS / script), environment=Environment.current())
+def _config(script: str | None = None) -> InferenceConfig:
+    """The seed's score.py, or a script of tests/deploy/scripts by name."""
+    path = SEED_SCORE if script is None else SCRIPTS / script
+    return InferenceConfig(entry_script=str(path), environment=Environment.current())
 
 
 def _deploy(
-    ws: Workspace, name: str, models: list[Model], script: str = "score.py", **dc: object
+    ws: Workspace, name: str, models: list[Model], script: str | None = None, **dc: object
 ) -> Webservice:
     config = LocalWebservice.deploy_configuration(workers=1, **dc)  # type: ignore[arg-type]
     service = Model.deploy(ws, name, models, _config(script), config)
@@ -259,7 +262,7 @@ def test_config_files_and_the_cli(dws: Workspace, ridge: Model, tmp_path: Path) 
     from tests.conftest import run_cli
 
     (tmp_path / "src").mkdir()
-    (tmp_path / "src" / "score.py").write_text((SCRIPTS / "score.py").read_text())
+    (tmp_path / "src" / "score.py").write_text(SEED_SCORE.read_text())
     (tmp_path / "inferenceconfig.json").write_text(
         json.dumps({"entryScript": "score.py", "sourceDirectory": "src"})
     )

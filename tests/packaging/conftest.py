@@ -11,8 +11,8 @@ import pytest
 
 from modelport.core import Environment, InferenceConfig, Model, Workspace
 from modelport.environments import CondaDependencies
+from tests.conftest import SEED_SCORE as SEED_SCRIPT
 
-SEED_SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "score.py"
 SEED_REQUEST = {"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]}
 
 

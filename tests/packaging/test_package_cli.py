@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,8 +40,9 @@ def project(tmp_path: Path, model_file: Path) -> Path:
     return tmp_path
 
 
-def test_model_package_writes_the_build_context(project: Path) -> None:
-    result = run_cli(
+def _package(project: Path, *extra: str, output_dir: str = "out") -> Any:
+    """`modelport model package` for the seed model and project's inferenceconfig.json."""
+    return run_cli(
         "model",
         "package",
         "-m",
@@ -48,11 +50,14 @@ def test_model_package_writes_the_build_context(project: Path) -> None:
         "--ic",
         "inferenceconfig.json",
         "--output-dir",
-        "imagefiles",
-        "--image-name",
-        "myimage",
+        output_dir,
+        *extra,
         cwd=project,
     )
+
+
+def test_model_package_writes_the_build_context(project: Path) -> None:
+    result = _package(project, "--image-name", "myimage", output_dir="imagefiles")
     assert result.returncode == 0, result.stderr
     context = project / "imagefiles"
     assert f"build context saved to {context}" in result.stdout
@@ -69,21 +74,7 @@ def test_model_package_writes_the_build_context(project: Path) -> None:
 
 
 def test_model_package_json_output(project: Path) -> None:
-    result = run_cli(
-        "model",
-        "package",
-        "-m",
-        "sklearn_regression_model:1",
-        "--ic",
-        "inferenceconfig.json",
-        "--output-dir",
-        "out",
-        "--image-label",
-        "v2",
-        "-o",
-        "json",
-        cwd=project,
-    )
+    result = _package(project, "--image-label", "v2", "-o", "json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["state"] == "Succeeded"
@@ -112,17 +103,7 @@ def test_mistakes_are_one_line_errors_and_write_nothing(
 
 def test_a_missing_entry_script_in_the_config_is_named(project: Path) -> None:
     (project / "score.py").unlink()
-    result = run_cli(
-        "model",
-        "package",
-        "-m",
-        "sklearn_regression_model:1",
-        "--ic",
-        "inferenceconfig.json",
-        "--output-dir",
-        "out",
-        cwd=project,
-    )
+    result = _package(project)
     assert result.returncode == 2
     assert "Entry script" in result.stderr and "score.py does not exist" in result.stderr
     assert not (project / "out").exists()
@@ -131,17 +112,7 @@ def test_a_missing_entry_script_in_the_config_is_named(project: Path) -> None:
 def test_an_output_dir_that_is_not_empty_is_refused_before_packaging(project: Path) -> None:
     (project / "out").mkdir()
     (project / "out" / "keep.txt").write_text("mine")
-    result = run_cli(
-        "model",
-        "package",
-        "-m",
-        "sklearn_regression_model:1",
-        "--ic",
-        "inferenceconfig.json",
-        "--output-dir",
-        "out",
-        cwd=project,
-    )
+    result = _package(project)
     assert result.returncode == 2
     assert "is not empty" in result.stderr
     assert [p.name for p in (project / "out").iterdir()] == ["keep.txt"]

@@ -17,7 +17,7 @@ from modelport.core.webservice import LocalWebservice, Webservice
 from modelport.deploy.config import DeploymentConfig
 from modelport.errors import AlreadyExists, InvalidArgument, NotFound
 from modelport.profiling.profile import ModelProfile
-from tests.conftest import run_cli
+from tests.conftest import SEED_SCORE, run_cli
 from tests.deploy.conftest import SCRIPTS as DEPLOY_SCRIPTS
 from tests.profiling.conftest import FAST, SCRIPTS
 
@@ -103,7 +103,7 @@ def test_seed_example_and_write_dc_feeds_deploy(
         pws,
         "unique_name",
         [model],
-        _config(DEPLOY_SCRIPTS / "score.py"),
+        _config(SEED_SCORE),
         input_dataset=Dataset.get_by_name(workspace=pws, name=dataset.name),
         **FAST,
     )
@@ -129,16 +129,14 @@ def test_seed_example_and_write_dc_feeds_deploy(
         pws,
         "recommended",
         [model],
-        _config(DEPLOY_SCRIPTS / "score.py"),
+        _config(SEED_SCORE),
         DeploymentConfig.from_file(dc_path),
     )
     service.wait_for_deployment()
     assert service.state == "Healthy" and service.deployment_config.workers == 1
 
     with pytest.raises(AlreadyExists, match="Profile 'unique_name' already exists"):
-        Model.profile(
-            pws, "unique_name", [model], _config(DEPLOY_SCRIPTS / "score.py"), str(seed_requests)
-        )
+        Model.profile(pws, "unique_name", [model], _config(SEED_SCORE), str(seed_requests))
 
 
 def test_service_that_fails_to_start_gives_failed_profile(

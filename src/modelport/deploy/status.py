@@ -18,7 +18,6 @@ UNHEALTHY = "Unhealthy"
 UNSCHEDULABLE = "Unschedulable"
 FAILED = "Failed"
 STOPPED = "Stopped"
-FINAL_STATES = {HEALTHY, FAILED, UNSCHEDULABLE}
 
 
 def write_status(folder: Path, **fields: Any) -> dict[str, Any]:

@@ -8,6 +8,7 @@ runtime status comes from its target. `Model.deploy` and `service.update` go thr
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import re
 import shutil
 import socket
@@ -215,13 +216,13 @@ class Webservice:
                 if deployment_config
                 else self.deployment_config
             )
-            if deployment_config is not None and deployment_config.port is None:
-                dc.port = self.port
+            changes: dict[str, Any] = {"port": dc.port or self.port}  # a new config keeps the port
             if auth_enabled is not None:
-                dc.auth_enabled = auth_enabled
+                changes["auth_enabled"] = auth_enabled
             if token_auth_enabled is not None:
-                dc.token_auth_enabled = token_auth_enabled
-            DeploymentConfig.__post_init__(dc)
+                changes["token_auth_enabled"] = token_auth_enabled
+            # replace() validates again and leaves the caller's config untouched
+            dc = dataclasses.replace(dc, **changes)
             ic = inference_config or self.inference_config
             resolved = (
                 _resolve_models(self.workspace, models) if models is not None else self.models
@@ -422,7 +423,6 @@ def _runnable_here(dc: DeploymentConfig, name: str) -> DeploymentConfig:
     targets are configured, so v1 notebooks deploy unchanged; the warning says so."""
     if dc.compute_type == "local":
         return dc
-    import dataclasses
     import warnings
 
     v1_name = {"container": "ACI", "kubernetes": "AKS"}.get(dc.compute_type, dc.compute_type)

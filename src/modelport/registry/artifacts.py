@@ -47,9 +47,6 @@ class ArtifactStore:
     def blob_path(self, sha256: str) -> Path:
         return self._blobs / sha256[:2] / sha256
 
-    def has(self, sha256: str) -> bool:
-        return self.blob_path(sha256).is_file()
-
     # -- writing ---------------------------------------------------------------------
     def put_file(self, source: Path) -> tuple[str, int]:
         """Copy one file in, then hash the copy; return (sha256, size).
