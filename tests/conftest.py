@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from modelport.workspace import Workspace
+from modelport.core.workspace import Workspace
 
 POSTGRES_URL = os.environ.get("MODELPORT_TEST_POSTGRES_URL")
 # The seed guide's sklearn + inference_schema entry script, as the demo ships it.

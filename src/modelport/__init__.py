@@ -13,22 +13,22 @@ from modelport._version import __version__
 VERSION = __version__
 
 _EXPORTS: dict[str, str] = {
-    "Workspace": "modelport.workspace",
-    "Model": "modelport.registry.models",
+    "Workspace": "modelport.core.workspace",
+    "Model": "modelport.core.model",
     "ResourceConfiguration": "modelport.registry.resources",
     "Experiment": "modelport.registry.runs",
     "Run": "modelport.registry.runs",
     "Environment": "modelport.environments",
     "CondaDependencies": "modelport.environments",
     "ModelportError": "modelport.errors",
-    "InferenceConfig": "modelport.deploy.config",
-    "DeploymentConfig": "modelport.deploy.config",
-    "Webservice": "modelport.deploy.webservice",
-    "LocalWebservice": "modelport.deploy.webservices",
-    "AciWebservice": "modelport.deploy.webservices",
-    "AksWebservice": "modelport.deploy.webservices",
-    "ContainerWebservice": "modelport.deploy.webservices",
-    "KubernetesWebservice": "modelport.deploy.webservices",
+    "InferenceConfig": "modelport.configs",
+    "DeploymentConfig": "modelport.configs",
+    "Webservice": "modelport.core.webservice",
+    "LocalWebservice": "modelport.core.webservice",
+    "AciWebservice": "modelport.core.webservice",
+    "AksWebservice": "modelport.core.webservice",
+    "ContainerWebservice": "modelport.core.webservice",
+    "KubernetesWebservice": "modelport.core.webservice",
     "WebserviceException": "modelport.errors",
     "Dataset": "modelport.registry.datasets",
     "Datastore": "modelport.registry.datasets",
@@ -73,21 +73,21 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from modelport.deploy.config import DeploymentConfig, InferenceConfig
-    from modelport.deploy.webservice import Webservice
-    from modelport.deploy.webservices import (
+    from modelport.configs import DeploymentConfig, InferenceConfig
+    from modelport.core.model import Model
+    from modelport.core.webservice import (
         AciWebservice,
         AksWebservice,
         ContainerWebservice,
         KubernetesWebservice,
         LocalWebservice,
+        Webservice,
     )
+    from modelport.core.workspace import Workspace
     from modelport.environments import CondaDependencies, Environment
     from modelport.errors import ModelportError, WebserviceException
     from modelport.packaging import ModelPackage
     from modelport.profiling.profile import ModelProfile
     from modelport.registry.datasets import Dataset, Datastore
-    from modelport.registry.models import Model
     from modelport.registry.resources import ResourceConfiguration
     from modelport.registry.runs import Experiment, Run
-    from modelport.workspace import Workspace

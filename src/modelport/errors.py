@@ -7,8 +7,6 @@ Exit code 2 means "you asked for something wrong", 1 means "it failed while doin
 
 from __future__ import annotations
 
-from typing import Any
-
 
 class ModelportError(Exception):
     """Base class: a message for people, plus an HTTP status and a CLI exit code."""
@@ -20,10 +18,6 @@ class ModelportError(Exception):
         self.message = message
         self.hint = hint
         super().__init__(message if hint is None else f"{message} {hint}")
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON shape every modelport API and `--output json` error uses."""
-        return {"error": type(self).__name__, "message": str(self)}
 
 
 class UserError(ModelportError):
@@ -89,3 +83,48 @@ class EntryScriptError(ModelportError):
     """The entry script cannot be loaded: missing init/run, bad signature, or init() raised."""
 
     exit_code = 2
+
+
+class ServiceNotFound(NotFound, WebserviceException):
+    """No service by that name (also a WebserviceException, as v1 code catches that)."""
+
+
+class ProfileNotFound(NotFound):
+    """No profile by that name."""
+
+
+class EnvironmentBuildError(DeploymentError):
+    """An environment's virtualenv could not be created or its packages not installed."""
+
+
+class PackageError(WebserviceException):
+    """A package could not be created (context, wheel or image build failed)."""
+
+
+class DockerUnavailable(PackageError):
+    """Building or pulling an image needs a Docker engine, and none answers here."""
+
+
+class PackageNotFound(NotFound):
+    """No package with that id in this workspace."""
+
+
+__all__ = [
+    "AlreadyExists",
+    "Conflict",
+    "DeploymentError",
+    "DockerUnavailable",
+    "EntryScriptError",
+    "EnvironmentBuildError",
+    "IntegrityError",
+    "InvalidArgument",
+    "MissingDependency",
+    "ModelportError",
+    "NotFound",
+    "PackageError",
+    "PackageNotFound",
+    "ProfileNotFound",
+    "ServiceNotFound",
+    "UserError",
+    "WebserviceException",
+]

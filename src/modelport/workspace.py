@@ -14,16 +14,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelport import settings
 from modelport.errors import InvalidArgument, NotFound
+from modelport.registry.artifacts import ArtifactStore
 
 if TYPE_CHECKING:
-    from modelport.registry.artifacts import ArtifactStore
-    from modelport.registry.models import Model
     from modelport.registry.store import MetadataStore
 
 DEFAULT_DIR = ".modelport"
 CONFIG_NAME = "config.json"
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
 
 
 class Workspace:
@@ -164,7 +163,7 @@ class Workspace:
 
     @property
     def database_url(self) -> str:
-        url = self._config.get("database_url") or os.environ.get("MODELPORT_DATABASE_URL")
+        url = self._config.get("database_url") or settings.get("MODELPORT_DATABASE_URL")
         return str(url) if url else f"sqlite:///{self.path / 'modelport.db'}"
 
     # -- stores ------------------------------------------------------------------------
@@ -181,29 +180,15 @@ class Workspace:
 
     @cached_property
     def artifacts(self) -> ArtifactStore:
-        from modelport.registry.artifacts import ArtifactStore
-
         return ArtifactStore(self.path / "artifacts")
 
-    @property
-    def models(self) -> dict[str, Model]:
-        """Name → latest version, as `ws.models` in v1."""
-        from modelport.registry.models import Model
+    def model_users(self, model_id: str) -> list[str]:
+        """What uses a model version and so keeps it from being deleted ("service 'x'", …).
 
-        return {m.name: m for m in Model.list(self, latest=True)}
-
-    @property
-    def webservices(self) -> dict[str, Any]:
-        """Name → Webservice, as `ws.webservices` in v1."""
-        from modelport.deploy.webservice import Webservice
-
-        return {s.name: s for s in Webservice.list(self)}
-
-    @property
-    def environments(self) -> dict[str, Any]:
-        from modelport.environments import Environment
-
-        return {name: Environment.get(self, name) for name, _, _ in self.store.list_environments()}
+        The registry knows nothing of deployment: the v1 façade's Workspace answers for
+        services; a bare workspace has no users.
+        """
+        return []
 
     def get_details(self) -> dict[str, Any]:
         return {
@@ -224,16 +209,7 @@ class Workspace:
 
 
 def default_path() -> Path:
-    return Path(os.environ.get("MODELPORT_WORKSPACE") or DEFAULT_DIR)
-
-
-def validate_name(kind: str, name: str) -> str:
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise InvalidArgument(
-            f"Invalid {kind} name {name!r}: use 1-255 characters from A-Z a-z 0-9 _ . - , "
-            "starting with a letter or digit."
-        )
-    return name
+    return Path(settings.get("MODELPORT_WORKSPACE") or DEFAULT_DIR)
 
 
 def _find_config(path: Path | None, file_name: str | None) -> Path:

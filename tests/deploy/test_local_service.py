@@ -112,7 +112,7 @@ def test_key_auth_with_regeneration(dws: Workspace, ridge: Model) -> None:
 
 
 def test_token_auth(dws: Workspace, ridge: Model) -> None:
-    from modelport.deploy import auth
+    from modelport.deploy import credentials as auth
 
     service = _deploy(dws, "tokened", [ridge], token_auth_enabled=True)
     token, refresh_after = service.get_token()
@@ -304,7 +304,7 @@ def test_config_files_and_the_cli(dws: Workspace, ridge: Model, tmp_path: Path) 
 
 
 def test_unknown_config_keys_are_named_in_a_warning(tmp_path: Path) -> None:
-    from modelport.deploy.config import ConfigWarning, DeploymentConfig
+    from modelport.configs import ConfigWarning, DeploymentConfig
 
     path = tmp_path / "dc.json"
     path.write_text(json.dumps({"computeType": "local", "prot": 8890}))
@@ -338,8 +338,7 @@ def test_a_built_environment_is_cached_for_the_second_deploy(
 
 
 def test_an_aci_config_runs_locally_with_its_keys(dws: Workspace, ridge: Model) -> None:
-    from modelport.core.webservice import AciWebservice
-    from modelport.deploy.webservice import TargetFallbackWarning
+    from modelport.core.webservice import AciWebservice, TargetFallbackWarning
 
     config = AciWebservice.deploy_configuration(
         cpu_cores=1,

@@ -10,11 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from modelport.configs import DeploymentConfig
 from modelport.core import Model, Workspace
 from modelport.core.dataset import Dataset
 from modelport.core.model import InferenceConfig
 from modelport.core.webservice import LocalWebservice, Webservice
-from modelport.deploy.config import DeploymentConfig
 from modelport.errors import AlreadyExists, InvalidArgument, NotFound
 from modelport.profiling.profile import ModelProfile
 from tests.conftest import SEED_SCORE, run_cli

@@ -98,7 +98,7 @@ def test_v1_exception_names_import() -> None:
     from modelport.exceptions import WebserviceException
 
     assert issubclass(WebserviceException, Exception)
-    from modelport.deploy.webservice import ServiceNotFound
+    from modelport.core.webservice import ServiceNotFound
 
     assert issubclass(ServiceNotFound, WebserviceException) and issubclass(
         ServiceNotFound, NotFound

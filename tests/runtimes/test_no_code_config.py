@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from modelport.configs import DeploymentConfig
 from modelport.core import Model, Workspace
 from modelport.core.resource_configuration import ResourceConfiguration
-from modelport.deploy.config import DeploymentConfig
 from modelport.errors import InvalidArgument, MissingDependency
 from modelport.runtimes import batch_environment, no_code_config
 from modelport.runtimes._serving import require

@@ -28,8 +28,8 @@ def register(
     workspace_path: str | None, name: str, path: str, description: str | None, output: str
 ) -> None:
     """Register a new version of a dataset."""
-    from modelport.registry.datasets import Dataset
-    from modelport.workspace import Workspace
+    from modelport.core.dataset import Dataset
+    from modelport.core.workspace import Workspace
 
     found = Dataset.register(Workspace.get(workspace_path), name, path, description=description)
     if output == "json":
@@ -43,8 +43,8 @@ def register(
 @output_option
 def list_datasets(workspace_path: str | None, output: str) -> None:
     """The latest version of every dataset."""
-    from modelport.registry.datasets import Dataset
-    from modelport.workspace import Workspace
+    from modelport.core.dataset import Dataset
+    from modelport.core.workspace import Workspace
 
     rows = [d.serialize() for d in Dataset.list(Workspace.get(workspace_path))]
     if output == "json":
@@ -63,8 +63,8 @@ def list_datasets(workspace_path: str | None, output: str) -> None:
 @output_option
 def show(workspace_path: str | None, dataset_id: str, output: str) -> None:
     """One version: NAME or NAME:VERSION."""
-    from modelport.registry.datasets import Dataset
-    from modelport.workspace import Workspace
+    from modelport.core.dataset import Dataset
+    from modelport.core.workspace import Workspace
 
     data = Dataset.get(Workspace.get(workspace_path), dataset_id).serialize()
     if output == "json":
@@ -78,9 +78,9 @@ def show(workspace_path: str | None, dataset_id: str, output: str) -> None:
 @click.argument("dataset_id")
 def delete(workspace_path: str | None, dataset_id: str) -> None:
     """Delete one version: NAME:VERSION."""
+    from modelport.core.dataset import Dataset
+    from modelport.core.workspace import Workspace
     from modelport.errors import InvalidArgument
-    from modelport.registry.datasets import Dataset
-    from modelport.workspace import Workspace
 
     if ":" not in dataset_id:
         raise InvalidArgument("Give the exact version to delete, e.g. `mydata:2`.")

@@ -35,8 +35,8 @@ def register(
     output: str,
 ) -> None:
     """Register a new version from a conda file or a pip requirements file."""
-    from modelport.environments import Environment
-    from modelport.workspace import Workspace
+    from modelport.core.environment import Environment
+    from modelport.core.workspace import Workspace
 
     if (conda_file is None) == (pip_requirements is None):
         raise InvalidArgument("Give exactly one of --conda-file or --pip-requirements.")
@@ -57,7 +57,7 @@ def register(
 @output_option
 def list_environments(workspace_path: str | None, output: str) -> None:
     """Every registered version, newest first per name."""
-    from modelport.workspace import Workspace
+    from modelport.core.workspace import Workspace
 
     rows = Workspace.get(workspace_path).store.list_environments()
     if output == "json":
@@ -81,8 +81,8 @@ def _pip_packages(spec: dict[str, Any]) -> list[str]:
 @output_option
 def show(workspace_path: str | None, name: str, output: str) -> None:
     """One environment: NAME or NAME:VERSION (curated `AzureML-…` names too)."""
-    from modelport.environments import Environment
-    from modelport.workspace import Workspace
+    from modelport.core.environment import Environment
+    from modelport.core.workspace import Workspace
 
     env_name, _, version = name.partition(":")
     env = Environment.get(Workspace.get(workspace_path), env_name, version or None)
@@ -103,13 +103,10 @@ def show(workspace_path: str | None, name: str, output: str) -> None:
 @click.argument("name")
 def build(workspace_path: str | None, name: str) -> None:
     """Build (or reuse) the environment's virtualenv now, streaming the installer's output."""
-    from modelport.environments import Environment
-    from modelport.environments.build import build_environment
-    from modelport.workspace import Workspace
+    from modelport.core.environment import Environment
+    from modelport.core.workspace import Workspace
 
     ws = Workspace.get(workspace_path)
     env_name, _, version = name.partition(":")
-    built = build_environment(
-        Environment.get(ws, env_name, version or None), ws.path / "envs", click.echo
-    )
+    built = Environment.get(ws, env_name, version or None).build_local(ws, log=click.echo)
     click.echo(f"{'Reused' if built.reused else 'Built'} {built.path}")

@@ -16,7 +16,7 @@ from modelport.cli._output import (
 from modelport.errors import InvalidArgument
 
 if TYPE_CHECKING:
-    from modelport.registry.models import Model
+    from modelport.core.model import Model
 
 
 def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
@@ -93,10 +93,10 @@ def register(
     output: str,
 ) -> None:
     """Register a file or folder (-p) or a run's output (--run-id, --asset-path) as a new version."""
-    from modelport.registry.models import Model
-    from modelport.registry.resources import ResourceConfiguration
-    from modelport.registry.runs import Run
-    from modelport.workspace import Workspace
+    from modelport.core.model import Model
+    from modelport.core.resource_configuration import ResourceConfiguration
+    from modelport.core.run import Run
+    from modelport.core.workspace import Workspace
 
     ws = Workspace.get(workspace_path)
     resources = (
@@ -151,8 +151,8 @@ def list_models(
     output: str,
 ) -> None:
     """List registered models, newest first."""
-    from modelport.registry.models import Model
-    from modelport.workspace import Workspace
+    from modelport.core.model import Model
+    from modelport.core.workspace import Workspace
 
     ws = Workspace.get(workspace_path)
     models = Model.list(ws, name=name, tags=list(tags), properties=list(properties), latest=latest)
@@ -207,7 +207,7 @@ def download(workspace_path: str | None, model_id: str, target_dir: str, exist_o
 @click.option("-i", "--model-id", "model_id_opt", default=None, help="NAME:VERSION.")
 def delete(workspace_path: str | None, model_id: str | None, model_id_opt: str | None) -> None:
     """Delete one model version (refused while a service uses it)."""
-    from modelport.registry.models import parse_model_id
+    from modelport.core.model import parse_model_id
 
     text = model_id or model_id_opt
     if text is None or parse_model_id(text)[1] is None:
@@ -277,9 +277,9 @@ def deploy(
     output: str,
 ) -> None:
     """Deploy models as a web service and wait until it is Healthy."""
-    from modelport.deploy.config import DeploymentConfig, InferenceConfig
-    from modelport.registry.models import Model
-    from modelport.workspace import Workspace
+    from modelport.core.model import InferenceConfig, Model
+    from modelport.core.webservice import DeploymentConfig
+    from modelport.core.workspace import Workspace
 
     ws = Workspace.get(workspace_path)
     service = Model.deploy(
@@ -299,8 +299,8 @@ def deploy(
 
 
 def _resolve(workspace_path: str | None, model_id: str | None) -> tuple[Any, Model]:
-    from modelport.registry.models import Model, parse_model_id
-    from modelport.workspace import Workspace
+    from modelport.core.model import Model, parse_model_id
+    from modelport.core.workspace import Workspace
 
     if not model_id:
         raise InvalidArgument("Which model? Give NAME[:VERSION].")

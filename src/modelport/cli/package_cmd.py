@@ -41,13 +41,13 @@ def model_package(
     output: str,
 ) -> None:
     """Write a Dockerfile, the app, the models and a modelport wheel to build an image from."""
-    from modelport.deploy.config import InferenceConfig
-    from modelport.packaging.package import check_output_directory
-    from modelport.registry.models import Model
-    from modelport.workspace import Workspace
+    from modelport.core.model import InferenceConfig, Model, ModelPackage
+    from modelport.core.workspace import Workspace
 
     target = Path(output_dir).resolve()
-    check_output_directory(target)  # before any work: a full folder must not cost a package
+    ModelPackage.check_output_directory(
+        target
+    )  # before any work: a full folder must not cost a package
     ws = Workspace.get(workspace_path)
     package = Model.package(
         ws,

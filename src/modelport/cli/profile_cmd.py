@@ -17,7 +17,7 @@ from modelport.cli._output import (
 from modelport.errors import DeploymentError, InvalidArgument
 
 if TYPE_CHECKING:
-    from modelport.profiling.profile import ModelProfile
+    from modelport.core.model import ModelProfile
 
 
 def _steps(text: str) -> tuple[int, ...]:
@@ -71,9 +71,8 @@ def model_profile(
     output: str,
 ) -> None:
     """Deploy the models temporarily, load them at rising concurrency, recommend resources."""
-    from modelport.deploy.config import InferenceConfig
-    from modelport.registry.models import Model
-    from modelport.workspace import Workspace
+    from modelport.core.model import InferenceConfig, Model
+    from modelport.core.workspace import Workspace
 
     ws = Workspace.get(workspace_path)
     profile = Model.profile(
@@ -118,8 +117,8 @@ def show(workspace_path: str | None, name: str, write_dc: str | None, output: st
 @output_option
 def list_profiles(workspace_path: str | None, output: str) -> None:
     """Every profile with its state and recommendation."""
-    from modelport.profiling.profile import ModelProfile
-    from modelport.workspace import Workspace
+    from modelport.core.model import ModelProfile
+    from modelport.core.workspace import Workspace
 
     profiles = ModelProfile.list(Workspace.get(workspace_path))
     details = [p.get_details() for p in profiles]
@@ -154,8 +153,8 @@ def delete(workspace_path: str | None, name: str) -> None:
 
 
 def _profile(workspace_path: str | None, name: str) -> ModelProfile:
-    from modelport.profiling.profile import ModelProfile
-    from modelport.workspace import Workspace
+    from modelport.core.model import ModelProfile
+    from modelport.core.workspace import Workspace
 
     return ModelProfile(Workspace.get(workspace_path), name)
 

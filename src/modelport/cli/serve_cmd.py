@@ -42,10 +42,10 @@ def serve(models: tuple[str, ...], workspace_path: str | None, **options: Any) -
 def _registered_model_dir(
     workspace_path: str | None, ids: tuple[str, ...], given: str | None
 ) -> str:
+    from modelport.core.model import Model, parse_model_id
+    from modelport.core.workspace import Workspace
     from modelport.errors import InvalidArgument
     from modelport.layout import MODELS_FOLDER, model_dir_for
-    from modelport.registry.models import Model, parse_model_id
-    from modelport.workspace import Workspace
 
     if given:
         raise InvalidArgument("Use either --model or --model-dir, not both.")
@@ -53,5 +53,5 @@ def _registered_model_dir(
     found = [Model(ws, name, version=version) for name, version in map(parse_model_id, ids)]
     cache = ws.path / "cache"
     for model in found:
-        model._materialize(cache / MODELS_FOLDER)
+        model.materialize(cache / MODELS_FOLDER)
     return str(model_dir_for(cache, [(m.name, m.version) for m in found]))

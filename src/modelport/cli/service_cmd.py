@@ -15,12 +15,12 @@ from modelport.cli._output import (
 )
 
 if TYPE_CHECKING:
-    from modelport.deploy.webservice import Webservice
+    from modelport.core.webservice import Webservice
 
 
 def _service(workspace_path: str | None, name: str) -> Webservice:
-    from modelport.deploy.webservice import Webservice
-    from modelport.workspace import Workspace
+    from modelport.core.webservice import Webservice
+    from modelport.core.workspace import Workspace
 
     return Webservice(Workspace.get(workspace_path), name)
 
@@ -35,8 +35,8 @@ def service() -> None:
 @output_option
 def list_services(workspace_path: str | None, output: str) -> None:
     """Every service with its live state."""
-    from modelport.deploy.webservice import Webservice
-    from modelport.workspace import Workspace
+    from modelport.core.webservice import Webservice
+    from modelport.core.workspace import Workspace
 
     rows = [s.serialize() for s in Webservice.list(Workspace.get(workspace_path))]
     if output == "json":
@@ -96,7 +96,8 @@ def update(
     dc_file: str | None,
 ) -> None:
     """Roll out a new revision with no dropped requests."""
-    from modelport.deploy.config import DeploymentConfig, InferenceConfig
+    from modelport.core.model import InferenceConfig
+    from modelport.core.webservice import DeploymentConfig
 
     svc = _service(workspace_path, name)
     svc.update(

@@ -23,7 +23,7 @@ def create(
     workspace_path: str | None, name: str | None, database_url: str | None, output: str
 ) -> None:
     """Create a workspace folder (default ./.modelport); does nothing if it exists."""
-    from modelport.workspace import Workspace
+    from modelport.core.workspace import Workspace
 
     ws = Workspace.create(workspace_path, name=name, database_url=database_url)
     if output == "json":
@@ -37,7 +37,7 @@ def create(
 @output_option
 def show(workspace_path: str | None, output: str) -> None:
     """Show a workspace's name, location and stores."""
-    from modelport.workspace import Workspace
+    from modelport.core.workspace import Workspace
 
     ws = Workspace.get(workspace_path)
     details = ws.get_details()

@@ -1,5 +1,4 @@
-"""`azureml.exceptions` equivalents."""
+"""`azureml.exceptions` equivalents (the same list as `modelport.exceptions`)."""
 
-from modelport.errors import ModelportError, WebserviceException
-
-__all__ = ["ModelportError", "WebserviceException"]
+from modelport.exceptions import *  # noqa: F403
+from modelport.exceptions import __all__ as __all__

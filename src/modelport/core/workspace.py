@@ -1,5 +1,40 @@
-"""`azureml.core.workspace` equivalent."""
+"""`azureml.core.workspace` equivalent: the workspace with v1's deployment-aware views."""
 
-from modelport.workspace import Workspace
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from modelport import workspace as base
+from modelport.core.model import Model
+
+if TYPE_CHECKING:
+    from modelport.core.webservice import Webservice
 
 __all__ = ["Workspace"]
+
+
+class Workspace(base.Workspace):
+    """`Workspace.from_config()`, `ws.models`, `ws.webservices`, `ws.environments`."""
+
+    @property
+    def models(self) -> dict[str, Model]:
+        """Name → latest version, as `ws.models` in v1."""
+        return {m.name: m for m in Model.list(self, latest=True)}
+
+    @property
+    def webservices(self) -> dict[str, Webservice]:
+        """Name → Webservice, as `ws.webservices` in v1."""
+        from modelport.core.webservice import Webservice  # deployment loads late (start-up)
+
+        return {s.name: s for s in Webservice.list(self)}
+
+    @property
+    def environments(self) -> dict[str, Any]:
+        from modelport.core.environment import Environment  # the builder loads late (start-up)
+
+        return {name: Environment.get(self, name) for name, _, _ in self.store.list_environments()}
+
+    def model_users(self, model_id: str) -> list[str]:
+        from modelport.deploy.service import services_using  # deployment loads late (start-up)
+
+        return [f"service '{name}'" for name in services_using(self, model_id)]

@@ -1,23 +1,5 @@
-"""Deployment: configs, targets behind one interface, services and their credentials."""
+"""Deployment's control plane: service records, the target interface, credentials.
 
-from modelport.deploy.config import DeploymentConfig, InferenceConfig
-from modelport.deploy.webservice import Webservice, deploy_service
-from modelport.deploy.webservices import (
-    AciWebservice,
-    AksWebservice,
-    ContainerWebservice,
-    KubernetesWebservice,
-    LocalWebservice,
-)
-
-__all__ = [
-    "AciWebservice",
-    "AksWebservice",
-    "ContainerWebservice",
-    "DeploymentConfig",
-    "InferenceConfig",
-    "KubernetesWebservice",
-    "LocalWebservice",
-    "Webservice",
-    "deploy_service",
-]
+Targets (`modelport.targets.*`) plug in through the `modelport.targets` entry points; the v1
+classes users call (`Webservice`, `LocalWebservice`, …) live in `modelport.core.webservice`.
+"""

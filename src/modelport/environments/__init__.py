@@ -1,8 +1,9 @@
 """Environments: what a service needs installed, and the cached virtualenvs built from them."""
 
+from modelport.errors import EnvironmentBuildError
+
 from .build import BuiltEnvironment, build_environment
 from .conda_dependencies import CondaDependencies
-from .errors import EnvironmentBuildError
 from .spec import DockerSection, Environment, PythonSection
 
 __all__ = [

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from modelport.errors import EnvironmentBuildError
+
 from ._process import Failure, Log, as_log, explain, find_uv, run
-from .errors import EnvironmentBuildError
 from .resolve import ResolvedSpec, current_python, resolve, spec_hash
 from .spec import Environment
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
-from modelport.errors import InvalidArgument
+from modelport.errors import InvalidArgument, NotFound
 
 from .conda_dependencies import CondaDependencies
+from .curated import curated_dependencies, is_curated
 from .requirements import read_requirements
 
 DEFAULT_NAME = "modelport-default"
@@ -108,14 +109,14 @@ class Environment:
     # -- constructors users know from v1 -----------------------------------------------------
 
     @classmethod
-    def from_conda_specification(cls, name: str, file_path: str | Path) -> Environment:
+    def from_conda_specification(cls, name: str, file_path: str | Path) -> Self:
         """An environment from a conda environment YAML file."""
         env = cls(name)
         env.python.conda_dependencies = CondaDependencies(file_path)
         return env
 
     @classmethod
-    def from_pip_requirements(cls, name: str, file_path: str | Path) -> Environment:
+    def from_pip_requirements(cls, name: str, file_path: str | Path) -> Self:
         """An environment from a pip requirements file (with `-r` includes)."""
         requirements = read_requirements(file_path)
         deps = CondaDependencies.create(pip_packages=requirements.packages)
@@ -126,7 +127,7 @@ class Environment:
         return env
 
     @classmethod
-    def default(cls) -> Environment:
+    def default(cls) -> Self:
         """modelport's curated serving environment (numpy, pandas, scikit-learn, schemas)."""
         env = cls(DEFAULT_NAME)
         env.python.conda_dependencies = CondaDependencies.create(
@@ -135,7 +136,7 @@ class Environment:
         return env
 
     @classmethod
-    def current(cls, name: str = "modelport-current") -> Environment:
+    def current(cls, name: str = "modelport-current") -> Self:
         """Reuse the interpreter running modelport, without building anything (fast iteration)."""
         env = cls(name)
         env.python.user_managed_dependencies = True
@@ -150,13 +151,9 @@ class Environment:
         return self
 
     @classmethod
-    def get(cls, workspace: _Workspace, name: str, version: int | str | None = None) -> Environment:
+    def get(cls, workspace: _Workspace, name: str, version: int | str | None = None) -> Self:
         """A registered environment (latest version when none is given), or a curated
         `AzureML-…` one that v1 notebooks clone."""
-        from modelport.errors import NotFound
-
-        from .curated import curated_dependencies, is_curated
-
         try:
             found, spec = workspace.store.get_environment(name, _version(version))
         except NotFound:
@@ -191,7 +188,7 @@ class Environment:
         return {"name": self.name, "version": self.version, **self._spec()}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Environment:
+    def from_dict(cls, data: dict[str, Any]) -> Self:
         """Inverse of `to_dict`."""
         if data.get("format", FORMAT) > FORMAT:
             raise InvalidArgument(

@@ -14,7 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from modelport.packaging.errors import DockerUnavailable, PackageError
+from modelport import settings
+from modelport.errors import DockerUnavailable, PackageError
 
 Log = Callable[[str], None]
 REGISTRY_ENV = "MODELPORT_CONTAINER_REGISTRY"
@@ -41,9 +42,9 @@ class ContainerRegistry:
     def from_env(cls, environ: Mapping[str, str]) -> ContainerRegistry:
         """MODELPORT_CONTAINER_REGISTRY (address), `_USERNAME` and `_PASSWORD`."""
         return cls(
-            address=environ.get(REGISTRY_ENV) or None,
-            username=environ.get(f"{REGISTRY_ENV}_USERNAME") or None,
-            password=environ.get(f"{REGISTRY_ENV}_PASSWORD") or None,
+            address=settings.get(REGISTRY_ENV, environ),
+            username=settings.get(f"{REGISTRY_ENV}_USERNAME", environ),
+            password=settings.get(f"{REGISTRY_ENV}_PASSWORD", environ),
         )
 
     def image_reference(self, name: str, label: str) -> str:

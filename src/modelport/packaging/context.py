@@ -17,24 +17,28 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelport._version import __version__
+from modelport.app_folder import copy_app, place_models
+from modelport.environments.spec import DEFAULT_PIP_PACKAGES
 from modelport.errors import InvalidArgument
 from modelport.layout import MODELS_FOLDER, model_dir_for
 from modelport.packaging import dockerfile
 from modelport.packaging.requirements import ImageRequirements, image_requirements
 from modelport.packaging.wheel import modelport_wheel
+from modelport.registry.models import Model
+from modelport.runtimes.config import no_code_config
+from modelport.runtimes.environment import pinned_requirement
+from modelport.runtimes.frameworks import runtime_for
 
 if TYPE_CHECKING:
-    from modelport.deploy.config import InferenceConfig
-    from modelport.registry.models import Model
+    from modelport.configs import InferenceConfig
 
 Log = Callable[[str], None]
 MIN_PYTHON = (3, 11)  # the scoring server's floor (pyproject's requires-python)
-_IGNORE = ("__pycache__", ".git", ".modelport", ".venv", "*.pyc")
 
 
 @dataclass(frozen=True)
@@ -56,8 +60,6 @@ def plan_context(models: Sequence[Model], inference_config: InferenceConfig | No
     if inference_config is None or inference_config.entry_script is None:
         inference_config, fallback = _no_code(models, inference_config)
     else:
-        from modelport.environments.spec import DEFAULT_PIP_PACKAGES
-
         fallback = tuple(p for p in DEFAULT_PIP_PACKAGES if p != "modelport")
     ic = inference_config
     assert ic.entry_script is not None
@@ -96,11 +98,9 @@ def write_context(
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
     try:
-        _write_app(plan, staging / "app", skip={p.resolve() for p in (*exclude, dest.parent)})
+        copy_app(plan.script, plan.source_directory, staging / "app", skip=(*exclude, dest.parent))
         log(f"app: {plan.entry_script} (from {plan.source_directory or plan.script.parent})")
-        for model in plan.models:
-            model.download(staging / MODELS_FOLDER / model.name / str(model.version))
-            log(f"model {model.id}: copied into {MODELS_FOLDER}/{model.name}/{model.version}")
+        place_models(plan.models, staging / MODELS_FOLDER, log, copy=True)
         for note in plan.requirements.notes:
             log(f"note: {note}")
         wheel = modelport_wheel(wheel_cache, log)
@@ -143,30 +143,10 @@ def _spec(plan: ContextPlan, wheel: Path | None) -> dockerfile.DockerfileSpec:
     )
 
 
-def _write_app(plan: ContextPlan, app: Path, skip: set[Path]) -> None:
-    """Copy the source directory (or the lone script), never the workspace or the context."""
-    if plan.source_directory is None:
-        app.mkdir()
-        shutil.copy2(plan.script, app / plan.script.name)
-        return
-    patterns = shutil.ignore_patterns(*_IGNORE)
-
-    def ignore(folder: str, names: list[str]) -> set[str]:
-        dropped = set(patterns(folder, names))
-        return dropped | {n for n in names if (Path(folder) / n).resolve() in skip}
-
-    shutil.copytree(plan.source_directory, app, ignore=ignore)
-
-
 def _no_code(
     models: Sequence[Model], given: InferenceConfig | None
 ) -> tuple[InferenceConfig, tuple[str, ...]]:
     """The built-in runtime's config, and the runtime's packages as the image's fallback."""
-    from modelport.registry.models import Model
-    from modelport.runtimes import no_code_config
-    from modelport.runtimes.environment import pinned_requirement
-    from modelport.runtimes.frameworks import runtime_for
-
     environment = given.environment if given is not None else None
     try:
         config, _ = no_code_config(models, None, environment)
@@ -200,8 +180,6 @@ def _base_image(given: str | None, requirements: ImageRequirements) -> tuple[str
 
 
 def _with_note(requirements: ImageRequirements, note: str) -> ImageRequirements:
-    from dataclasses import replace
-
     return replace(requirements, notes=(*requirements.notes, note))
 
 

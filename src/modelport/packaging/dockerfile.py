@@ -12,12 +12,16 @@ import re
 from dataclasses import dataclass, field
 
 from modelport.errors import InvalidArgument
+from modelport.scoring.config import ServerConfig, server_command
 
 APP_ROOT = "/var/azureml-app"
 SUPPORT_DIR = "/opt/modelport"  # requirements.txt and the modelport wheel inside the image
 PORT = 5001
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
-SERVER_COMMAND = ("python", "-m", "modelport.scoring", "--host", "0.0.0.0", "--port", str(PORT))
+# the image serves on every interface of the container, on the reference image's port
+SERVER_COMMAND = tuple(
+    server_command(ServerConfig(host="0.0.0.0", port=PORT), keep=("host", "port"))
+)
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 

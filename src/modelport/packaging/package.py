@@ -21,15 +21,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelport.errors import InvalidArgument, ModelportError, NotFound
+from modelport.errors import (
+    DockerUnavailable,
+    InvalidArgument,
+    ModelportError,
+    PackageError,
+    PackageNotFound,
+)
 from modelport.packaging import containers
 from modelport.packaging.containers import ContainerRegistry
 from modelport.packaging.context import plan_context, write_context
-from modelport.packaging.errors import DockerUnavailable, PackageError, PackageNotFound
+from modelport.registry.documents import StoredDocument
+from modelport.registry.models import Model, resolve_models
 
 if TYPE_CHECKING:
-    from modelport.deploy.config import InferenceConfig
-    from modelport.registry.models import Model
+    from modelport.configs import InferenceConfig
     from modelport.workspace import Workspace
 
 KIND = "package"
@@ -45,19 +51,19 @@ _IMAGE_NAME = re.compile(
 _IMAGE_LABEL = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
-class ModelPackage:
+class ModelPackage(StoredDocument):
     """A package by id: `ModelPackage(ws, id)`; returned by `Model.package(...)`."""
 
+    KIND = KIND
+
     def __init__(self, workspace: Workspace, package_id: str) -> None:
-        self.workspace = workspace
         self.id = package_id
         self._failure: ModelportError | None = None
-        try:
-            self._doc = workspace.store.get_document(KIND, package_id)
-        except NotFound:
-            raise PackageNotFound(
-                f"Package '{package_id}' does not exist in this workspace."
-            ) from None
+        super().__init__(workspace, package_id)
+
+    @classmethod
+    def _missing(cls, name: str) -> PackageNotFound:
+        return PackageNotFound(f"Package '{name}' does not exist in this workspace.")
 
     # -- attributes ---------------------------------------------------------------------
     @property
@@ -135,6 +141,11 @@ class ModelPackage:
             raise
         return str(target)
 
+    @staticmethod
+    def check_output_directory(target: Path) -> None:
+        """Raise unless `target` can receive a build context (absent, or an empty folder)."""
+        check_output_directory(target)
+
     def get_container_registry(self) -> ContainerRegistry:
         """The registry the image goes to (MODELPORT_CONTAINER_REGISTRY[_USERNAME|_PASSWORD]);
         all None when none is configured: the image then stays in the local engine."""
@@ -168,7 +179,7 @@ class ModelPackage:
 
     def delete(self) -> None:
         """Forget the package and its files (an image already built stays in the engine)."""
-        self.workspace.store.delete_document(KIND, self.id)
+        self._forget()
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def serialize(self) -> dict[str, Any]:
@@ -181,10 +192,6 @@ class ModelPackage:
     def _log(self, line: str) -> None:
         with open(self.folder / "package.log", "a", encoding="utf-8") as handle:
             handle.write(line + "\n")
-
-    def _update(self, **changes: Any) -> None:
-        self._doc.update(changes)
-        self.workspace.store.put_document(KIND, self.id, self._doc)
 
 
 def create_package(
@@ -206,7 +213,7 @@ def create_package(
         "image_label",
         "letters, digits, . _ -",
     )
-    resolved = _resolve_models(workspace, models)
+    resolved = resolve_models(workspace, models, holder="package")
     plan = plan_context(resolved, inference_config)
     package_id = f"{now.strftime('%Y%m%d%H%M%S')}-{secrets.token_hex(3)}"
     workspace.store.put_document(
@@ -245,14 +252,14 @@ def create_package(
             else PackageError(f"Package {package_id} failed: {exc}")
         )
         package._log(f"package failed: {failure}")
-        package._update(state=FAILED, error=str(failure), error_type=type(failure).__name__)
+        package._save(state=FAILED, error=str(failure), error_type=type(failure).__name__)
         package._failure = failure
         return package
     except BaseException as exc:
-        package._update(state=FAILED, error=f"{type(exc).__name__}: {exc}")
+        package._save(state=FAILED, error=f"{type(exc).__name__}: {exc}")
         raise
     package._log(f"package {package_id}: {SUCCEEDED}")
-    package._update(state=SUCCEEDED)
+    package._save(state=SUCCEEDED)
     return package
 
 
@@ -265,23 +272,6 @@ def check_output_directory(target: Path) -> None:
             f"Output directory {target} is not empty.",
             hint="Pick a new or empty folder; modelport never mixes a build context with other files.",
         )
-
-
-def _resolve_models(workspace: Workspace, models: Sequence[Model | str]) -> list[Model]:
-    from modelport.registry.models import Model
-
-    if isinstance(models, str | Model):
-        raise InvalidArgument("models must be a list, e.g. Model.package(ws, [model], ...).")
-    resolved = [
-        Model(workspace, m.name, version=m.version)
-        if isinstance(m, Model)
-        else Model(workspace, id=str(m))
-        for m in models or []
-    ]
-    names = [m.name for m in resolved]
-    if len(set(names)) != len(names):
-        raise InvalidArgument("A package cannot hold two versions of the same model.")
-    return resolved
 
 
 def _checked(value: str, pattern: re.Pattern[str], what: str, allowed: str) -> str:

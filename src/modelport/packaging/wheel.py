@@ -22,7 +22,7 @@ from modelport._locks import named_lock
 from modelport._version import __version__
 from modelport.environments._process import find_uv
 from modelport.environments.build import _modelport_source  # the checkout we run from, if any
-from modelport.packaging.errors import PackageError
+from modelport.errors import PackageError
 
 Log = Callable[[str], None]
 _SKIP_DIRS = {"__pycache__", ".mypy_cache", ".ruff_cache"}

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelport.errors import InvalidArgument
+from modelport.registry.datasets import FILES, Dataset, TabularDataset
 
 if TYPE_CHECKING:
     from modelport.workspace import Workspace
@@ -27,8 +28,6 @@ def load_requests(workspace: Workspace, source: Any) -> tuple[str, list[Request]
     A string that names an existing file or folder is read as a path; otherwise it is a
     registered dataset's 'name[:version]'.
     """
-    from modelport.registry.datasets import FILES, Dataset, TabularDataset
-
     if source is None:
         raise InvalidArgument(
             "Profiling needs input_dataset: request bodies to replay.",

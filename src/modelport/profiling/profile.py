@@ -20,13 +20,28 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelport._locks import named_lock
-from modelport.errors import AlreadyExists, InvalidArgument, ModelportError, NotFound
+from modelport.configs import DeploymentConfig
+from modelport.deploy.target import ServiceRecord, get_target
+from modelport.errors import (
+    AlreadyExists,
+    DeploymentError,
+    InvalidArgument,
+    ModelportError,
+    NotFound,
+    ProfileNotFound,
+)
+from modelport.profiling.chart import render_html
 from modelport.profiling.inputs import Request, load_requests
 from modelport.profiling.recommend import Recommendation, recommend
 from modelport.profiling.results import StepStats, summarize
+from modelport.profiling.sampler import TreeSampler
+from modelport.profiling.service import TemporaryService
+from modelport.registry.documents import StoredDocument
+from modelport.registry.models import resolve_models
+from modelport.registry.names import validate_name
 
 if TYPE_CHECKING:
-    from modelport.deploy.config import DeploymentConfig, InferenceConfig
+    from modelport.configs import InferenceConfig
     from modelport.registry.models import Model
     from modelport.workspace import Workspace
 
@@ -34,10 +49,6 @@ KIND = "profile"
 RUNNING, SUCCEEDED, FAILED = "Running", "Succeeded", "Failed"
 STOP_ERROR_RATE = 0.5  # stop rising once errors dominate
 PREFLIGHT_BODIES = 20  # distinct bodies checked one by one before the load starts
-
-
-class ProfileNotFound(NotFound):
-    """No profile by that name."""
 
 
 @dataclass
@@ -73,25 +84,27 @@ class _Progress:
     step_started: float | None = None
 
 
-class ModelProfile:
+class ModelProfile(StoredDocument):
     """A profile by name: `ModelProfile(ws, name)`; returned by `Model.profile(...)`."""
 
+    KIND = KIND
+
     def __init__(self, workspace: Workspace, name: str) -> None:
-        self.workspace = workspace
         self.name = name
         self._thread: threading.Thread | None = None
         self._cancel = threading.Event()
         self._progress = _Progress()
         self._user_error: ModelportError | None = None
         self._settings: ProfileSettings | None = None
-        try:
-            self._doc = workspace.store.get_document(KIND, name)
-        except NotFound:
-            raise ProfileNotFound(
-                f"Profile '{name}' does not exist in this workspace.",
-                hint="List profiles with `modelport profile list`.",
-            ) from None
+        super().__init__(workspace, name)
         self._mark_orphan()
+
+    @classmethod
+    def _missing(cls, name: str) -> ProfileNotFound:
+        return ProfileNotFound(
+            f"Profile '{name}' does not exist in this workspace.",
+            hint="List profiles with `modelport profile list`.",
+        )
 
     # -- attributes ---------------------------------------------------------------------
     @property
@@ -247,8 +260,6 @@ class ModelProfile:
 
     def deployment_config(self) -> DeploymentConfig:
         """A local deployment config with the recommended resources and worker count."""
-        from modelport.deploy.config import DeploymentConfig
-
         rec = self.recommendation
         if rec is None:
             raise InvalidArgument(
@@ -269,7 +280,7 @@ class ModelProfile:
         """Forget the profile and its files (refused while it runs in this process)."""
         if self._thread is not None and self._thread.is_alive():
             raise InvalidArgument(f"Profile '{self.name}' is still running.")
-        self.workspace.store.delete_document(KIND, self.name)
+        self._forget()
         shutil.rmtree(self.folder, ignore_errors=True)
 
     @staticmethod
@@ -279,7 +290,7 @@ class ModelProfile:
 
     def _refresh(self) -> None:
         try:
-            self._doc = self.workspace.store.get_document(KIND, self.name)
+            super()._refresh()
         except NotFound:
             if self._user_error is None:
                 raise
@@ -287,11 +298,14 @@ class ModelProfile:
 
     def _mark_orphan(self) -> None:
         """A Running profile whose process died (killed, machine rebooted) is Failed."""
-        from modelport.deploy.local import LocalTarget
-
         if self.state != RUNNING or _pid_alive(self._doc.get("owner_pid")):
             return
-        LocalTarget().delete(self.folder / "service")
+        compute_type = self._doc.get("compute_type", "local")
+        config = DeploymentConfig(compute_type=compute_type)
+        record = ServiceRecord(
+            self.workspace, f"profile-{self.name}", self.folder / "service", config
+        )
+        get_target(compute_type).delete(record)
         self._doc.update(state=FAILED, error="the profiling process ended before the profile did")
         self.workspace.store.put_document(KIND, self.name, self._doc)
 
@@ -312,15 +326,13 @@ def start_profile(
     settings: ProfileSettings | None = None,
 ) -> ModelProfile:
     """Model.profile's engine: validate, reserve the name, start the background run."""
-    from modelport.workspace import validate_name
-
     validate_name("profile", name)
     settings = settings or ProfileSettings()
     if inference_config is None:
         raise InvalidArgument(
             "Model.profile needs an inference_config (entry script and environment)."
         )
-    resolved = _resolve_models(workspace, models)
+    resolved = resolve_models(workspace, models)
     dataset_desc, requests = load_requests(workspace, input_dataset)
     _check_resources(cpu, memory_in_gb)
     doc = {
@@ -369,8 +381,6 @@ def _run(
     settings: ProfileSettings,
 ) -> None:
     """The background run; whatever happens, the temporary service is deleted."""
-    from modelport.profiling.service import TemporaryService
-
     doc = profile._doc
     steps: list[StepStats] = []
     try:
@@ -408,12 +418,17 @@ def _measure(
     requests: list[Request],
     settings: ProfileSettings,
 ) -> tuple[dict[str, float], list[StepStats]]:
-    from modelport.profiling.load import run_step
-    from modelport.profiling.sampler import TreeSampler
+    from modelport.profiling.load import run_step  # httpx: imported only when a profile runs
 
     steps: list[StepStats] = []
     headers = {"Content-Type": "application/json"}
-    with TreeSampler(service.supervisor_pid, settings.sample_interval_s) as sampler:
+    pids = service.process_ids()
+    if not pids:
+        raise DeploymentError(
+            "The service's target does not report its processes, so its CPU and memory "
+            "cannot be sampled; profile on the local target."
+        )
+    with TreeSampler(pids[0], settings.sample_interval_s) as sampler:
         time.sleep(max(0.3, 3 * settings.sample_interval_s))  # the idle baseline
         idle = [s for s in sampler.samples if s.label is None]
         baseline = {
@@ -477,8 +492,6 @@ def _preflight(url: str, requests: list[Request], dataset: str) -> None:
 
 
 def _save(profile: ModelProfile, doc: dict[str, Any], steps: list[StepStats]) -> None:
-    from modelport.profiling.chart import render_html
-
     rec = Recommendation.from_dict(doc["recommendation"]) if doc.get("recommendation") else None
     profile.folder.mkdir(parents=True, exist_ok=True)
     if steps:
@@ -493,20 +506,6 @@ def _operating_step(steps: list[StepStats], rec: Recommendation | None) -> StepS
         return None
     wanted = rec.max_concurrency_within_target if rec else None
     return next((s for s in steps if s.concurrency == wanted), steps[0])
-
-
-def _resolve_models(workspace: Workspace, models: Sequence[Model | str]) -> list[Model]:
-    from modelport.registry.models import Model
-
-    resolved = [
-        Model(workspace, m.name, version=m.version)
-        if isinstance(m, Model)
-        else Model(workspace, id=str(m))
-        for m in models or []
-    ]
-    if len({m.name for m in resolved}) != len(resolved):
-        raise InvalidArgument("A service cannot hold two versions of the same model.")
-    return resolved
 
 
 def _check_resources(cpu: float | None, memory_in_gb: float | None) -> None:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from modelport.profiling.load import StepLoad
 from modelport.profiling.sampler import Sample
+
+if TYPE_CHECKING:
+    from modelport.profiling.load import StepLoad  # httpx: only when a profile runs
 
 GB = 1024**3
 

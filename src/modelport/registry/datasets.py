@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from modelport._locks import named_lock
 from modelport.errors import AlreadyExists, InvalidArgument, NotFound
 from modelport.registry.artifacts import FileEntry, walk_files
+from modelport.registry.names import validate_name
 
 if TYPE_CHECKING:
     from modelport.workspace import Workspace
@@ -43,8 +44,6 @@ class Datastore:
     """v1's default datastore, here a folder of the workspace: `upload_files` copies into it."""
 
     def __init__(self, workspace: Workspace, name: str = "workspaceblobstore") -> None:
-        from modelport.workspace import validate_name
-
         self.workspace = workspace
         self.name = validate_name("datastore", name)
 
@@ -286,8 +285,6 @@ def _register(
     tags: dict[str, str] | None,
     create_new_version: bool,
 ) -> Dataset:
-    from modelport.workspace import validate_name
-
     validate_name("dataset", name)
     if not files:
         raise InvalidArgument(f"Dataset '{name}' would hold no files.")

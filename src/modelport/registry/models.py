@@ -13,14 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from modelport.errors import Conflict, InvalidArgument, NotFound
 from modelport.registry.artifacts import FileEntry, walk_files
+from modelport.registry.names import validate_name
 from modelport.registry.records import ModelRecord
 from modelport.registry.resources import ResourceConfiguration
 
 if TYPE_CHECKING:
-    from modelport.deploy.config import DeploymentConfig, InferenceConfig
-    from modelport.deploy.webservice import Webservice
-    from modelport.packaging import ModelPackage
-    from modelport.profiling.profile import ModelProfile
+    from typing import Self
+
     from modelport.workspace import Workspace
 
 
@@ -54,8 +53,6 @@ class Framework:
 
 def parse_model_id(model_id: str) -> tuple[str, int | None]:
     """'name:3' → ('name', 3); 'name' → ('name', None)."""
-    from modelport.workspace import validate_name
-
     name, sep, version = str(model_id).partition(":")
     validate_name("model", name)
     if not sep:
@@ -91,8 +88,9 @@ class Model:
         self._record = _record
 
     # -- registration ------------------------------------------------------------------
-    @staticmethod
+    @classmethod
     def register(
+        cls,
         workspace: Workspace,
         model_path: str | os.PathLike[str],
         model_name: str,
@@ -109,14 +107,12 @@ class Model:
         *,
         run_id: str | None = None,
         experiment_name: str | None = None,
-    ) -> Model:
+    ) -> Self:
         """Register a file or a whole folder as the next version of `model_name`.
 
         Files are copied into the content-addressed store first; the version becomes visible
         only when its metadata row commits, so a crash leaves no partial version.
         """
-        from modelport.workspace import validate_name
-
         validate_name("model", model_name)
         source = _check_source(model_path)
         framework = Framework.normalize(model_framework)
@@ -146,77 +142,12 @@ class Model:
             run_id=run_id,
             experiment_name=experiment_name,
         )
-        return Model(workspace, _record=workspace.store.create_model(record))
-
-    @staticmethod
-    def deploy(
-        workspace: Workspace,
-        name: str,
-        models: Sequence[Model | str],
-        inference_config: InferenceConfig | None = None,
-        deployment_config: DeploymentConfig | None = None,
-        deployment_target: Any = None,
-        overwrite: bool = False,
-        show_output: bool = False,
-    ) -> Webservice:
-        """Deploy `models` as service `name`; call `wait_for_deployment()` on the result."""
-        from modelport.deploy.webservice import deploy_service
-
-        return deploy_service(
-            workspace, name, models, inference_config, deployment_config, overwrite, show_output
-        )
-
-    @staticmethod
-    def package(
-        workspace: Workspace,
-        models: Sequence[Model | str],
-        inference_config: InferenceConfig | None = None,
-        generate_dockerfile: bool = False,
-        image_name: str | None = None,
-        image_label: str | None = None,
-    ) -> ModelPackage:
-        """Package `models` as a Docker image, or with `generate_dockerfile=True` as a build
-        context to `save()`; call `wait_for_creation()` on the result."""
-        from modelport.packaging import create_package
-
-        return create_package(
-            workspace, models, inference_config, generate_dockerfile, image_name, image_label
-        )
-
-    @staticmethod
-    def profile(
-        workspace: Workspace,
-        profile_name: str,
-        models: Sequence[Model | str],
-        inference_config: InferenceConfig,
-        input_dataset: Any = None,
-        cpu: float | None = None,
-        memory_in_gb: float | None = None,
-        description: str | None = None,
-        **options: Any,
-    ) -> ModelProfile:
-        """Profile the service `models` would make; call `wait_for_completion()` on the result.
-
-        `options` are `ProfileSettings` fields (workers, concurrency_steps, step_duration_s,
-        latency_target_ms, target_rps, ...).
-        """
-        from modelport.profiling.profile import ProfileSettings, start_profile
-
-        return start_profile(
-            workspace,
-            profile_name,
-            models,
-            inference_config,
-            input_dataset,
-            cpu=cpu,
-            memory_in_gb=memory_in_gb,
-            description=description,
-            settings=ProfileSettings(**options),
-        )
+        return cls(workspace, _record=workspace.store.create_model(record))
 
     # -- queries -----------------------------------------------------------------------
-    @staticmethod
+    @classmethod
     def list(
+        cls,
         workspace: Workspace,
         name: str | None = None,
         tags: Sequence[Any] | None = None,
@@ -224,18 +155,18 @@ class Model:
         run_id: str | None = None,
         latest: bool = False,
         **_unused: Any,
-    ) -> builtins.list[Model]:
+    ) -> builtins.list[Self]:
         """Models matching every filter; `tags=['k', ['k2', 'v2']]` as in v1."""
         records = workspace.store.list_models(
             name=name, tags=_filters(tags), properties=_filters(properties), latest=latest
         )
         if run_id is not None:
             records = [r for r in records if r.run_id == run_id]
-        return [Model(workspace, _record=r) for r in records]
+        return [cls(workspace, _record=r) for r in records]
 
-    @staticmethod
+    @classmethod
     def get_model_path(
-        model_name: str, version: int | None = None, _workspace: Workspace | None = None
+        cls, model_name: str, version: int | None = None, _workspace: Workspace | None = None
     ) -> str:
         """Local path of a registered model's file or folder.
 
@@ -243,8 +174,8 @@ class Model:
         workspace's cache; inside a service it is found in the deployed model layout.
         """
         if _workspace is not None:
-            model = Model(_workspace, model_name, version=version)
-            return str(model._materialize(_workspace.path / "cache" / "azureml-models"))
+            model = cls(_workspace, model_name, version=version)
+            return str(model.materialize(_workspace.path / "cache" / "azureml-models"))
         from modelport.scoring.shims.model import Model as DeployedModel
 
         return DeployedModel.get_model_path(model_name, version)
@@ -356,16 +287,13 @@ class Model:
         )
 
     def delete(self) -> None:
-        """Delete this version; refused while a service uses it. Blobs other versions share stay."""
-        users = [
-            s["name"]
-            for s in self.workspace.store.list_documents("service")
-            if self.id in s.get("models", [])
-        ]
+        """Delete this version; refused while something (a service) uses it. Blobs other
+        versions share stay."""
+        users = self.workspace.model_users(self.id)
         if users:
             raise Conflict(
-                f"Model {self.id} is used by service(s) {', '.join(users)}.",
-                hint="Delete or update those services first.",
+                f"Model {self.id} is used by {', '.join(users)}.",
+                hint="Delete or update those first.",
             )
         self.workspace.store.delete_model(self.name, self.version)
 
@@ -399,7 +327,7 @@ class Model:
     def _dest(self, root: Path, entry: FileEntry) -> Path:
         return root if not self._record.is_dir else root / entry.path
 
-    def _materialize(self, base: Path) -> Path:
+    def materialize(self, base: Path) -> Path:
         """Lay the version out as `base/name/version/<root>` with read-only hard links."""
         final = base / self.name / str(self.version)
         root = final / self._record.root_name
@@ -441,6 +369,24 @@ class Model:
 
     def __hash__(self) -> int:
         return hash((str(self.workspace.path), self.id))
+
+
+def resolve_models(
+    workspace: Workspace, models: Sequence[Model | str] | None, holder: str = "service"
+) -> builtins.list[Model]:
+    """Models (or 'name:version' ids) as registered now, checked: one version per name."""
+    if isinstance(models, str | Model):
+        raise InvalidArgument(f"models must be a list, e.g. [model], for a {holder}.")
+    resolved: builtins.list[Model] = []
+    for item in models or []:
+        if isinstance(item, Model):  # still registered?
+            resolved.append(type(item)(workspace, item.name, version=item.version))
+        else:
+            resolved.append(Model(workspace, id=str(item)))
+    names = [m.name for m in resolved]
+    if len(set(names)) != len(names):
+        raise InvalidArgument(f"A {holder} cannot hold two versions of the same model.")
+    return resolved
 
 
 def _lookup(

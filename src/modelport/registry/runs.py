@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelport.errors import InvalidArgument, NotFound
+from modelport.registry.models import Model
+from modelport.registry.names import validate_name
 from modelport.registry.records import RunRecord
 
 if TYPE_CHECKING:
-    from modelport.registry.models import Model
     from modelport.registry.resources import ResourceConfiguration
     from modelport.workspace import Workspace
 
@@ -30,8 +31,6 @@ class Experiment:
     """A named group of runs (`Experiment(ws, name)` as in v1)."""
 
     def __init__(self, workspace: Workspace, name: str) -> None:
-        from modelport.workspace import validate_name
-
         self.workspace = workspace
         self.name = validate_name("experiment", name)
 
@@ -228,8 +227,6 @@ class Run:
         On a parent run, `metric=` (or the only metric all children log) picks the best child,
         as AutoML's `register_model` does; the version records the run it came from.
         """
-        from modelport.registry.models import Model
-
         source_run: Run = self
         children = self.get_children()
         if children and (metric is not None or model_path is None or iteration is not None):

@@ -7,13 +7,13 @@ object with one entry per graph output.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Hashable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from modelport import settings
 from modelport.errors import InvalidArgument
 from modelport.runtimes._script import tensor_probe_requests
 from modelport.runtimes._serving import input_names, jsonable, require
@@ -42,7 +42,7 @@ def load_session(path: Path) -> Any:
     already runs one worker per core (MODELPORT_ONNX_THREADS changes it)."""
     ort = require("onnxruntime", "onnx", FEATURE)
     options = ort.SessionOptions()
-    options.intra_op_num_threads = int(os.environ.get(THREADS_VAR, "1"))
+    options.intra_op_num_threads = settings.get(THREADS_VAR)
     options.inter_op_num_threads = 1
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections import deque
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from modelport import settings
 from modelport.errors import InvalidArgument
 
 log = logging.getLogger("modelport.runtimes")
@@ -38,20 +38,20 @@ class BatchSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> BatchSettings | None:
         """The settings a deployment asked for, or None when batching is off (the default)."""
-        env = os.environ if environ is None else environ
-        size, wait = env.get(MAX_SIZE_VAR, "").strip(), env.get(MAX_WAIT_VAR, "").strip()
-        if not size and not wait:
+        size = settings.get(MAX_SIZE_VAR, environ)
+        wait = settings.get(MAX_WAIT_VAR, environ)
+        if size is None and wait is None:
             return None
-        settings = cls(
-            max_size=_number(MAX_SIZE_VAR, size, int) if size else DEFAULT_MAX_SIZE,
-            max_wait_ms=_number(MAX_WAIT_VAR, wait, float) if wait else DEFAULT_MAX_WAIT_MS,
+        batch = cls(
+            max_size=DEFAULT_MAX_SIZE if size is None else size,
+            max_wait_ms=DEFAULT_MAX_WAIT_MS if wait is None else wait,
         )
-        if settings.max_size < 1 or settings.max_wait_ms < 0:
+        if batch.max_size < 1 or batch.max_wait_ms < 0:
             raise InvalidArgument(
                 f"{MAX_SIZE_VAR} must be at least 1 and {MAX_WAIT_VAR} at least 0, got "
-                f"{settings.max_size} and {settings.max_wait_ms}."
+                f"{batch.max_size} and {batch.max_wait_ms}."
             )
-        return settings
+        return batch
 
 
 def batch_environment(
@@ -66,13 +66,6 @@ def batch_environment(
     )
     assert settings is not None
     return {MAX_SIZE_VAR: str(settings.max_size), MAX_WAIT_VAR: str(settings.max_wait_ms)}
-
-
-def _number(name: str, raw: str, kind: Callable[[str], Any]) -> Any:
-    try:
-        return kind(raw)
-    except ValueError:
-        raise InvalidArgument(f"{name}={raw!r} is not a number.") from None
 
 
 class _Entry:

@@ -7,15 +7,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from modelport.deploy.config import DeploymentConfig, InferenceConfig
+from modelport.configs import DeploymentConfig, InferenceConfig
 from modelport.errors import InvalidArgument
+from modelport.registry.models import Model
 from modelport.runtimes.environment import runtime_environment
 from modelport.runtimes.frameworks import runtime_for
 from modelport.runtimes.validate import validate
 
 if TYPE_CHECKING:
     from modelport.environments import Environment
-    from modelport.registry.models import Model
     from modelport.registry.resources import ResourceConfiguration
 
 
@@ -32,8 +32,6 @@ def no_code_config(
             "code takes exactly one model.",
             hint="Pass InferenceConfig(entry_script='score.py', environment=env).",
         )
-    from modelport.registry.models import Model
-
     model = models[0]
     root = Path(Model.get_model_path(model.name, model.version, _workspace=model.workspace))
     runtime = runtime_for(model, root)

@@ -14,7 +14,7 @@ __all__ = ["ServerConfig", "serve"]
 def serve(config: ServerConfig) -> None:
     """Serve until SIGTERM/SIGINT. Raises EntryScriptError when the script cannot start."""
     from modelport.scoring import logs
-    from modelport.scoring.workers import Supervisor
+    from modelport.scoring.workers import WorkerPool
 
     logs.configure(config.log_level)
-    Supervisor(config).run()
+    WorkerPool(config).run()

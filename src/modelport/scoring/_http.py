@@ -131,3 +131,36 @@ def from_werkzeug(response: Any) -> tuple[int, Headers, bytes]:
     ]
     headers.append((b"content-length", str(len(body)).encode()))
     return int(response.status_code), headers, body
+
+
+class RequestHeaders:
+    """What the routes need from the headers, found in one pass."""
+
+    __slots__ = (
+        "authorization",
+        "client_id",
+        "content_type",
+        "legacy_id",
+        "origin",
+        "request_id",
+        "trace_id",
+    )
+
+    def __init__(self, raw: Headers) -> None:
+        self.content_type = self.request_id = self.legacy_id = self.client_id = None
+        self.trace_id = self.authorization = self.origin = None
+        for name, value in raw:
+            if name == b"content-type":
+                self.content_type = value
+            elif name == b"x-request-id":
+                self.request_id = value
+            elif name == b"x-ms-request-id":
+                self.legacy_id = value
+            elif name == b"x-ms-client-request-id":
+                self.client_id = value
+            elif name == b"authorization":
+                self.authorization = value
+            elif name == b"traceid":
+                self.trace_id = value
+            elif name == b"origin":
+                self.origin = value

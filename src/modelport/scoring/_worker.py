@@ -18,6 +18,7 @@ from typing import Any
 
 import uvicorn
 
+from modelport import settings
 from modelport.errors import EntryScriptError
 from modelport.scoring import logs
 from modelport.scoring.config import ServerConfig
@@ -92,9 +93,6 @@ def serve(app: Any, sock: socket.socket, ctrl: int, config: ServerConfig) -> Non
         runner.run(run())
 
 
-DEFAULT_DRAIN_S = 1.0
-
-
 class DrainingServer(uvicorn.Server):
     """On the first SIGTERM/SIGINT: stop accepting, answer with `Connection: close` until the
     connections are gone or `MODELPORT_DRAIN_S` (1 s) passes, then shut down as uvicorn does.
@@ -107,7 +105,7 @@ class DrainingServer(uvicorn.Server):
         super().__init__(config)
         self.app = app
         self.drain_started: float | None = None
-        self.drain_s = float(os.environ.get("MODELPORT_DRAIN_S", DEFAULT_DRAIN_S))
+        self.drain_s = float(settings.get("MODELPORT_DRAIN_S"))
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         if self.drain_started is None and not self.should_exit:

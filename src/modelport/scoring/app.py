@@ -15,12 +15,22 @@ from typing import Any
 
 from modelport._version import __version__
 from modelport.scoring import _http, metrics, v2
-from modelport.scoring._http import Headers
-from modelport.scoring.auth import Authenticator
+from modelport.scoring._http import Headers, RequestHeaders
 from modelport.scoring.config import ServerConfig
+from modelport.scoring.dataplane import (
+    RUN_FAILED as RUN_FAILED_VERDICT,
+)
+from modelport.scoring.dataplane import (
+    SERVED,
+    TIMED_OUT,
+    UNAUTHORIZED,
+    DataPlane,
+    Verdict,
+    script_arguments,
+)
 from modelport.scoring.entry import EntryScript
-from modelport.scoring.runner import ERROR, EXPIRED, OK, TIMEOUT, Runner
-from modelport.scoring.schema import InputMismatch, SwaggerDocs, SwaggerUnavailable
+from modelport.scoring.runner import Runner
+from modelport.scoring.schema import SwaggerDocs, SwaggerUnavailable
 
 log = logging.getLogger("modelport.scoring")
 
@@ -43,39 +53,6 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 
 
-class _Request:
-    """What the routes need from the headers, found in one pass."""
-
-    __slots__ = (
-        "authorization",
-        "client_id",
-        "content_type",
-        "legacy_id",
-        "origin",
-        "request_id",
-        "trace_id",
-    )
-
-    def __init__(self, raw: Headers) -> None:
-        self.content_type = self.request_id = self.legacy_id = self.client_id = None
-        self.trace_id = self.authorization = self.origin = None
-        for name, value in raw:
-            if name == b"content-type":
-                self.content_type = value
-            elif name == b"x-request-id":
-                self.request_id = value
-            elif name == b"x-ms-request-id":
-                self.legacy_id = value
-            elif name == b"x-ms-client-request-id":
-                self.client_id = value
-            elif name == b"authorization":
-                self.authorization = value
-            elif name == b"traceid":
-                self.trace_id = value
-            elif name == b"origin":
-                self.origin = value
-
-
 class ScoringApp:
     """One worker's ASGI app around a loaded entry script."""
 
@@ -93,20 +70,14 @@ class ScoringApp:
         self.state = state
         self.metrics = state.slot(worker_index)
         self.docs = SwaggerDocs(script.run if script and script.has_schema else None, config)
-        self.auth = (
-            Authenticator(config.auth_keys_file, config.token_secret_file)
-            if config.auth_enabled
-            else None
-        )
-        self.queue_limit = config.queue_limit
-        self.pending = 0
+        self.plane = DataPlane(config, runner, self.metrics)
         # Set while the worker drains: every response asks its client to reconnect, so busy
         # keep-alive clients move to the next generation before idle connections are closed.
         self.draining = False
         version = config.server_version or f"modelport/{__version__}"
         self.server_header = (b"x-ms-server-version", version.encode())
         self.cors = _cors_origins(config.cors_origins)
-        self.v2 = v2.V2Protocol(self, script, config)
+        self.v2 = v2.V2Protocol(self.plane, state, script, config, self.respond)
         self.routes: dict[str, tuple[Callable[..., Awaitable[None]], tuple[str, ...], bool]] = {
             "/": (self._health, ("GET",), True),
             "/score": (self._score, ("GET", "POST", "OPTIONS"), True),
@@ -140,7 +111,7 @@ class ScoringApp:
             self.metrics.observe(2, 405, None)
             await self.send_error(send, 405, NOT_ALLOWED, None)
             return
-        req = _Request(scope["headers"])
+        req = RequestHeaders(scope["headers"])
         ids: Headers | None = None
         if with_ids:
             ids = await self.request_ids(req, send)
@@ -148,7 +119,7 @@ class ScoringApp:
                 return
         await handler(scope, receive, send, req, ids)
 
-    async def request_ids(self, req: _Request, send: Send) -> Headers | None:
+    async def request_ids(self, req: RequestHeaders, send: Send) -> Headers | None:
         """The reference's x-request-id / x-ms-request-id / x-ms-client-request-id rules."""
         rid = req.request_id or str(uuid.uuid4()).encode()
         if len(rid) > HEADER_LIMIT:
@@ -201,17 +172,17 @@ class ScoringApp:
 
     # ------------------------------------------------------------------ simple routes
     async def _health(
-        self, scope: Any, receive: Receive, send: Send, req: _Request, ids: Any
+        self, scope: Any, receive: Receive, send: Send, req: RequestHeaders, ids: Any
     ) -> None:
         await self.respond(send, 200, [HTML_CT], b"Healthy", ids)
 
     async def _healthz(
-        self, scope: Any, receive: Receive, send: Send, req: _Request, ids: Any
+        self, scope: Any, receive: Receive, send: Send, req: RequestHeaders, ids: Any
     ) -> None:
         await self.respond(send, 200, [JSON_CT], b'{"status":"alive"}', None)
 
     async def _readyz(
-        self, scope: Any, receive: Receive, send: Send, req: _Request, ids: Any
+        self, scope: Any, receive: Receive, send: Send, req: RequestHeaders, ids: Any
     ) -> None:
         if self.state.ready:
             await self.respond(send, 200, [JSON_CT], b'{"status":"ready"}', None)
@@ -219,13 +190,13 @@ class ScoringApp:
             await self.respond(send, 503, [JSON_CT], b'{"status":"starting"}', None)
 
     async def _metrics(
-        self, scope: Any, receive: Receive, send: Send, req: _Request, ids: Any
+        self, scope: Any, receive: Receive, send: Send, req: RequestHeaders, ids: Any
     ) -> None:
         ct = (b"content-type", b"text/plain; version=0.0.4; charset=utf-8")
         await self.respond(send, 200, [ct], self.state.render(), None)
 
     async def _swagger(
-        self, scope: Any, receive: Receive, send: Send, req: _Request, ids: Any
+        self, scope: Any, receive: Receive, send: Send, req: RequestHeaders, ids: Any
     ) -> None:
         version = _http.parse_query(scope.get("query_string", b"")).get("version")
         try:
@@ -235,32 +206,22 @@ class ScoringApp:
             return
         await self.respond(send, 200, [JSON_CT, FAILED_FALSE], body, ids)
 
-    # ------------------------------------------------------------------ auth and admission
-    async def authorize(self, req: _Request, send: Send, ids: Headers | None) -> bool:
-        if self.auth is None:
-            return True
-        problem = self.auth.check(req.authorization)
-        if problem is None:
-            return True
-        headers = [JSON_CT, (b"www-authenticate", b"Bearer")]
-        await self.respond(send, 401, headers, json.dumps({"message": problem}).encode(), ids)
-        return False
-
-    async def admit(self, send: Send, ids: Headers | None) -> bool:
-        if self.pending < self.queue_limit:
-            return True
-        self.metrics.add(metrics.S_REJECTED)
-        await self.send_error(
-            send,
-            503,
-            f"Server busy: {self.pending} requests are already queued in this worker; retry later.",
-            ids,
-        )
-        return False
+    # ------------------------------------------------------------------ errors, in one place
+    async def send_verdict(self, send: Send, verdict: Verdict, ids: Headers | None) -> int:
+        """The reference's error shape (`{"message": ...}`) for a request that was not served."""
+        if verdict.kind == UNAUTHORIZED:
+            headers = [JSON_CT, (b"www-authenticate", b"Bearer")]
+            body = json.dumps({"message": verdict.message}).encode()
+            await self.respond(send, 401, headers, body, ids)
+            return 401
+        failed = verdict.kind in (TIMED_OUT, RUN_FAILED_VERDICT)
+        message = RUN_FAILED if verdict.kind == RUN_FAILED_VERDICT else verdict.message
+        await self.send_error(send, verdict.status, message, ids, failed=failed)
+        return verdict.status
 
     # ------------------------------------------------------------------ /score
     async def _score(
-        self, scope: dict[str, Any], receive: Receive, send: Send, req: _Request, ids: Headers
+        self, scope: dict[str, Any], receive: Receive, send: Send, req: RequestHeaders, ids: Headers
     ) -> None:
         start = perf_counter()
         status = 500
@@ -270,12 +231,11 @@ class ScoringApp:
             self.metrics.observe(0, status, perf_counter() - start)
 
     async def _score_inner(
-        self, scope: dict[str, Any], receive: Receive, send: Send, req: _Request, ids: Headers
+        self, scope: dict[str, Any], receive: Receive, send: Send, req: RequestHeaders, ids: Headers
     ) -> int:
-        if not await self.authorize(req, send, ids):
-            return 401
-        if not await self.admit(send, ids):
-            return 503
+        refused = self.plane.authorize(req.authorization) or self.plane.admit()
+        if refused is not None:
+            return await self.send_verdict(send, refused, ids)
         script = self.script
         assert script is not None
         method = scope["method"]
@@ -298,7 +258,12 @@ class ScoringApp:
         return await self.call_run(kwargs, send, ids, cors)
 
     def parse_input(
-        self, script: EntryScript, method: str, scope: dict[str, Any], req: _Request, body: bytes
+        self,
+        script: EntryScript,
+        method: str,
+        scope: dict[str, Any],
+        req: RequestHeaders,
+        body: bytes,
     ) -> dict[str, Any] | tuple[int, str]:
         """run()'s keyword arguments, or (status, message) for a 4xx."""
         if script.mode == "string":
@@ -322,76 +287,15 @@ class ScoringApp:
                 return 400, "POST body is empty. Expecting a JSON dictionary."
             if not isinstance(payload, dict):
                 return 400, "POST body should be a JSON dictionary."
-        return self.arguments(script, payload)
-
-    def arguments(
-        self, script: EntryScript, payload: dict[str, Any]
-    ) -> dict[str, Any] | tuple[int, str]:
-        kwargs: dict[str, Any] = {}
-        converters = script.converters
-        for param in script.params:
-            name = param.name
-            if name in payload:
-                value = payload[name]
-            elif param.default is not param.empty:
-                value = param.default
-            else:
-                return 400, f"A value is not provided for the {name!r} parameter."
-            convert = converters.get(name)
-            if convert is not None:
-                try:
-                    value = convert(value)
-                except InputMismatch as exc:
-                    return 400, str(exc)
-            kwargs[name] = value
-        return kwargs
+        return script_arguments(script, payload)
 
     async def call_run(
         self, kwargs: dict[str, Any], send: Send, ids: Headers, extra: Headers
     ) -> int:
-        runner = self.runner
-        assert runner is not None
-        m = self.metrics
-        self.pending += 1
-        m.add(metrics.S_IN_FLIGHT)
-        m.set(metrics.S_QUEUE, runner.waiting + 1)
-        try:
-            outcome = await runner.call(kwargs)
-        finally:
-            self.pending -= 1
-            m.add(metrics.S_IN_FLIGHT, -1)
-            m.set(metrics.S_QUEUE, runner.waiting)
-        if outcome.kind == OK:
-            return await self.send_result(outcome.value, outcome.elapsed_ms, send, ids, extra)
-        if outcome.kind == TIMEOUT:
-            m.add(metrics.S_TIMEOUTS)
-            log.error(
-                "run() timed out after %d ms",
-                self.config.scoring_timeout_ms,
-                extra={"request_id": ids[0][1].decode()},
-            )
-            msg = f"Scoring timeout after {self.config.scoring_timeout_ms} ms"
-            await self.send_error(send, 500, msg, ids, failed=True)
-            return 500
-        if outcome.kind == EXPIRED:
-            m.add(metrics.S_REJECTED)
-            msg = (
-                f"Request waited {outcome.value * 1000:.0f} ms for the scoring script; retry later."
-            )
-            await self.send_error(send, 503, msg, ids)
-            return 503
-        assert outcome.kind == ERROR
-        m.add(metrics.S_RUN_ERRORS)
-        exc = outcome.value
-        log.error(
-            "run() raised %s: %s",
-            type(exc).__name__,
-            exc,
-            exc_info=exc,
-            extra={"request_id": ids[0][1].decode()},
-        )
-        await self.send_error(send, 500, RUN_FAILED, ids, failed=True)
-        return 500
+        verdict = await self.plane.infer(kwargs, ids[0][1].decode())
+        if verdict.kind == SERVED:
+            return await self.send_result(verdict.value, verdict.elapsed_ms, send, ids, extra)
+        return await self.send_verdict(send, verdict, ids)
 
     async def send_result(
         self, value: Any, elapsed_ms: float, send: Send, ids: Headers, extra: Headers
@@ -425,7 +329,7 @@ class ScoringApp:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    def _cors_headers(self, req: _Request, scope: dict[str, Any]) -> Headers:
+    def _cors_headers(self, req: RequestHeaders, scope: dict[str, Any]) -> Headers:
         origin = req.origin
         if origin is None or not (b"*" in self.cors or origin in self.cors):
             return []

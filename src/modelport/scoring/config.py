@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from modelport import settings
 from modelport.errors import InvalidArgument
 
 DEFAULT_PORT = 5001
@@ -90,7 +91,8 @@ class ServerConfig:
             for key in keys:
                 raw = env.get(key)
                 if raw not in (None, ""):
-                    values[name] = _coerce(name, key, raw)
+                    known = key in settings.SETTINGS  # MODELPORT_* parse through the one table
+                    values[name] = settings.get(key, env) if known else _coerce(name, key, raw)
                     break
         return cls(**values).resolved()
 
@@ -184,3 +186,48 @@ def _coerce(name: str, key: str, raw: str) -> Any:
         return int(raw)
     except ValueError:
         raise InvalidArgument(f"Environment variable {key}={raw!r} is not an integer.") from None
+
+
+# ServerConfig field -> the server's command-line flag (scoring/_cli.py parses them back).
+_FLAGS: dict[str, str] = {
+    "entry_script": "--entry-script",
+    "model_dir": "--model-dir",
+    "app_root": "--app-root",
+    "source_dir": "--source-dir",
+    "host": "--host",
+    "port": "--port",
+    "workers": "--workers",
+    "scoring_timeout_ms": "--scoring-timeout-ms",
+    "max_concurrent_requests_per_container": "--max-concurrent-requests-per-container",
+    "max_request_wait_time_ms": "--max-request-wait-time",
+    "auth_keys_file": "--auth-keys-file",
+    "token_secret_file": "--token-secret-file",
+    "service_name": "--service-name",
+    "cors_origins": "--cors-origins",
+    "log_level": "--log-level",
+    "port_file": "--port-file",
+    "listen_fd": "--fd",
+    "ready_file": "--ready-file",
+}
+SERVER_MODULE = "modelport.scoring"
+
+
+def server_args(config: ServerConfig, keep: tuple[str, ...] = ()) -> list[str]:
+    """The one rendering of a launch: the flags that start the server with `config` (fields
+    left at their defaults are omitted unless named in `keep`). Every target launches the
+    server this way: a local process, a Dockerfile's CMD, a Kubernetes container's args."""
+    defaults = ServerConfig()
+    args: list[str] = []
+    for name, flag in _FLAGS.items():
+        value = getattr(config, name)
+        if value is None or (value == getattr(defaults, name) and name not in keep):
+            continue
+        args += [flag, str(value)]
+    return args
+
+
+def server_command(
+    config: ServerConfig, python: str = "python", keep: tuple[str, ...] = ()
+) -> list[str]:
+    """`[python, -m, modelport.scoring, *server_args(config)]`."""
+    return [python, "-m", SERVER_MODULE, *server_args(config, keep)]

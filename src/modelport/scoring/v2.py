@@ -11,13 +11,20 @@ import re
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
-from modelport.scoring import _http, metrics
-from modelport.scoring.runner import OK, TIMEOUT
+from modelport.scoring import _http
+from modelport.scoring._http import RequestHeaders
+from modelport.scoring.dataplane import SERVED, TIMED_OUT, DataPlane, Verdict, script_arguments
 
 if TYPE_CHECKING:
-    from modelport.scoring.app import Receive, ScoringApp, Send
+    from collections.abc import Awaitable, Callable
+
     from modelport.scoring.config import ServerConfig
     from modelport.scoring.entry import EntryScript
+    from modelport.scoring.metrics import SharedState
+
+    Send = Callable[[dict[str, Any]], Awaitable[None]]
+    Receive = Callable[[], Awaitable[dict[str, Any]]]
+    Respond = Callable[..., Awaitable[None]]
 
 JSON_CT = (b"content-type", b"application/json")
 _DTYPES = {
@@ -43,8 +50,19 @@ def model_name(config: ServerConfig) -> str:
 
 
 class V2Protocol:
-    def __init__(self, app: ScoringApp, script: EntryScript | None, config: ServerConfig) -> None:
-        self.app = app
+    """The V2 routes of one worker; scoring goes through the same data plane as /score."""
+
+    def __init__(
+        self,
+        plane: DataPlane,
+        state: SharedState,
+        script: EntryScript | None,
+        config: ServerConfig,
+        respond: Respond,
+    ) -> None:
+        self.plane = plane
+        self.state = state
+        self.respond = respond
         self.script = script if script is not None and script.has_schema else None
         self.name = model_name(config)
 
@@ -52,18 +70,17 @@ class V2Protocol:
         path: str = scope["path"].rstrip("/")
         method = scope["method"]
         parts = path.split("/")[2:]  # after "", "v2"
-        app = self.app
+        ready = self.state.ready
         if parts in (["health", "live"], []) and method == "GET":
             body = {"live": True} if parts else {"name": "modelport", "extensions": []}
             await self._json(send, 200, body)
             return
         if parts == ["health", "ready"] and method == "GET":
-            ready = app.state.ready
             await self._json(send, 200 if ready else 503, {"ready": ready})
             return
         if len(parts) >= 2 and parts[0] == "models":
             if parts[1] != self.name or self.script is None:
-                await self._json(send, 404, {"error": f"Model {parts[1]!r} is not served here."})
+                await self._error(send, 404, f"Model {parts[1]!r} is not served here.")
                 return
             rest = parts[2:]
             if len(rest) >= 2 and rest[0] == "versions":
@@ -72,15 +89,26 @@ class V2Protocol:
                 await self._json(send, 200, self.metadata())
                 return
             if rest == ["ready"] and method == "GET":
-                await self._json(send, 200 if app.state.ready else 503, {"ready": app.state.ready})
+                await self._json(send, 200 if ready else 503, {"ready": ready})
                 return
             if rest == ["infer"] and method == "POST":
                 await self.infer(scope, receive, send)
                 return
-        await self._json(send, 404, {"error": f"No V2 route for {method} {scope['path']}."})
+        await self._error(send, 404, f"No V2 route for {method} {scope['path']}.")
 
     async def _json(self, send: Send, status: int, body: Any) -> None:
-        await self.app.respond(send, status, [JSON_CT], _http.dumps(body), None)
+        await self.respond(send, status, [JSON_CT], _http.dumps(body), None)
+
+    async def _error(self, send: Send, status: int, message: str) -> int:
+        """The V2 error shape (KServe's `{"error": ...}`), produced here only."""
+        await self._json(send, status, {"error": message})
+        return status
+
+    async def _refuse(self, send: Send, verdict: Verdict) -> int:
+        message = verdict.message
+        if verdict.kind not in (TIMED_OUT,) and verdict.status == 500:
+            message = "The scoring script failed; check the logs."
+        return await self._error(send, verdict.status, message)
 
     def metadata(self) -> dict[str, Any]:
         assert self.script is not None
@@ -105,58 +133,36 @@ class V2Protocol:
         }
 
     async def infer(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
-        app = self.app
         start = perf_counter()
         status = await self._infer(scope, receive, send)
-        app.metrics.observe(1, status, perf_counter() - start)
+        self.plane.metrics.observe(1, status, perf_counter() - start)
 
     async def _infer(self, scope: dict[str, Any], receive: Receive, send: Send) -> int:
-        from modelport.scoring.app import _Request
-
-        app = self.app
         script = self.script
         assert script is not None
-        req = _Request(scope["headers"])
-        if app.auth is not None:
-            problem = app.auth.check(req.authorization)
-            if problem is not None:
-                await self._json(send, 401, {"error": problem, "message": problem})
-                return 401
-        if app.pending >= app.queue_limit:
-            app.metrics.add(metrics.S_REJECTED)
-            await self._json(send, 503, {"error": "Server busy; retry later."})
-            return 503
+        req = RequestHeaders(scope["headers"])
+        refused = self.plane.authorize(req.authorization) or self.plane.admit()
+        if refused is not None:
+            return await self._refuse(send, refused)
         body = await _http.read_body(receive)
         try:
             request = _http.loads(body)
             payload = self._payload(request)
         except (ValueError, TypeError, KeyError) as exc:
-            await self._json(send, 400, {"error": f"Invalid V2 inference request: {exc}"})
-            return 400
-        kwargs = app.arguments(script, payload)
+            return await self._error(send, 400, f"Invalid V2 inference request: {exc}")
+        kwargs = script_arguments(script, payload)
         if isinstance(kwargs, tuple):
-            await self._json(send, kwargs[0], {"error": kwargs[1]})
-            return kwargs[0]
+            return await self._error(send, kwargs[0], kwargs[1])
         if script.wants_headers:
             kwargs["request_headers"] = _http.title_headers(scope["headers"])
-        assert app.runner is not None
-        app.pending += 1
-        try:
-            outcome = await app.runner.call(kwargs)
-        finally:
-            app.pending -= 1
-        if outcome.kind != OK:
-            if outcome.kind == TIMEOUT:
-                message = f"Scoring timeout after {app.config.scoring_timeout_ms} ms"
-            else:
-                message = "The scoring script failed; check the logs."
-            await self._json(send, 500, {"error": message})
-            return 500
+        verdict = await self.plane.infer(kwargs, str(request.get("id") or ""))
+        if verdict.kind != SERVED:
+            return await self._refuse(send, verdict)
         response: dict[str, Any] = {
             "model_name": self.name,
             "id": request.get("id") or "",
             "parameters": {},
-            "outputs": [_output(outcome.value)],
+            "outputs": [_output(verdict.value)],
         }
         await self._json(send, 200, response)
         return 200

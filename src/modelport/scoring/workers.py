@@ -1,4 +1,4 @@
-"""The supervisor: binds the socket, starts the worker processes, restarts crashed ones and
+"""The worker pool: binds the socket, starts the worker processes, restarts crashed ones and
 keeps the shared readiness flag true only while every worker is serving."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from modelport._net import listen_socket
 from modelport.errors import DeploymentError, EntryScriptError
 from modelport.scoring.config import ServerConfig
 from modelport.scoring.metrics import SharedState
@@ -33,7 +34,7 @@ class _Worker:
     buffer: bytes = b""
 
 
-class Supervisor:
+class WorkerPool:
     """Owns the listening socket and the worker processes."""
 
     def __init__(self, config: ServerConfig) -> None:
@@ -194,21 +195,6 @@ class Supervisor:
         self.selector.close()
         os.close(self._wake_r)
         os.close(self._wake_w)
-
-
-def listen_socket(host: str, port: int) -> socket.socket:
-    """A listening, inheritable TCP socket (IPv6 when the host has a colon); raises OSError."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -17,6 +17,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from modelport import settings
+
 
 class ModelDataCollector:
     """`ModelDataCollector(model_name, designation="default", feature_names=None, ...)`."""
@@ -38,7 +40,7 @@ class ModelDataCollector:
         self.model_version = model_version
         flag = os.environ.get("AML_MODEL_DC_STORAGE_ENABLED", "true").strip().lower()
         self.enabled = flag not in ("false", "0", "no", "off")
-        root = os.environ.get("MODELPORT_DATA_COLLECTION_DIR") or os.path.join(
+        root = settings.get("MODELPORT_DATA_COLLECTION_DIR") or os.path.join(
             os.environ.get("AML_APP_ROOT", os.getcwd()), "data-collection"
         )
         self.root = root

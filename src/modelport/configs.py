@@ -11,12 +11,10 @@ import os
 import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from modelport.environments import Environment
 from modelport.errors import InvalidArgument
-
-if TYPE_CHECKING:
-    from modelport.environments import Environment
 
 
 class ConfigWarning(UserWarning):
@@ -65,8 +63,6 @@ class InferenceConfig:
 
     def resolve_environment(self) -> Environment:
         """The environment to build: given, from a conda file, or this interpreter."""
-        from modelport.environments import Environment
-
         if self.environment is not None:
             return self.environment
         if self.conda_file is not None:
@@ -87,8 +83,6 @@ class InferenceConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InferenceConfig:
-        from modelport.environments import Environment
-
         env = data.get("environment")
         return cls(
             entry_script=data.get("entry_script"),
@@ -303,8 +297,6 @@ def _warn_unknown(path: str | os.PathLike[str], data: dict[str, Any], known: set
 
 
 def _environment_from_json(value: Any, base: Path, workspace: Any) -> Environment | None:
-    from modelport.environments import Environment
-
     if value is None:
         return None
     if isinstance(value, str):  # "name" or "name:version" of a registered environment

@@ -12,12 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-TRANSITIONING = "Transitioning"
-HEALTHY = "Healthy"
-UNHEALTHY = "Unhealthy"
-UNSCHEDULABLE = "Unschedulable"
-FAILED = "Failed"
-STOPPED = "Stopped"
+import psutil
 
 
 def write_status(folder: Path, **fields: Any) -> dict[str, Any]:
@@ -43,7 +38,6 @@ def process_alive(pid: int | None, started: float | None) -> bool:
     """True if `pid` runs and is the process that started at `started` (not a reused pid)."""
     if not pid:
         return False
-    import psutil
 
     try:
         proc = psutil.Process(pid)

@@ -6,7 +6,7 @@ the same socket, waits until every worker has finished `init()`, then stops the 
 gracefully. Connections waiting in the shared backlog are accepted by whichever generation is
 serving, so an update drops no request. A generation that dies is restarted with back-off.
 
-Run as `python -m modelport.deploy.supervisor SERVICE_DIR`; it reads `desired.json` there and
+Run as `python -m modelport.targets.local.supervisor SERVICE_DIR`; it reads `desired.json` there and
 publishes `status.json`. SIGHUP: apply a new `desired.json`. SIGTERM: drain and exit.
 """
 
@@ -23,18 +23,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelport.deploy.status import (
+import psutil
+
+from modelport import settings
+from modelport._net import listen_socket
+from modelport.deploy.states import (
     FAILED,
     HEALTHY,
     STOPPED,
     TRANSITIONING,
     UNHEALTHY,
     UNSCHEDULABLE,
-    write_status,
 )
-from modelport.scoring.workers import listen_socket
+from modelport.targets.local.status import write_status
 
-DEFAULT_READY_TIMEOUT_S = 600.0
 DRAIN_TIMEOUT_S = 60.0
 
 
@@ -46,7 +48,7 @@ class Generation:
     log_offset: int
 
 
-class Supervisor:
+class ServiceSupervisor:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.log_path = folder / "service.log"
@@ -55,17 +57,13 @@ class Supervisor:
         self.reload = False
         self.stop = False
         # how long a generation may take to finish init() on every worker
-        self.ready_timeout_s = float(
-            os.environ.get("MODELPORT_READY_TIMEOUT_S", DEFAULT_READY_TIMEOUT_S)
-        )
+        self.ready_timeout_s = float(settings.get("MODELPORT_READY_TIMEOUT_S"))
 
     # -- entry point --------------------------------------------------------------------
     def run(self) -> int:
         signal.signal(signal.SIGHUP, lambda *_: setattr(self, "reload", True))
         signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stop", True))
         signal.signal(signal.SIGINT, lambda *_: setattr(self, "stop", True))
-        import psutil
-
         me = psutil.Process()
         write_status(self.folder, supervisor_pid=me.pid, supervisor_started=me.create_time())
         spec = self._desired()
@@ -253,9 +251,9 @@ class Supervisor:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m modelport.deploy.supervisor SERVICE_DIR", file=sys.stderr)
+        print("usage: python -m modelport.targets.local.supervisor SERVICE_DIR", file=sys.stderr)
         return 2
-    return Supervisor(Path(args[0])).run()
+    return ServiceSupervisor(Path(args[0])).run()
 
 
 if __name__ == "__main__":

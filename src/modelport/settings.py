@@ -1,0 +1,178 @@
+"""Every `MODELPORT_*` environment variable, in one table, read when used (never at import).
+
+This module has no dependencies beyond the standard library: the scoring server reads its
+settings through it inside service environments too. `docs/settings.md` documents the same
+table and a test keeps the two equal, so no variable can be read without being documented.
+
+    from modelport import settings
+    settings.get("MODELPORT_DRAIN_S")            # 1.0 unless the variable says otherwise
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from modelport.errors import InvalidArgument
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    parse: Callable[[str], Any]
+    default: Any
+    scope: str  # who reads it: "sdk", "server" (the scoring server), "internal"
+    doc: str
+
+
+def _flag(raw: str) -> bool:
+    return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if value <= 0:
+        raise ValueError("must be positive")
+    return value
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError("must be positive")
+    return value
+
+
+_TABLE: tuple[Setting, ...] = (
+    Setting(
+        "MODELPORT_WORKSPACE",
+        str,
+        None,
+        "sdk",
+        "Default workspace folder or config file (else ./.modelport).",
+    ),
+    Setting(
+        "MODELPORT_DATABASE_URL",
+        str,
+        None,
+        "sdk",
+        "Metadata store URL when the workspace config names none (e.g. postgresql+psycopg://…).",
+    ),
+    Setting(
+        "MODELPORT_CONTAINER_REGISTRY",
+        str,
+        None,
+        "sdk",
+        "Container registry address images are tagged for and pushed to.",
+    ),
+    Setting(
+        "MODELPORT_CONTAINER_REGISTRY_USERNAME",
+        str,
+        None,
+        "sdk",
+        "User name for MODELPORT_CONTAINER_REGISTRY.",
+    ),
+    Setting(
+        "MODELPORT_CONTAINER_REGISTRY_PASSWORD",
+        str,
+        None,
+        "sdk",
+        "Password for MODELPORT_CONTAINER_REGISTRY.",
+    ),
+    Setting(
+        "MODELPORT_READY_TIMEOUT_S",
+        _positive_float,
+        600.0,
+        "sdk",
+        "How long a local service's new revision may take to finish init() on every worker.",
+    ),
+    Setting("MODELPORT_PORT", int, None, "server", "Scoring server port (also SERVER_PORT)."),
+    Setting("MODELPORT_HOST", str, None, "server", "Scoring server interface."),
+    Setting(
+        "MODELPORT_WORKERS",
+        _positive_int,
+        None,
+        "server",
+        "Scoring server worker processes (also WORKER_COUNT).",
+    ),
+    Setting("MODELPORT_AUTH_KEYS_FILE", str, None, "server", "Keys file that turns on key auth."),
+    Setting(
+        "MODELPORT_TOKEN_SECRET_FILE",
+        str,
+        None,
+        "server",
+        "HS256 secret file that turns on token auth.",
+    ),
+    Setting(
+        "MODELPORT_DATA_COLLECTION_DIR",
+        str,
+        None,
+        "server",
+        "Where ModelDataCollector writes rows (default: <app root>/data-collection).",
+    ),
+    Setting(
+        "MODELPORT_ACCESS_LOG", _flag, False, "server", "Log one line per request (1/true/yes/on)."
+    ),
+    Setting(
+        "MODELPORT_DRAIN_S",
+        _positive_float,
+        1.0,
+        "server",
+        "How long a stopping worker waits for busy keep-alive clients to reconnect elsewhere.",
+    ),
+    Setting(
+        "MODELPORT_ONNX_THREADS",
+        _positive_int,
+        1,
+        "server",
+        "Intra-op threads of the ONNX runtime per worker.",
+    ),
+    Setting(
+        "MODELPORT_BATCH_MAX_SIZE",
+        _positive_int,
+        None,
+        "server",
+        "Adaptive batching: most rows per batch (set by batch_environment).",
+    ),
+    Setting(
+        "MODELPORT_BATCH_MAX_WAIT_MS",
+        float,
+        None,
+        "server",
+        "Adaptive batching: longest wait to fill a batch, in ms.",
+    ),
+    Setting(
+        "MODELPORT_WORKER",
+        str,
+        None,
+        "internal",
+        "A worker's launch spec, passed by the scoring server to its worker processes.",
+    ),
+)
+SETTINGS: dict[str, Setting] = {s.name: s for s in _TABLE}
+
+
+def get(name: str, environ: Mapping[str, str] | None = None) -> Any:
+    """The parsed value of `name` (its default when unset or empty); bad values fail loudly."""
+    setting = SETTINGS[name]
+    raw = (os.environ if environ is None else environ).get(name)
+    if raw is None or raw.strip() == "":
+        return setting.default
+    try:
+        return setting.parse(raw)
+    except ValueError as exc:
+        raise InvalidArgument(
+            f"Environment variable {name}={raw!r} is invalid ({exc}).",
+            hint=f"{setting.doc} Unset it or give a valid value.",
+        ) from None
+
+
+def markdown_table() -> str:
+    """The table docs/settings.md carries (a test compares them)."""
+    lines = ["| variable | read by | default | what it does |", "|---|---|---|---|"]
+    for s in _TABLE:
+        default = "" if s.default is None else f"`{s.default}`"
+        lines.append(f"| `{s.name}` | {s.scope} | {default} | {s.doc} |")
+    return "\n".join(lines)
