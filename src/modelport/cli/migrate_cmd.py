@@ -40,8 +40,12 @@ def check(paths: tuple[str, ...], output: str, plain: bool) -> None:
     else:
         rows = [(u.location, u.status, u.name, u.why) for u in report.uses]
         rows += [
-            (f"{s['path']}:{'' if s['cell'] is None else 'cell ' + str(s['cell']) + ':'}{s['line']}",
-             "not analysed", "", s["why"])
+            (
+                f"{s['path']}:{'' if s['cell'] is None else 'cell ' + str(s['cell']) + ':'}{s['line']}",
+                "not analysed",
+                "",
+                s["why"],
+            )
             for s in report.not_analysed
         ]
         emit_table(None, ["Where", "Status", "Name", "Why"], rows)

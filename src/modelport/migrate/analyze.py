@@ -95,7 +95,9 @@ class Analyzer(ast.NodeVisitor):
         if module == "azureml":
             return Status(SUPPORTED)
         entry = self.coverage.module(module)
-        status = entry.status if entry else Status(UNSUPPORTED, f"{module} is not covered by modelport")
+        status = (
+            entry.status if entry else Status(UNSUPPORTED, f"{module} is not covered by modelport")
+        )
         self.report(node, "module", module, status)
         return status
 
@@ -113,7 +115,9 @@ class Analyzer(ast.NodeVisitor):
             self.report(node, "function", dotted, found.status)
             return ("function", dotted)
         if entry_status.status == UNSUPPORTED:
-            why = f"{module} is not supported" + (f" ({entry_status.why})" if entry_status.why else "")
+            why = f"{module} is not supported" + (
+                f" ({entry_status.why})" if entry_status.why else ""
+            )
         else:
             why = f"modelport has no {name} in {module} (not in the coverage table)"
         self.report(node, "name", dotted, Status(UNSUPPORTED, why))
@@ -272,17 +276,24 @@ def _is_v1(module: str) -> bool:
     return module == "azureml" or module.startswith("azureml.")
 
 
-def analyze_unit(coverage: Coverage, unit: Unit) -> list[Use]:
-    """The uses in one unit; a unit that does not parse is recorded in `unit.skipped`."""
-    try:
-        tree = ast.parse(unit.masked, filename=unit.path)
-    except SyntaxError as exc:
-        unit.skipped.append((exc.lineno or 1, f"not valid Python: {exc.msg}"))
-        return []
-    analyzer = Analyzer(coverage, unit)
-    analyzer.in_service = is_entry_script(tree)
-    analyzer.visit(tree)
-    return analyzer.uses
+def analyze_units(coverage: Coverage, units: list[Unit]) -> list[Use]:
+    """The uses in a file's units. Notebook cells share one namespace, as in the kernel; a
+    `%%writefile` cell is a file of its own. A unit that does not parse goes to `skipped`."""
+    uses: list[Use] = []
+    shared: dict[str, Binding] = {}
+    for unit in units:
+        try:
+            tree = ast.parse(unit.masked, filename=unit.path)
+        except SyntaxError as exc:
+            unit.skipped.append((exc.lineno or 1, f"not valid Python: {exc.msg}"))
+            continue
+        analyzer = Analyzer(coverage, unit)
+        if not unit.script:
+            analyzer.env = shared
+        analyzer.in_service = is_entry_script(tree)
+        analyzer.visit(tree)
+        uses += analyzer.uses
+    return uses
 
 
 def is_entry_script(tree: ast.Module) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelport.migrate.analyze import Use, analyze_unit
+from modelport.migrate.analyze import Use, analyze_units
 from modelport.migrate.coverage import IGNORED, SUPPORTED, UNSUPPORTED, Coverage, load
 from modelport.migrate.rewrite import Kept, apply_edits, plan
 from modelport.migrate.sources import Unit, find_files, notebook_text, read_units, write_atomic
@@ -59,8 +59,8 @@ def check(paths: list[str], coverage: Coverage | None = None) -> CheckReport:
     skipped: list[dict[str, Any]] = []
     for path in files:
         units, _ = read_units(path)
+        uses += analyze_units(coverage, units)
         for unit in units:
-            uses += analyze_unit(coverage, unit)
             skipped += [_skip(unit, line, why) for line, why in unit.skipped]
     return CheckReport([str(p) for p in files], uses, skipped)
 

@@ -31,6 +31,7 @@ class Unit:
     cell: int | None = None  # 1-based code-cell number in a notebook
     masked: str = ""  # `text` with magics blanked: what `ast` parses
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+    script: bool = False  # a `%%writefile x.py` cell: a file of its own, not the kernel's
 
 
 def find_files(paths: list[str]) -> list[Path]:
@@ -39,7 +40,9 @@ def find_files(paths: list[str]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if not path.exists():
-            raise InvalidArgument(f"{raw}: no such file or folder; give .py/.ipynb files or folders.")
+            raise InvalidArgument(
+                f"{raw}: no such file or folder; give .py/.ipynb files or folders."
+            )
         if path.is_dir():
             found += sorted(_walk(path))
         elif path.suffix in SUFFIXES:
@@ -87,6 +90,7 @@ def _mask(unit: Unit) -> None:
     if first.startswith("%%"):
         magic = first.split()
         is_script = magic[0] == "%%writefile" and len(magic) > 1 and magic[-1].endswith(".py")
+        unit.script = is_script
         if not (is_script or magic[0] in _PYTHON_CELL_MAGICS):
             unit.skipped.append((1, f"cell magic {magic[0]}: the cell is not Python"))
             unit.masked = ""
@@ -103,7 +107,9 @@ def _mask(unit: Unit) -> None:
 
 def notebook_text(notebook: dict[str, Any], units: list[Unit], original: str) -> str:
     """The notebook JSON with the units' (edited) text, in the file's own indentation."""
-    code_cells = [c for c in notebook["cells"] if isinstance(c, dict) and c.get("cell_type") == "code"]
+    code_cells = [
+        c for c in notebook["cells"] if isinstance(c, dict) and c.get("cell_type") == "code"
+    ]
     for cell, unit in zip(code_cells, units, strict=True):
         if _cell_text(cell) != unit.text:
             lines = unit.text.splitlines(keepends=True)
