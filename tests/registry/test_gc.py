@@ -211,7 +211,7 @@ def test_gc_leaves_live_writers_alone(sqlite_ws: Workspace, model_folder: Path) 
     writer = _paused(sqlite_ws, model_folder, "m", "copied")
     other = Model.register(sqlite_ws, model_folder, "x")  # a writer beside it: its .part stays
     assert other.version == 1 and len(_temp_files(sqlite_ws)) == 1
-    out, err = writer.communicate("go\n", timeout=120)
+    _, err = writer.communicate("go\n", timeout=120)
     assert writer.returncode == 0, err
     assert Model(sqlite_ws, "m").version == 1 and _temp_files(sqlite_ws) == []
 
@@ -271,11 +271,57 @@ def test_gc_prints_one_line_per_category_and_a_total(
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "model cache: 0 (0 B)",
-        "orphan blobs: 3 (200.2 kB)",
+        "orphan blobs: 3 (200.0 kB)",
         "temporary files: 0 (0 B)",
-        "total: 3 items, would free 200.2 kB",
+        "total: 3 items, would free 200.0 kB",
     ]
     assert len(_blobs(sqlite_ws)) == 3
     result = run_cli("workspace", "gc", "-w", str(sqlite_ws.path))
-    assert result.stdout.splitlines()[-1] == "total: 3 items, freed 200.2 kB"
+    assert result.stdout.splitlines()[-1] == "total: 3 items, freed 200.0 kB"
     assert _blobs(sqlite_ws) == []
+
+
+CHURN = """
+import sys
+from modelport.core import Model, Workspace
+from modelport.errors import NotFound
+from modelport.gc import collect
+ws = Workspace.get(sys.argv[1])
+for i in range(int(sys.argv[3])):
+    if sys.argv[2] == "register":
+        Model.register(ws, sys.argv[4], "churn")
+    else:  # delete every version but the newest, then collect
+        for model in Model.list(ws, name="churn")[1:]:
+            try:
+                model.delete()
+            except NotFound:  # the other deleter got there first
+                pass
+        collect(ws)
+"""
+
+
+def test_registering_deleting_and_collecting_at_once_never_loses_a_blob(
+    ws: Workspace, model_folder: Path, tmp_path: Path
+) -> None:
+    def start(*args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-c", CHURN, str(ws.path), *args],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    procs = [start("register", "6", str(model_folder)) for _ in range(3)]
+    procs += [start("collect", "6") for _ in range(2)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    survivors = Model.list(ws, name="churn")
+    assert survivors, "the newest version is never deleted"
+    for model in survivors:  # every committed version still has all its bytes
+        out = Path(model.download(tmp_path / f"dl{model.version}"))
+        assert (out / "weights.bin").read_bytes() == (model_folder / "weights.bin").read_bytes()
+        Model.get_model_path("churn", model.version, _workspace=ws)
+    _gc(ws)
+    for model in Model.list(ws, name="churn"):
+        model.delete()
+    assert _blobs(ws) == [] and _temp_files(ws) == []

@@ -40,7 +40,7 @@ def test_a_corrupt_blob_is_not_linked_out(
     assert "Model m:1" in message and "'weights.bin'" in message and "Re-register" in message
     assert "\n" not in message
     assert not (tmp_path / "service" / "models" / "m" / "1").exists()  # nothing half-built
-    with pytest.raises(IntegrityError, match="weights.bin"):
+    with pytest.raises(IntegrityError, match=r"weights\.bin"):
         Model.get_model_path("m", _workspace=ws)
 
 
@@ -51,7 +51,7 @@ def test_a_cached_model_whose_blob_is_corrupted_later_is_not_served(
     path = Path(Model.get_model_path("m", _workspace=ws))
     assert (path / "weights.bin").read_bytes() == (model_folder / "weights.bin").read_bytes()
     _corrupt(ws, model, "weights.bin", keep_mtime=True)  # the cache shares the blob's inode
-    with pytest.raises(IntegrityError, match="Model m:1: file 'weights.bin' is corrupt"):
+    with pytest.raises(IntegrityError, match=r"Model m:1: file 'weights\.bin' is corrupt"):
         Model.get_model_path("m", _workspace=ws)
 
 

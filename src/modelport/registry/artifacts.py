@@ -14,6 +14,7 @@ Blob writers and the garbage collector coordinate through one lock file (`writin
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -104,8 +105,7 @@ class ArtifactStore:
             else:  # a new blob, or a corrupt one replaced atomically: re-registering repairs
                 final.parent.mkdir(parents=True, exist_ok=True)
                 os.chmod(tmp, READ_ONLY)
-                os.replace(tmp, final)
-                self._record_verified(sha, final)
+                os.replace(tmp, final)  # a new inode: any marker of the old one no longer matches
             return sha, size
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -276,7 +276,8 @@ class ArtifactStore:
                 self.link_out(entry, staging / dest, owner)
             if replace:  # readers holding the old files keep them; new readers get the new
                 stale = base / scratch_name(STALE)
-                os.rename(final, stale)
+                with contextlib.suppress(FileNotFoundError):  # another process replaced it
+                    os.rename(final, stale)
                 shutil.rmtree(stale, ignore_errors=True)
             try:
                 os.rename(staging, final)

@@ -244,7 +244,7 @@ class Dataset:
         return [_from_dict(workspace, d["name"], d["versions"][-1]) for d in docs if d["versions"]]
 
     def delete(self) -> None:
-        """Forget this version (blobs shared with models or other versions stay)."""
+        """Forget this version; `modelport workspace gc` frees the blobs nothing else uses."""
         with _lock(self.workspace, self.name):
             doc = self.workspace.store.get_document(KIND, self.name)
             rest = [v for v in doc["versions"] if v["version"] != self.version]
