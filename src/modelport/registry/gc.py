@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelport.registry.artifacts import STAGE, STALE, FileEntry
+from modelport.registry.records import ModelRecord
 
 if TYPE_CHECKING:
     from modelport.workspace import Workspace
@@ -93,11 +94,13 @@ class Sweep:
         return [Reclaimed(c, len(items), freed[c]) for c, items in self._items.items()]
 
 
-def referenced_blobs(workspace: Workspace) -> set[str]:
+def referenced_blobs(workspace: Workspace, models: list[ModelRecord] | None = None) -> set[str]:
     """sha256 of every blob a committed model version or dataset version references."""
     from modelport.registry.datasets import KIND as DATASET
 
-    shas = {f["sha256"] for m in workspace.store.list_models() for f in m.files}
+    if models is None:
+        models = workspace.store.list_models()
+    shas = {f["sha256"] for m in models for f in m.files}
     for doc in workspace.store.list_documents(DATASET):
         shas.update(f["sha256"] for v in doc.get("versions", []) for f in v["files"])
     return shas
@@ -108,7 +111,8 @@ def reclaim_artifacts(workspace: Workspace, dry_run: bool = False) -> list[Recla
     store = workspace.artifacts
     sweep = Sweep([MODEL_CACHE, ORPHAN_BLOBS, TEMP_FILES])
     with store.exclusive():
-        live = {(m.name, str(m.version)) for m in workspace.store.list_models()}
+        models = workspace.store.list_models()
+        live = {(m.name, str(m.version)) for m in models}
         cache = model_cache(workspace)
         for name in sorted(os.listdir(cache)) if cache.is_dir() else []:
             if name.startswith((STAGE, STALE)):  # left by older releases
@@ -119,7 +123,7 @@ def reclaim_artifacts(workspace: Workspace, dry_run: bool = False) -> list[Recla
                         sweep.add(TEMP_FILES, cache / name / version)
                     elif version.isdigit() and (name, version) not in live:
                         sweep.add(MODEL_CACHE, cache / name / version)
-        referenced = referenced_blobs(workspace)
+        referenced = referenced_blobs(workspace, models)
         for sha, _ in store.blobs():
             if sha not in referenced:
                 sweep.add(ORPHAN_BLOBS, *store.blob_files(sha))
