@@ -9,12 +9,13 @@ from pathlib import Path
 
 
 @contextmanager
-def named_lock(folder: Path, name: str) -> Iterator[None]:
-    """Hold `folder/.locks/<name>.lock` exclusively; released on exit, even after a crash."""
+def named_lock(folder: Path, name: str, *, shared: bool = False) -> Iterator[None]:
+    """Hold `folder/.locks/<name>.lock` (exclusively, or shared with other shared holders);
+    released on exit, and by the kernel when the holder dies, even by SIGKILL."""
     locks = folder / ".locks"
     locks.mkdir(parents=True, exist_ok=True)
-    with open(locks / f"{name}.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with open(locks / f"{name}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         try:
             yield
         finally:

@@ -8,7 +8,7 @@ from modelport.migrate.coverage import load
 from modelport.migrate.docs import render, totals
 from modelport.telemetry import set_diagnostics_collection
 from modelport.widgets import RunDetails
-from modelport.workspace import Workspace
+from modelport.core.workspace import Workspace
 from tests.migrate.conftest import REPO
 
 DOC = REPO / "docs" / "migration.md"

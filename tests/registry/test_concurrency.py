@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from modelport.core import Model, Workspace
+from modelport.core.gc import collect
 
 REGISTER = """
 import sys
@@ -66,6 +67,10 @@ def test_a_registration_killed_midway_leaves_no_partial_version(
     assert proc.returncode == -signal.SIGKILL, "the registration finished before it was killed"
 
     assert Model.list(ws, name="big") == []
+    freed = collect(ws)  # `modelport workspace gc`: the dead writer's blobs and .part files
+    assert sum(r.bytes for r in freed) > 0
+    assert not any(p.is_file() for p in (ws.path / "artifacts").glob("blobs/*/*"))
+    assert not any(tmp_dir.iterdir())
     again = Model.register(ws, big, "big")
     assert again.version == 1 and len(again.files) == 300
     assert again.download(tmp_path / "dl")

@@ -17,7 +17,10 @@ from modelport._version import __version__
 
 # command name -> "module:attribute"; each module holds one click command or group.
 _COMMANDS: dict[str, tuple[str, str]] = {
-    "workspace": ("modelport.cli.workspace_cmd:workspace", "Create and inspect workspaces."),
+    "workspace": (
+        "modelport.cli.workspace_cmd:workspace",
+        "Create, inspect and clean up workspaces.",
+    ),
     "model": ("modelport.cli.model_cmd:model", "Register, list, download and delete models."),
     "serve": (
         "modelport.cli.serve_cmd:serve",

@@ -75,6 +75,11 @@ def model() -> None:
 @click.option("--framework-version", default=None)
 @click.option("--cpu", type=float, default=None, help="Resource configuration: CPU cores.")
 @click.option("--memory-in-gb", type=float, default=None, help="Resource configuration: memory.")
+@click.option(
+    "--follow-links",
+    is_flag=True,
+    help="Store what symbolic links leading outside the folder point to (refused by default).",
+)
 @output_option
 def register(
     workspace_path: str | None,
@@ -90,6 +95,7 @@ def register(
     framework_version: str | None,
     cpu: float | None,
     memory_in_gb: float | None,
+    follow_links: bool,
     output: str,
 ) -> None:
     """Register a file or folder (-p) or a run's output (--run-id, --asset-path) as a new version."""
@@ -120,7 +126,9 @@ def register(
             )
         registered = run.register_model(name, model_path=asset_path or path, **common)
     elif path is not None or asset_path is not None:
-        registered = Model.register(ws, path or asset_path or "", name, **common)
+        registered = Model.register(
+            ws, path or asset_path or "", name, follow_external_links=follow_links, **common
+        )
     else:
         raise InvalidArgument(
             "Nothing to register.", hint="Pass -p PATH, or --run-id RUN with --asset-path PATH."

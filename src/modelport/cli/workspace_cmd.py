@@ -1,4 +1,4 @@
-"""`modelport workspace create|show`."""
+"""`modelport workspace create|show|gc`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from modelport.cli._output import emit_json, emit_mapping, output_option, worksp
 
 @click.group()
 def workspace() -> None:
-    """Create and inspect workspaces."""
+    """Create, inspect and clean up workspaces."""
 
 
 @workspace.command("create")
@@ -46,3 +46,33 @@ def show(workspace_path: str | None, output: str) -> None:
         emit_json(details)
     else:
         emit_mapping(details)
+
+
+@workspace.command("gc")
+@workspace_option
+@click.option("--dry-run", is_flag=True, help="Report what would be freed; remove nothing.")
+@output_option
+def gc(workspace_path: str | None, dry_run: bool, output: str) -> None:
+    """Free disk nothing uses: orphan blobs, temporary files of dead writers, cached copies
+    of deleted model versions. Safe while other processes register models."""
+    from modelport.core.gc import collect
+    from modelport.core.workspace import Workspace
+
+    ws = Workspace.get(workspace_path)
+    items = collect(ws, dry_run=dry_run)
+    total = {"count": sum(i.count for i in items), "bytes": sum(i.bytes for i in items)}
+    if output == "json":
+        emit_json({"dry_run": dry_run, "categories": [i.to_dict() for i in items], "total": total})
+        return
+    verb = "would free" if dry_run else "freed"
+    for item in items:
+        click.echo(f"{item.category}: {item.count} ({_size(item.bytes)})")
+    click.echo(f"total: {total['count']} items, {verb} {_size(total['bytes'])}")
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000  # type: ignore[assignment]
+    raise AssertionError("unreachable")

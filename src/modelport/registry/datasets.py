@@ -243,7 +243,7 @@ class Dataset:
         return [_from_dict(workspace, d["name"], d["versions"][-1]) for d in docs if d["versions"]]
 
     def delete(self) -> None:
-        """Forget this version (blobs shared with models or other versions stay)."""
+        """Forget this version; `modelport workspace gc` frees the blobs nothing else uses."""
         with _lock(self.workspace, self.name):
             doc = self.workspace.store.get_document(KIND, self.name)
             rest = [v for v in doc["versions"] if v["version"] != self.version]
@@ -288,7 +288,29 @@ def _register(
     validate_name("dataset", name)
     if not files:
         raise InvalidArgument(f"Dataset '{name}' would hold no files.")
-    entries = workspace.artifacts.put_tree(files)  # blobs first: a crash leaves no version
+    with workspace.artifacts.writing():  # until the document commits: see registry/gc.py
+        return _commit(
+            workspace,
+            name,
+            workspace.artifacts.put_tree(files),
+            fmt,
+            separator,
+            description,
+            tags,
+            create_new_version,
+        )
+
+
+def _commit(
+    workspace: Workspace,
+    name: str,
+    entries: list[FileEntry],
+    fmt: str,
+    separator: str,
+    description: str | None,
+    tags: dict[str, str] | None,
+    create_new_version: bool,
+) -> Dataset:
     with _lock(workspace, name):
         try:
             doc = workspace.store.get_document(KIND, name)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import builtins
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelport.errors import Conflict, InvalidArgument, NotFound
 from modelport.registry.artifacts import FileEntry, walk_files
+from modelport.registry.gc import free_version
 from modelport.registry.names import validate_name
 from modelport.registry.records import ModelRecord
 from modelport.registry.resources import ResourceConfiguration
@@ -107,28 +106,30 @@ class Model:
         *,
         run_id: str | None = None,
         experiment_name: str | None = None,
+        follow_external_links: bool = False,
     ) -> Self:
         """Register a file or a whole folder as the next version of `model_name`.
 
         Files are copied into the content-addressed store first; the version becomes visible
-        only when its metadata row commits, so a crash leaves no partial version.
+        only when its metadata row commits, so a crash leaves no partial version. Symbolic
+        links are stored as the files they point to; links leading outside the folder are
+        refused unless `follow_external_links=True`.
         """
         validate_name("model", model_name)
         source = _check_source(model_path)
         framework = Framework.normalize(model_framework)
-        files = list(walk_files(source, child_paths))
+        files = list(walk_files(source, child_paths, follow_external_links=follow_external_links))
         if not files:
             raise InvalidArgument(
                 f"Folder {source} holds no files to register.",
                 hint="Point model_path at a model file or a folder that contains one.",
             )
-        entries = workspace.artifacts.put_tree(files)
         record = ModelRecord(
             name=model_name,
             version=0,
             root_name=source.name,
             is_dir=source.is_dir(),
-            files=[e.to_dict() for e in entries],
+            files=[],
             description=description,
             framework=framework,
             framework_version=model_framework_version,
@@ -142,7 +143,9 @@ class Model:
             run_id=run_id,
             experiment_name=experiment_name,
         )
-        return cls(workspace, _record=workspace.store.create_model(record))
+        with workspace.artifacts.writing():  # until the row commits: see registry/gc.py
+            record.files = [e.to_dict() for e in workspace.artifacts.put_tree(files)]
+            return cls(workspace, _record=workspace.store.create_model(record))
 
     # -- queries -----------------------------------------------------------------------
     @classmethod
@@ -287,8 +290,8 @@ class Model:
         )
 
     def delete(self) -> None:
-        """Delete this version; refused while something (a service) uses it. Blobs other
-        versions share stay."""
+        """Delete this version and free its files that no other model or dataset version
+        uses (blobs other versions share stay); refused while something (a service) uses it."""
         users = self.workspace.model_users(self.id)
         if users:
             raise Conflict(
@@ -296,6 +299,7 @@ class Model:
                 hint="Delete or update those first.",
             )
         self.workspace.store.delete_model(self.name, self.version)
+        free_version(self.workspace, self.name, self.version, self.files)
 
     # -- files -------------------------------------------------------------------------
     def download(
@@ -321,35 +325,19 @@ class Model:
                 )
         for entry in self.files:
             self.workspace.artifacts.verify(entry)
-        self.workspace.artifacts.copy_many(plan)
+        self.workspace.artifacts.copy_many(plan, owner=f"Model {self.id}")
         return str(root)
 
     def _dest(self, root: Path, entry: FileEntry) -> Path:
         return root if not self._record.is_dir else root / entry.path
 
     def materialize(self, base: Path) -> Path:
-        """Lay the version out as `base/name/version/<root>` with read-only hard links."""
+        """Lay the version out as `base/name/version/<root>` with verified read-only hard links."""
         final = base / self.name / str(self.version)
-        root = final / self._record.root_name
-        if final.is_dir():
-            return root
-        base.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".stage-", dir=base))
-        try:
-            stage_root = staging / self._record.root_name
-            for entry in self.files:
-                self.workspace.artifacts.link_out(entry, self._dest(stage_root, entry))
-            final.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.rename(staging, final)
-            except OSError:
-                if not final.is_dir():
-                    raise
-                shutil.rmtree(staging, ignore_errors=True)  # another process won the race
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        return root
+        top = Path(self._record.root_name)
+        plan = [(entry, self._dest(top, entry)) for entry in self.files]
+        self.workspace.artifacts.materialize(final, plan, owner=f"Model {self.id}")
+        return final / top
 
     def serialize(self) -> dict[str, Any]:
         data = self._record.to_dict()
