@@ -117,7 +117,7 @@ def _load(spec: dict[str, Any]) -> Callable[[Any], Any]:
     run = getattr(module, "run", None)
     if not callable(run):
         raise AttributeError(f"{script} does not define a run() function")
-    return run  # type: ignore[no-any-return]
+    return run
 
 
 def _load_online(script: str, root: str) -> Callable[[Any], Any]:

@@ -30,6 +30,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "service": ("modelport.cli.service_cmd:service", "List, inspect, update and delete services."),
     "profile": ("modelport.cli.profile_cmd:profile", "Profile a model service; show results."),
     "dataset": ("modelport.cli.dataset_cmd:dataset", "Register and list request datasets."),
+    "batch": ("modelport.cli.batch_cmd:batch", "Batch inference over files or rows; list runs."),
 }
 
 
