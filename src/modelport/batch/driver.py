@@ -28,6 +28,7 @@ from modelport.errors import InvalidArgument, ModelportError
 JOB = "job.json"
 STEP = "step.json"
 SUMMARY = "summary.json"
+PID_FILE = "driver.pid"
 
 
 class BatchFailed(ModelportError):
@@ -50,6 +51,9 @@ class DriverLog:
 def main(argv: list[str]) -> int:
     from modelport.workspace import Workspace
 
+    if argv[0] == "--detach":
+        argv = argv[1:]
+        _detach(Path(argv[0]).parent / PID_FILE)
     job_path = Path(argv[0])
     job = json.loads(job_path.read_text(encoding="utf-8"))
     log = DriverLog(job_path.parent / "logs" / "driver.log")
@@ -66,6 +70,19 @@ def main(argv: list[str]) -> int:
         log(f"pipeline run {job['pipeline_run']}: {status}")
         ws.close()
     return 0 if status == "Completed" else 1
+
+
+def _detach(pid_file: Path) -> None:
+    """Double fork: the driver is nobody's child (no zombie, no warning in the caller) and
+    leads its own session; the middle process writes its PID before the caller returns."""
+    pid = os.fork()
+    if pid:
+        import psutil
+
+        started = psutil.Process(pid).create_time()
+        _write_json(pid_file, {"pid": pid, "started": started})
+        os._exit(0)
+    os.setsid()
 
 
 def run_step(ws: Any, run_id: str, spec: BatchSpec, log: DriverLog) -> str:

@@ -8,9 +8,7 @@ is noticed by its PID and start time, and its run marked Failed — resubmitting
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import subprocess
 import sys
 import time
@@ -18,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from modelport.batch import progress
-from modelport.batch.driver import JOB, SUMMARY
+from modelport.batch.driver import JOB, PID_FILE, SUMMARY
 from modelport.batch.spec import BatchSpec
 from modelport.registry.runs import Run
 
@@ -57,25 +55,20 @@ def start(
     job_file.write_text(json.dumps(job, indent=2), encoding="utf-8")
     (parent.files_dir / "logs").mkdir(exist_ok=True)
     with open(parent.files_dir / "logs" / "driver.out", "ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "modelport.batch.driver", str(job_file)],
+        # --detach: the driver forks away and outlives the notebook or CLI that started it
+        subprocess.run(
+            [sys.executable, "-m", "modelport.batch.driver", "--detach", str(job_file)],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # outlives the notebook or CLI that started it
             cwd=str(parent.files_dir),
+            check=True,
         )
-    parent.add_properties({"driver_pid": str(proc.pid), "driver_started": str(_started(proc.pid))})
+    driver = json.loads((parent.files_dir / PID_FILE).read_text(encoding="utf-8"))
+    parent.add_properties(
+        {"driver_pid": str(driver["pid"]), "driver_started": str(driver["started"])}
+    )
     return parent, steps
-
-
-def _started(pid: int) -> float:
-    import psutil
-
-    try:
-        return float(psutil.Process(pid).create_time())
-    except psutil.Error:
-        return 0.0
 
 
 def driver_alive(pipeline: Run) -> bool:
@@ -83,8 +76,6 @@ def driver_alive(pipeline: Run) -> bool:
     pid = int(props.get("driver_pid", "0") or 0)
     if not pid:
         return False
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)  # reap it if this process started it
     import psutil
 
     try:
