@@ -98,7 +98,9 @@ def main() -> None:
         csv = _make_csv(root / "big.csv", args.csv_mb)
         report: dict[str, Any] = {"cpus": os.cpu_count(), "workers": args.workers}
         report["files"] = _compare(ws, scripts / "files.py", "files", data, 10, args.workers, root)
-        report["csv"] = _compare(ws, scripts / "table.py", "tabular", csv, "1MB", args.workers, root)
+        report["csv"] = _compare(
+            ws, scripts / "table.py", "tabular", csv, "1MB", args.workers, root
+        )
         report["resume"] = _resume(ws, scripts / "files.py", data, args.workers, root)
         report["threshold"] = _threshold(ws, scripts / "failing.py", data, root)
         print(json.dumps(report, indent=2))
@@ -126,7 +128,9 @@ def _make_csv(path: Path, megabytes: int) -> Path:
     return path
 
 
-def _step(entry: Path, kind: str, data: Path, size: Any, workers: int, **kw: Any) -> ParallelRunStep:
+def _step(
+    entry: Path, kind: str, data: Path, size: Any, workers: int, **kw: Any
+) -> ParallelRunStep:
     if kind == "files":
         dataset: Any = Dataset.File.from_files(str(data))
     else:

@@ -101,6 +101,21 @@ def test_failed_run_exits_1_naming_inputs(
     assert "f0000.txt" in last and "Traceback" not in failed.stderr
 
 
+def test_init_failure_fails_the_run_naming_the_script(
+    bws: Workspace, files: Callable[..., Path], script: Callable[[str, str], Path]
+) -> None:
+    entry = script(
+        "broken.py",
+        "def init():\n    raise RuntimeError('no model here')\n\ndef run(mb):\n    return mb\n",
+    )
+    failed = run_cli(
+        "batch", "run", "-w", str(bws.path), "--entry-script", str(entry), "--input", str(files(2)),
+    )  # fmt: skip
+    assert failed.returncode == 1
+    last = failed.stderr.strip().splitlines()[-1]
+    assert "init() failed" in last and "broken.py: RuntimeError: no model here" in last
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -104,7 +104,11 @@ def _load(spec: dict[str, Any]) -> Callable[[Any], Any]:
             sys.path.insert(0, folder)
     if spec["online"]:
         return _load_online(script, root)
+    # the script's own name (pickles of its classes resolve), unless that shadows a module
     module_name = Path(script).stem
+    found = importlib.util.find_spec(module_name) if module_name not in sys.modules else None
+    if module_name in sys.modules or (found and found.origin != os.path.abspath(script)):
+        module_name = "entry_module"
     loader_spec = importlib.util.spec_from_file_location(module_name, script)
     if loader_spec is None or loader_spec.loader is None:
         raise ImportError(f"{script} cannot be loaded as a Python module")
