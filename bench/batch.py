@@ -191,9 +191,12 @@ def _compare(
     status = run.wait_for_completion(show_output=False)
     batch = time.perf_counter() - started
     summary = run.get_steps()[0].get_summary()
-    same = sorted((root / f"plain-{kind}.txt").read_text().splitlines()) == sorted(
-        _output(run).read_text().splitlines()
+    plain_rows = sorted((root / f"plain-{kind}.txt").read_text().splitlines())
+    batch_rows = sorted(_output(run).read_text().splitlines())
+    differing = sum(a != b for a, b in zip(plain_rows, batch_rows)) + abs(
+        len(plain_rows) - len(batch_rows)
     )
+    same = differing == 0
     return {
         "status": status,
         "items": summary["items"],
@@ -203,6 +206,10 @@ def _compare(
         "speedup": round(plain / batch, 2),
         "items_per_s": round(summary["items"] / batch),
         "same_rows_as_plain_loop": same,
+        "differing_rows": differing,
+        "example_difference": next(
+            ([a, b] for a, b in zip(plain_rows, batch_rows) if a != b), None
+        ),
     }
 
 

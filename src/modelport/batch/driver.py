@@ -155,6 +155,7 @@ def _execute(ws: Any, run_id: str, spec: BatchSpec, folder: Path, log: DriverLog
                 pool.run(pending, runner.on_outcome)
             finally:
                 pool.close()
+                runner.close()
         progress.finish()
         if runner.exceeded():
             raise BatchFailed(runner.threshold_message())
@@ -197,7 +198,7 @@ class _Runner:
         self.failures = sum(e.failures for e in entries.values())
         self.failed_inputs: list[str] = []
         self.failed_batches: list[str] = []
-        self._mb_log = folder / "logs" / "mini_batches.log"
+        self._mb_log = open(folder / "logs" / "mini_batches.log", "a", encoding="utf-8")  # noqa: SIM115
 
     def on_outcome(self, outcomes: list[Outcome]) -> bool:
         new: list[Entry] = []
@@ -224,13 +225,16 @@ class _Runner:
             )
             self.progress.add(batch, entry)
         self.journal.record(new)
-        with open(self._mb_log, "a", encoding="utf-8") as f:
-            f.writelines(lines)
+        self._mb_log.writelines(lines)
+        self._mb_log.flush()
         self.progress.maybe_write(self.failures, self.log)
         if self.exceeded():
             self.log(self.threshold_message())
             return False
         return True
+
+    def close(self) -> None:
+        self._mb_log.close()
 
     def exceeded(self) -> bool:
         return self.spec.error_threshold >= 0 and self.failures > self.spec.error_threshold

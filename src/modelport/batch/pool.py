@@ -1,6 +1,6 @@
 """The driver's worker pool: hand out mini-batches, enforce the run() timeout, retry, replace.
 
-Each worker holds at most `DEPTH` tasks (one running, one queued in its pipe) so it never
+Each worker holds at most `DEPTH` tasks (one running, the rest queued in its pipe) so it never
 waits on the driver between mini-batches. The timeout clock starts when the worker says it
 began a task; a worker past it is killed (SIGKILL: a stuck run() cannot be interrupted any
 other way), its running task counts one try, its queued tasks go back unchanged, and a new
@@ -24,7 +24,7 @@ from typing import IO, Any
 
 from modelport.errors import EntryScriptError
 
-DEPTH = 2
+DEPTH = 3
 
 
 @dataclass
@@ -147,6 +147,7 @@ class Pool:
             if not queue and not any(w.queued for w in self.workers.values()):
                 return
             outcomes = self._wait(queue)
+            self._fill(queue)  # keep workers busy while the outcomes are journalled
             if outcomes and not on_outcome(outcomes):
                 return
             if not self.workers and queue:
