@@ -17,7 +17,7 @@ def test_apply_rewrites_only_import_module_names(tmp_path: Path) -> None:
         "    Webservice,\n"
         ")\n"
         "import azureml.core as aml, json\n"
-        "from azureml.pipeline.core import Pipeline\n"
+        "from azureml.train.hyperdrive import HyperDriveConfig\n"
         "import azureml.core\n"
         "x = 'from azureml.core import Model'\n"
     )
@@ -29,12 +29,12 @@ def test_apply_rewrites_only_import_module_names(tmp_path: Path) -> None:
         "    Webservice,\n"
         ")\n"
         "import modelport.core as aml, json\n"
-        "from azureml.pipeline.core import Pipeline\n"
+        "from azureml.train.hyperdrive import HyperDriveConfig\n"
         "import azureml.core\n"
         "x = 'from azureml.core import Model'\n"
     )
     assert change.edits == 2
-    assert {k.module for _, k in change.kept} == {"azureml.pipeline.core", "azureml.core"}
+    assert {k.module for _, k in change.kept} == {"azureml.train.hyperdrive", "azureml.core"}
 
 
 def test_dry_run_prints_a_diff_and_writes_nothing(samples: Path) -> None:

@@ -110,7 +110,7 @@ def test_indented_magic_and_broken_cell_do_not_stop_the_notebook() -> None:
     assert {
         "azureml.core.ScriptRunConfig",
         "azureml.core.compute",
-        "azureml.pipeline.core",
+        "azureml.train.hyperdrive",
     } <= unsupported
 
 

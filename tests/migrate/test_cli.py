@@ -64,7 +64,7 @@ def test_apply_dry_run_via_cli(samples: Path) -> None:
     assert code == 0
     assert '+      "source": "from modelport.core import Workspace' in out
     assert out.splitlines()[-1] == "would rewrite 1 imports in 1 of 1 files"
-    assert "kept azureml.pipeline.core (pipelines are not implemented)" in err
+    assert "kept azureml.train.hyperdrive (training" in err
 
 
 def test_real_cli_exit_codes(samples: Path) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from modelport.core.workspace import Workspace
 from modelport.migrate.coverage import load
 from modelport.migrate.docs import render, totals
 from modelport.telemetry import set_diagnostics_collection
 from modelport.widgets import RunDetails
-from modelport.core.workspace import Workspace
 from tests.migrate.conftest import REPO
 
 DOC = REPO / "docs" / "migration.md"

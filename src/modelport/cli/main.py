@@ -34,6 +34,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "profile": ("modelport.cli.profile_cmd:profile", "Profile a model service; show results."),
     "dataset": ("modelport.cli.dataset_cmd:dataset", "Register and list request datasets."),
     "migrate": ("modelport.cli.migrate_cmd:migrate", "Check and port Azure ML v1 code (imports)."),
+    "batch": ("modelport.cli.batch_cmd:batch", "Batch inference over files or rows; list runs."),
 }
 
 

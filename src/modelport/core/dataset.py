@@ -4,7 +4,9 @@ from types import SimpleNamespace
 
 from modelport.registry.datasets import (
     Dataset,
+    DatasetConsumptionConfig,
     Datastore,
+    FileDataset,
     PromoteHeadersBehavior,
     TabularDataset,
 )
@@ -14,7 +16,9 @@ dataset_type_definitions = SimpleNamespace(PromoteHeadersBehavior=PromoteHeaders
 
 __all__ = [
     "Dataset",
+    "DatasetConsumptionConfig",
     "Datastore",
+    "FileDataset",
     "PromoteHeadersBehavior",
     "TabularDataset",
     "dataset_type_definitions",

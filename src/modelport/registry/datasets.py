@@ -9,6 +9,7 @@ their own version number.
 from __future__ import annotations
 
 import builtins
+import glob
 import os
 import shutil
 import time
@@ -105,12 +106,39 @@ class Datastore:
         return f"Datastore(name={self.name!r})"
 
 
-class TabularDataset:
-    """An unregistered definition from `Dataset.Tabular.from_delimited_files`; `.register()` it."""
+class _Consumable:
+    """`as_named_input(name)` and `.as_mount()` / `.as_download()`: local data needs neither."""
 
-    def __init__(self, paths: list[Path], separator: str) -> None:
+    def as_named_input(self, name: str) -> DatasetConsumptionConfig:
+        return DatasetConsumptionConfig(name, self)
+
+
+class DatasetConsumptionConfig:
+    """What `dataset.as_named_input(name)` returns in v1; a step reads `.dataset` locally."""
+
+    def __init__(self, name: str, dataset: Any, mode: str = "direct") -> None:
+        self.name = name
+        self.dataset = dataset
+        self.mode = mode
+
+    def as_mount(self, path_on_compute: str | None = None) -> DatasetConsumptionConfig:
+        return DatasetConsumptionConfig(self.name, self.dataset, "mount")
+
+    def as_download(self, path_on_compute: str | None = None) -> DatasetConsumptionConfig:
+        return DatasetConsumptionConfig(self.name, self.dataset, "download")
+
+    def __repr__(self) -> str:
+        return f"DatasetConsumptionConfig(name={self.name!r}, mode={self.mode!r})"
+
+
+class FileDataset(_Consumable):
+    """An unregistered definition from `Dataset.File.from_files`: files, in sorted order."""
+
+    def __init__(self, paths: list[Path]) -> None:
         self.paths = paths
-        self.separator = separator
+
+    def to_path(self) -> builtins.list[str]:
+        return [str(p) for p in self.paths]
 
     def register(
         self,
@@ -120,6 +148,49 @@ class TabularDataset:
         tags: dict[str, str] | None = None,
         create_new_version: bool = False,
     ) -> Dataset:
+        root = Path(os.path.commonpath([str(p.parent) for p in self.paths]))
+        files = [(p.relative_to(root).as_posix(), p) for p in self.paths]
+        return _register(workspace, name, files, FILES, "\n", description, tags, create_new_version)
+
+    def __repr__(self) -> str:
+        return f"FileDataset({len(self.paths)} file(s))"
+
+
+class _FileFactory:
+    """`Dataset.File`: builds unregistered file datasets from paths, folders and globs."""
+
+    @staticmethod
+    def from_files(path: Any, validate: bool = True, **_unused: Any) -> FileDataset:
+        """`path`: a file, a folder (every file under it), a glob, a `(datastore, path)` tuple,
+        or a list of these."""
+        items = path if isinstance(path, list) else [path]
+        found = _expand([_local_path(item) for item in items])
+        return FileDataset(found)
+
+
+class TabularDataset(_Consumable):
+    """An unregistered definition from `Dataset.Tabular.from_delimited_files`; `.register()` it."""
+
+    def __init__(self, paths: list[Path], separator: str, header: Any = None) -> None:
+        self.paths = paths
+        self.separator = separator
+        # None = not given: request datasets (profiling) read it as no header, batch as v1's
+        # default, every file has the same header row.
+        self.header = header
+
+    def register(
+        self,
+        workspace: Workspace,
+        name: str,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+        create_new_version: bool = False,
+    ) -> Dataset:
+        if self.header not in (PromoteHeadersBehavior.NO_HEADERS, None, False):
+            raise InvalidArgument(
+                "Registered request datasets have no header row.",
+                hint="Pass header=PromoteHeadersBehavior.NO_HEADERS.",
+            )
         files = [
             (f"{i:04d}-{p.name}" if len(self.paths) > 1 else p.name, p)
             for i, p in enumerate(self.paths)
@@ -143,30 +214,17 @@ class _TabularFactory:
         infer_column_types: bool = True,
         set_column_types: Any = None,
         separator: str = ",",
-        header: Any = PromoteHeadersBehavior.NO_HEADERS,
+        header: Any = None,
         **_unused: Any,
     ) -> TabularDataset:
-        """`path`: a local path, a `(datastore, 'relative/path')` tuple, or a list of either.
-
-        Only request datasets are supported: one request body per `separator`-delimited record
-        (the v1 profiling example passes `separator='\\n'` and no headers).
-        """
-        if header not in (PromoteHeadersBehavior.NO_HEADERS, None, False):
-            raise InvalidArgument(
-                "Request datasets have no header row.",
-                hint="Pass header=PromoteHeadersBehavior.NO_HEADERS.",
-            )
+        """`path`: a local file, folder or glob, a `(datastore, 'relative/path')` tuple, or a
+        list of these. Request datasets (profiling) are one body per `separator` record."""
         if not separator:
             raise InvalidArgument("separator must not be empty.")
         items = path if isinstance(path, list) else [path]
-        paths = [_local_path(item) for item in items]
-        if not paths:
+        if not items:
             raise InvalidArgument("from_delimited_files needs at least one path.")
-        for p in paths:
-            _check_source(p)
-            if p.is_dir():
-                raise InvalidArgument(f"{p} is a folder; delimited datasets are made of files.")
-        return TabularDataset(paths, separator)
+        return TabularDataset(_expand([_local_path(item) for item in items]), separator, header)
 
 
 @dataclass
@@ -184,6 +242,7 @@ class Dataset:
     created_time: float = 0.0
 
     Tabular = _TabularFactory  # `Dataset.Tabular.from_delimited_files(...)`
+    File = _FileFactory  # `Dataset.File.from_files(...)`
 
     @property
     def id(self) -> str:
@@ -395,6 +454,24 @@ def _local_path(item: Any) -> Path:
     raise InvalidArgument(
         f"Unsupported dataset path {item!r}: use a local path or a (datastore, 'path') tuple."
     )
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    """Files named by paths, folders (recursively) and globs, sorted within each item."""
+    found: list[Path] = []
+    for p in paths:
+        if glob.has_magic(str(p)):
+            matched = sorted(Path(m) for m in glob.glob(str(p), recursive=True))
+            files = [m.resolve() for m in matched if m.is_file()]
+            if not files:
+                raise InvalidArgument(f"Dataset glob {p} matches no files.")
+            found.extend(files)
+            continue
+        source = _check_source(p)
+        found.extend(
+            sorted(f for f in source.rglob("*") if f.is_file()) if source.is_dir() else [source]
+        )
+    return found
 
 
 def _lock(workspace: Workspace, name: str) -> AbstractContextManager[None]:

@@ -44,6 +44,21 @@ class Experiment:
         """Start an interactive run; files left in `outputs` are uploaded on complete()."""
         return Run._start(self.workspace, self.name, None, display_name, outputs)
 
+    def submit(self, config: Any, tags: Mapping[str, str] | None = None, **kwargs: Any) -> Run:
+        """Submit a run configuration (a `Pipeline`, …); it starts itself via `_submit`.
+
+        The registry knows nothing of pipelines: anything with `_submit(experiment, **kw)`
+        can be submitted, as v1 dispatches on the config's submit function.
+        """
+        submit = getattr(config, "_submit", None)
+        if not callable(submit):
+            raise InvalidArgument(
+                f"Cannot submit a {type(config).__name__} to an experiment.",
+                hint="Submit a modelport.pipeline.core.Pipeline.",
+            )
+        run: Run = submit(self, tags=dict(tags or {}), **kwargs)
+        return run
+
     def get_runs(self) -> list[Run]:
         return [Run(self.workspace, r.id) for r in self.workspace.store.list_runs(self.name)]
 
@@ -100,6 +115,11 @@ class Run:
 
     @property
     def status(self) -> str:
+        return self._record.status
+
+    def get_status(self) -> str:
+        """The current status, read again from the store (another process may update it)."""
+        self._record = self.workspace.store.get_run(self.id)
         return self._record.status
 
     @property

@@ -1,0 +1,1 @@
+"""`azureml.pipeline` equivalents: `modelport.pipeline.core` and `modelport.pipeline.steps`."""
