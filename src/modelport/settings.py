@@ -123,6 +123,13 @@ _TABLE: tuple[Setting, ...] = (
         "How long a stopping worker waits for busy keep-alive clients to reconnect elsewhere.",
     ),
     Setting(
+        "MODELPORT_STUCK_GRACE_S",
+        _positive_float,
+        5.0,
+        "server",
+        "How long past the scoring timeout a run() may stay blocked before its worker is replaced.",
+    ),
+    Setting(
         "MODELPORT_ONNX_THREADS",
         _positive_int,
         1,

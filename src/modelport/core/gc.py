@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from modelport.environments.build import reclaim_staging
 from modelport.registry.gc import Reclaimed, reclaim_artifacts
 
 if TYPE_CHECKING:
@@ -17,7 +18,14 @@ if TYPE_CHECKING:
 
 Reclaimer = Callable[["Workspace", bool], list[Reclaimed]]
 
-RECLAIMERS: list[Reclaimer] = [reclaim_artifacts]
+
+def reclaim_environments(workspace: Workspace, dry_run: bool = False) -> list[Reclaimed]:
+    """Staging folders of environment builds whose builder was killed."""
+    count, size = reclaim_staging(workspace.path / "envs", dry_run)
+    return [Reclaimed("environment build leftovers", count, size)]
+
+
+RECLAIMERS: list[Reclaimer] = [reclaim_artifacts, reclaim_environments]
 
 
 def collect(workspace: Workspace, dry_run: bool = False) -> list[Reclaimed]:

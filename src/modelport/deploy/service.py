@@ -19,7 +19,10 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import psutil
+
 from modelport._locks import named_lock
+from modelport._procs import process_alive
 from modelport.configs import DeploymentConfig, InferenceConfig
 from modelport.deploy.states import FAILED, HEALTHY, TRANSITIONING, UNSCHEDULABLE
 from modelport.deploy.target import (
@@ -90,6 +93,12 @@ def live_state(workspace: Workspace, doc: dict[str, Any]) -> tuple[str, str | No
     if doc.get("state") in (FAILED, UNSCHEDULABLE):
         return doc["state"], doc.get("error")
     if doc.get("state") == TRANSITIONING and not doc.get("started"):
+        pid, started = doc.get("deployer") or (None, None)
+        if pid is not None and not process_alive(pid, started):
+            return FAILED, (
+                f"the process that was deploying it (pid {pid}) ended before the service "
+                "started; deploy again with overwrite=True (CLI: --overwrite)"
+            )
         return TRANSITIONING, None
     return target_of(doc).state(record_of(workspace, doc))
 
@@ -138,6 +147,7 @@ def deploy_service(
             "home": str(home),
             "target": {},
             "started": False,
+            "deployer": _this_process(),  # so a killed deploy reads as Failed, not forever busy
             "created_time": now,
             "updated_time": now,
         }
@@ -282,6 +292,11 @@ def choose_target(
     )
     extra = {**dc.extra, "requested_compute_type": dc.compute_type}
     return get_target("local"), dataclasses.replace(dc, compute_type="local", extra=extra)
+
+
+def _this_process() -> list[float]:
+    me = psutil.Process()
+    return [me.pid, me.create_time()]
 
 
 def service_lock(workspace: Workspace, name: str) -> AbstractContextManager[None]:

@@ -89,6 +89,9 @@ def build_environment(
         if target.exists():
             emit(f"Removing incomplete environment folder {target}")
             shutil.rmtree(target)
+        for stale in _stale_staging(cache_root, digest):  # a builder killed mid-way left it
+            emit(f"Removing the staging folder of an interrupted build: {stale}")
+            shutil.rmtree(stale, ignore_errors=True)
         started = time.monotonic()
         emit(f"Building environment {env.name!r} ({digest}) with {'uv' if uv else 'pip'}")
         for note in resolved.notes:
@@ -228,6 +231,36 @@ def _installer_env() -> dict[str, str]:
     env.update({"UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1", "UV_NO_PROGRESS": "1"})
     env.pop("VIRTUAL_ENV", None)  # never let the caller's venv leak into the build
     return env
+
+
+def _stale_staging(cache_root: Path, digest: str) -> list[Path]:
+    """Staging folders of `digest`'s builds; stale whenever its lock is ours (or free)."""
+    staging_root = cache_root / ".tmp"
+    return sorted(staging_root.glob(f"{digest}-*")) if staging_root.is_dir() else []
+
+
+def reclaim_staging(cache_root: Path, dry_run: bool = False) -> tuple[int, int]:
+    """(count, bytes) of staging folders left by builds that died; removed unless dry_run.
+    A folder is stale only while nobody holds its environment's lock (a live build does)."""
+    staging_root = cache_root / ".tmp"
+    count = size = 0
+    for folder in sorted(staging_root.iterdir()) if staging_root.is_dir() else []:
+        digest = folder.name.split("-", 1)[0]
+        lock = cache_root / ".locks" / f"{digest}.lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock, "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a build is running
+            try:
+                count += 1
+                size += sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+                if not dry_run:
+                    shutil.rmtree(folder, ignore_errors=True)
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    return count, size
 
 
 def _build_into(target: Path, plan: _Plan, uv: Path | None, name: str, log: Log) -> None:

@@ -84,10 +84,12 @@ def serve(app: Any, sock: socket.socket, ctrl: int, config: ServerConfig) -> Non
 
     async def run() -> None:
         watcher = asyncio.ensure_future(_watch_parent(server, parent))
+        watchdog = asyncio.ensure_future(_watch_run(app, ctrl, config))
         app.metrics.set(metrics.S_READY, 1.0)
         _report(ctrl, b"R\n")
         await server.serve(sockets=[sock])
         watcher.cancel()
+        watchdog.cancel()
 
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(run())
@@ -141,6 +143,30 @@ async def _watch_parent(server: Any, parent: int) -> None:
         if os.getppid() != parent:
             log.warning("supervisor %s is gone; shutting down", parent)
             server.should_exit = True
+            return
+
+
+async def _watch_run(app: Any, ctrl: int, config: ServerConfig) -> None:
+    """Ask the pool to replace this worker when run() stays stuck past the scoring timeout
+    (blocked in C, where the timeout's interrupt cannot reach it): until then every later
+    request of this worker would wait behind it."""
+    from modelport.scoring import metrics
+
+    grace = float(settings.get("MODELPORT_STUCK_GRACE_S"))
+    runner = app.runner
+    while True:
+        await asyncio.sleep(min(0.5, grace / 2))
+        overrun = runner.overrun_s() if runner is not None else 0.0
+        if overrun > grace:
+            app.metrics.set(metrics.S_READY, 0.0)
+            runner.reject_waiting()
+            await asyncio.sleep(0.05)  # let those 503s go out before the pool kills us
+            timeout = config.scoring_timeout_ms / 1000
+            message = (
+                f"run() has not returned {timeout + overrun:.1f} s after it started (scoring "
+                f"timeout {timeout:g} s, grace {grace:g} s); it is blocked outside Python"
+            )
+            _report(ctrl, b"S" + message.encode() + b"\n")
             return
 
 

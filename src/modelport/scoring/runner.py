@@ -73,6 +73,29 @@ class ThreadRunner:
                 job.abandoned = True
             job.handle.cancel()
 
+    def overrun_s(self) -> float:
+        """How long the running call has gone on past the scoring timeout (0 if none has).
+
+        The timeout's interrupt reaches Python code at its next bytecode; a run() blocked in C
+        (a lock, a socket, a sleep) ignores it, and only replacing the worker frees it.
+        """
+        job = self._current
+        if job is None or job.started is None:
+            return 0.0
+        return max(0.0, perf_counter() - job.started - self.timeout_s)
+
+    def reject_waiting(self) -> None:
+        """Answer every call still queued behind a stuck run() (503: retry elsewhere)."""
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if job is None:
+                continue
+            job.abandoned = True
+            _resolve(job.future, Outcome(EXPIRED, perf_counter() - job.enqueued, 0.0))
+
     def close(self) -> None:
         if self._thread.is_alive():
             self._queue.put(None)
@@ -156,6 +179,12 @@ class AsyncRunner:
         except Exception as exc:
             return Outcome(ERROR, exc, (perf_counter() - start) * 1000)
         return Outcome(OK, value, (perf_counter() - start) * 1000)
+
+    def overrun_s(self) -> float:
+        return 0.0  # wait_for cancels an overrunning coroutine on the loop itself
+
+    def reject_waiting(self) -> None:
+        pass
 
     def close(self) -> None:
         pass

@@ -105,7 +105,13 @@ class WorkerPool:
         self.selector.register(read_fd, selectors.EVENT_READ, worker)
 
     def _loop(self) -> None:
+        # A supervised server (given its socket) never outlives its supervisor: PDEATHSIG
+        # covers Linux, this check every other system and a supervisor that was replaced.
+        parent = os.getppid() if self.config.listen_fd is not None else None
         while not self.stopping:
+            if parent is not None and os.getppid() != parent:
+                log.warning("supervisor %d is gone; shutting down", parent)
+                break
             for key, _ in self.selector.select(timeout=0.5):
                 if key.data is None:
                     os.read(self._wake_r, 64)
@@ -128,6 +134,13 @@ class WorkerPool:
                 worker.ready = True
                 self.failures[worker.index] = 0
                 self._update_ready()
+            elif line.startswith(b"S"):  # run() stuck past the timeout: replace the worker
+                message = line[1:].decode(errors="replace")
+                log.error("worker %d: %s; replacing it", worker.index, message)
+                worker.ready = False
+                self.state.set_ready(False)
+                with contextlib.suppress(ProcessLookupError):
+                    worker.proc.kill()
             elif line.startswith(b"E"):
                 message = line[1:].decode(errors="replace")
                 if not self.ever_ready:

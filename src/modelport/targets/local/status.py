@@ -14,6 +14,8 @@ from typing import Any
 
 import psutil
 
+from modelport._procs import process_alive
+
 
 def write_status(folder: Path, **fields: Any) -> dict[str, Any]:
     """Merge `fields` into status.json atomically; return the new status."""
@@ -34,20 +36,6 @@ def read_status(folder: Path) -> dict[str, Any]:
         return {}
 
 
-def process_alive(pid: int | None, started: float | None) -> bool:
-    """True if `pid` runs and is the process that started at `started` (not a reused pid)."""
-    if not pid:
-        return False
-
-    try:
-        proc = psutil.Process(pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return False
-        return started is None or abs(proc.create_time() - started) < 1.0
-    except (psutil.NoSuchProcess, psutil.AccessDenied):
-        return False
-
-
 def tail(path: Path, num_lines: int) -> str:
     """The last `num_lines` lines of a (possibly large) log file."""
     try:
@@ -65,3 +53,27 @@ def tail(path: Path, num_lines: int) -> str:
         return ""
     lines = data.decode(errors="replace").splitlines()
     return "\n".join(lines[-num_lines:])
+
+
+def service_processes(status: dict[str, Any]) -> list[psutil.Process]:
+    """Every live process of a service: the supervisor's process group (it leads its own
+    session) and the scoring servers it recorded, each checked against its start time so a
+    reused PID is never taken for ours."""
+    found: dict[int, psutil.Process] = {}
+    leader, leader_started = status.get("supervisor_pid"), status.get("supervisor_started")
+    for pid, started in status.get("servers", []):
+        if process_alive(pid, started):
+            proc = psutil.Process(pid)
+            found[pid] = proc
+            for child in proc.children(recursive=True):
+                found[child.pid] = child
+    if leader and leader_started:
+        for proc in psutil.process_iter(["pid", "create_time"]):
+            try:
+                in_group = os.getpgid(proc.pid) == leader
+            except OSError:
+                continue
+            if in_group and proc.info["create_time"] >= leader_started - 1.0:
+                found[proc.pid] = proc
+    found.pop(os.getpid(), None)
+    return list(found.values())

@@ -27,6 +27,7 @@ import psutil
 
 from modelport import settings
 from modelport._net import listen_socket
+from modelport._procs import die_with_parent
 from modelport.deploy.states import (
     FAILED,
     HEALTHY,
@@ -35,7 +36,7 @@ from modelport.deploy.states import (
     UNHEALTHY,
     UNSCHEDULABLE,
 )
-from modelport.targets.local.status import write_status
+from modelport.targets.local.status import read_status, write_status
 
 DRAIN_TIMEOUT_S = 60.0
 
@@ -192,8 +193,12 @@ class ServiceSupervisor:
                 stdout=log,
                 stderr=log,
                 pass_fds=(fd,),
+                preexec_fn=die_with_parent,
             )
         self._log(f"revision {revision}: scoring server pid {proc.pid} starting")
+        started = psutil.Process(proc.pid).create_time()
+        servers = [*read_status(self.folder).get("servers", []), [proc.pid, started]]
+        write_status(self.folder, servers=servers[-4:])  # what delete must find if we die
         return Generation(revision, proc, ready_file, offset)
 
     def _await_ready(self, gen: Generation) -> str | None:

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -33,7 +34,12 @@ from modelport.environments.build import build_environment
 from modelport.errors import DeploymentError, WebserviceException
 from modelport.layout import MODELS_FOLDER, model_dir_for
 from modelport.scoring.config import ServerConfig, server_args
-from modelport.targets.local.status import process_alive, read_status, tail
+from modelport.targets.local.status import (
+    process_alive,
+    read_status,
+    service_processes,
+    tail,
+)
 
 LOG_NAME = "service.log"
 
@@ -129,7 +135,10 @@ class LocalTarget(DeploymentTarget):
         self._stop_processes(home)
         spec = _read_json(home / "desired.json")
         if spec is None:
-            raise DeploymentError(f"Service folder {home} has no deployment to restart.")
+            raise DeploymentError(
+                f"Service '{record.name}' never finished deploying, so there is nothing to restart.",
+                hint="Deploy it again with overwrite=True (CLI: --overwrite).",
+            )
         if not Path(spec["python"]).exists():
             raise DeploymentError(
                 f"The service's environment at {spec['python']} is gone.",
@@ -182,19 +191,30 @@ class LocalTarget(DeploymentTarget):
 
     # -- internals ----------------------------------------------------------------------
     def _stop_processes(self, home: Path) -> None:
-        """SIGTERM the supervisor (it drains the server) and wait; SIGKILL the group if stuck."""
+        """SIGTERM the supervisor (it drains the server) and wait; then stop whatever of the
+        service still runs (an orphaned server of a killed supervisor, a stuck worker) and
+        return only once the port no longer answers."""
         status = read_status(home)
         pid = status.get("supervisor_pid")
-        if not process_alive(pid, status.get("supervisor_started")):
-            return
-        proc = psutil.Process(pid)
-        children = proc.children(recursive=True)
-        proc.send_signal(signal.SIGTERM)
-        _, alive = psutil.wait_procs([proc], timeout=70)
-        for p in [*alive, *children]:
+        stopped_any = False
+        if process_alive(pid, status.get("supervisor_started")):
+            stopped_any = True
+            proc = psutil.Process(pid)
+            proc.send_signal(signal.SIGTERM)
+            psutil.wait_procs([proc], timeout=70)
+        leftovers = service_processes(status)
+        for leftover in leftovers:
+            stopped_any = True
             with contextlib.suppress(psutil.NoSuchProcess):
-                p.kill()
-        psutil.wait_procs(children, timeout=5)
+                leftover.terminate()
+        _, alive = psutil.wait_procs(leftovers, timeout=10)
+        for leftover in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                leftover.kill()
+        psutil.wait_procs(alive, timeout=5)
+        desired = _read_json(home / "desired.json")
+        if stopped_any and desired is not None:
+            _wait_port_closed(str(desired["host"]), int(desired["port"]))
 
     def _prepare(
         self,
@@ -322,6 +342,24 @@ def _spawn_supervisor(home: Path) -> None:
             return
         time.sleep(0.02)
     raise DeploymentError(f"The service supervisor did not start; see {home / LOG_NAME}.")
+
+
+def _wait_port_closed(host: str, port: int, timeout: float = 30) -> None:
+    """Return once nothing accepts connections on the service's port any more."""
+    address = client_host(host).strip("[]")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((address, port), timeout=1):
+                pass
+        except OSError:
+            return
+        if time.monotonic() > deadline:
+            raise DeploymentError(
+                f"Port {port} still answers after every process of the service stopped.",
+                hint=f"Another process holds it; find it with `ss -ltnp 'sport = :{port}'`.",
+            )
+        time.sleep(0.05)
 
 
 def _ready(record: ServiceRecord) -> bool:
