@@ -70,13 +70,38 @@ stop_pidfile() {
   rm -f "$f"
 }
 
-# free_port START: the first TCP port >= START nobody listens on at 127.0.0.1.
+# stop_pidfiles GRACE PIDFILE...: stop_pidfile for several processes at once (SIGTERM to all, one
+# shared grace period, then SIGKILL to the ones left).
+stop_pidfiles() {
+  local grace="$1" f pid i left; shift
+  local pids=()
+  for f in "$@"; do pid_alive "$f" && pids+=("$(cat "$f")"); done
+  if [ ${#pids[@]} -gt 0 ]; then
+    kill "${pids[@]}" 2>/dev/null || true
+    for ((i = 0; i < grace * 10; i++)); do
+      left=0; for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && left=1; done
+      [ $left = 0 ] && break
+      sleep 0.1
+    done
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null; done
+    for ((i = 0; i < 50; i++)); do
+      left=0; for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && left=1; done
+      [ $left = 0 ] && break
+      sleep 0.1
+    done
+  fi
+  rm -f "$@"
+}
+
+# free_port START: the first TCP port >= START nobody listens on at 127.0.0.1 (printed).
 free_port() {
   python3 - "$1" <<'PY'
 import socket, sys
 p = int(sys.argv[1])
 while True:
     s = socket.socket()
+    # As servers bind: connections of an earlier run in TIME-WAIT do not make a port busy.
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         s.bind(("127.0.0.1", p)); s.close(); print(p); break
     except OSError:

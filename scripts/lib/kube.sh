@@ -50,6 +50,19 @@ kube_shim_pids() {
 kube_drop_portmap_chains() {
   command -v iptables >/dev/null || return 0
   iptables -w -t nat -S CNI-HOSTPORT-DNAT >/dev/null 2>&1 || return 0
+  # Rules of OUR network ("modelport-kube") whose CNI DEL never ran (a crash, a killed kubelet).
+  local rule chain
+  iptables -w -t nat -S CNI-HOSTPORT-DNAT | grep -F 'dnat name: \"modelport-kube\"' | while IFS= read -r rule; do
+    chain=$(grep -oE -- '-j CNI-DN-[0-9a-f]+' <<<"$rule" | cut -c4-)
+    eval "iptables -w -t nat ${rule/#-A /-D }" 2>/dev/null || true
+    [ -n "$chain" ] && { iptables -w -t nat -F "$chain"; iptables -w -t nat -X "$chain"; } 2>/dev/null || true
+  done || true
+  # Chains of ours no rule jumps to any more (their rule was deleted, the chain not).
+  for chain in $(iptables -w -t nat -S | awk '$1 == "-N" && $2 ~ /^CNI-DN-/ { print $2 }'); do
+    iptables -w -t nat -S | grep -qE -- "-j $chain( |$)" && continue
+    iptables -w -t nat -S "$chain" | grep -qF -- "$KUBE_POD_CIDR" || [ "$(iptables -w -t nat -S "$chain" | grep -c '^-A')" = 0 ] || continue
+    { iptables -w -t nat -F "$chain"; iptables -w -t nat -X "$chain"; } 2>/dev/null || true
+  done
   [ "$(iptables -w -t nat -S CNI-HOSTPORT-DNAT | grep -c '^-A')" = 0 ] || return 0
   iptables -w -t nat -D PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT 2>/dev/null || true
   iptables -w -t nat -D OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT 2>/dev/null || true
@@ -69,17 +82,19 @@ kube_stop_all() {
     if [ -n "$(kubectl --kubeconfig "$kc" get pods -A -o name --request-timeout=5s 2>/dev/null)" ]; then
       kubectl --kubeconfig "$kc" delete deployments,replicasets,statefulsets,daemonsets,jobs,pods --all -A \
         --grace-period=1 --wait=false --request-timeout=10s >/dev/null 2>&1 || true
+      # Done when no container runs and host-local IPAM holds no address: its release is the last
+      # step of a sandbox's CNI DEL (plugins are deleted in reverse: loopback, portmap, bridge).
       for ((i = 0; i < 200; i++)); do
-        kube_ctr tasks ls 2>/dev/null | awk 'NR > 1 && $3 == "RUNNING"' | grep -q . || break
+        if ! kube_ctr tasks ls 2>/dev/null | awk 'NR > 1 && $3 == "RUNNING"' | grep -q . &&
+           ! ls "$KUBE_DIR/cni/ipam/modelport-kube" 2>/dev/null | grep -qE '^[0-9a-f.:]+$'; then
+          break
+        fi
         sleep 0.1
       done
     fi
   fi
   # 2. Processes, newest first. The API server can ignore SIGTERM for 30 s: SIGKILL after 5 s.
-  stop_pidfile "$KUBE_DIR/pids/kubelet.pid" 10
-  stop_pidfile "$KUBE_DIR/pids/kube-scheduler.pid" 5
-  stop_pidfile "$KUBE_DIR/pids/kube-controller-manager.pid" 5
-  stop_pidfile "$KUBE_DIR/pids/kube-apiserver.pid" 5
+  stop_pidfiles 5 "$KUBE_DIR"/pids/{kubelet,kube-scheduler,kube-controller-manager,kube-apiserver}.pid
   stop_pidfile "$KUBE_DIR/pids/etcd.pid" 5
   # 3. Whatever containers are left (sandboxes included), while containerd still runs.
   if pid_alive "$KUBE_DIR/pids/containerd.pid"; then
