@@ -112,6 +112,9 @@ kube_stop_all() {
   rm -rf "$KUBE_DIR/cni/ipam"
   kube_drop_portmap_chains
   kube_restore_sysctls
+  if [ -f "$KUBE_DIR/created-var-log-pods" ]; then  # the kubelet's hard-coded log dirs, if it made them
+    rm -rf /var/log/pods /var/log/containers; rm -f "$KUBE_DIR/created-var-log-pods"
+  fi
   find /sys/fs/cgroup/*/kubepods -depth -type d -exec rmdir {} + 2>/dev/null || true
   # Pod sandboxes' mounts (shm, volumes) under our kubelet and containerd dirs.
   grep -oE " $KUBE_DIR/[^ ]+" /proc/self/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done || true
