@@ -1,6 +1,10 @@
-"""Throughput, latency, start-up and memory: modelport vs azureml-inference-server-http.
+"""Throughput, latency, start-up and memory: modelport vs azureml-inference-server-http, and
+vs a raw uvicorn ASGI app serving the same model (the ceiling of any Python server here).
 
-Run on demand (not a test):  .venv/bin/python bench/serving.py [--duration 10] [--write-readme]
+Run on demand (not a test):
+    .venv/bin/python bench/serving.py [--duration 10] [--repeats 3] [--write-readme]
+Servers alternate within each repeat, so a busy moment of the machine hits them alike;
+the table reports the median and the min-max range of req/s over the repeats.
 Needs `wrk` (apt-get install -y wrk). The reference server is installed once into
 $MODELPORT_TEST_CACHE (default ~/.cache/modelport-tests/refsrv), shared with the conformance test.
 """
@@ -12,6 +16,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,6 +54,30 @@ wrk.body   = '{"data": [[1,2,3,4,5,6,7,8,9,10],[10,9,8,7,6,5,4,3,2,1]]}'
 wrk.headers["Content-Type"] = "application/json"
 """
 BODY = b'{"data": [[1,2,3,4,5,6,7,8,9,10],[10,9,8,7,6,5,4,3,2,1]]}'
+# The same model and request with no framework: parse JSON, predict, dump JSON.
+RAW_APP = """
+import json, os
+
+import joblib
+import numpy as np
+
+model = joblib.load(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model.pkl"))
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    out = json.dumps(model.predict(np.array(json.loads(body)["data"])).tolist()).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(out)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": out})
+"""
 ROOT = Path(__file__).resolve().parent
 MARK_BEGIN, MARK_END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
@@ -126,6 +155,24 @@ def start(kind: str, app: Path, model_dir: Path, workers: int, ref_python: Path 
             "--log-level",
             "WARNING",
         ]
+    elif kind == "uvicorn":
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "raw_app:app",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--http",
+            "httptools",
+            "--loop",
+            "uvloop",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
     else:
         assert ref_python is not None
         cmd = [
@@ -161,7 +208,8 @@ def start(kind: str, app: Path, model_dir: Path, workers: int, ref_python: Path 
     if kind == "modelport":  # every worker must be up before measuring memory
         while httpx.get(url + "/readyz").status_code != 200:
             time.sleep(0.05)
-    else:
+    elif kind == "uvicorn":
+        time.sleep(1.0)  # its workers import the model one after the other
         time.sleep(1.0)  # gunicorn forks its workers; give the second one time to init()
     return proc, url, startup
 
@@ -209,9 +257,10 @@ def wrk(url: str, concurrency: int, duration: int, lua: Path) -> tuple[float, fl
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--duration", type=int, default=10, help="seconds per point")
+    ap.add_argument("--repeats", type=int, default=1, help="runs of every server and point")
     ap.add_argument("--concurrency", default="1,8,64")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--servers", default="modelport,reference")
+    ap.add_argument("--servers", default="modelport,uvicorn,reference")
     ap.add_argument("--models", default="ridge,forest")
     ap.add_argument(
         "--write-readme", action="store_true", help="write the table into bench/README.md"
@@ -226,29 +275,38 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         app = Path(tmp)
         (app / "score.py").write_text(SCORE_PY)
+        (app / "raw_app.py").write_text(RAW_APP)
         lua = app / "post.lua"
         lua.write_text(LUA)
         models = fit_models(app)
         for model in args.models.split(","):
-            for kind in servers:
-                proc, url, startup = start(kind, app, models[model], args.workers, ref_python)
-                try:
-                    rss = tree_rss_mib(proc.pid)
-                    points = {c: wrk(url, c, args.duration, lua) for c in levels}
-                finally:
-                    proc.terminate()
-                    proc.wait(timeout=60)
-                results[(kind, model)] = {"startup": startup, "rss": rss, "points": points}
-                print(
-                    kind,
-                    model,
-                    f"start {startup:.2f}s rss {rss:.0f} MiB",
-                    {
-                        c: f"{p[0]:.0f} req/s p50 {p[1]:.2f} p99 {p[2]:.2f} err {p[3]}"
-                        for c, p in points.items()
-                    },
-                    flush=True,
-                )
+            for repeat in range(args.repeats):
+                for kind in servers:
+                    proc, url, startup = start(kind, app, models[model], args.workers, ref_python)
+                    try:
+                        rss = tree_rss_mib(proc.pid)
+                        points = {c: wrk(url, c, args.duration, lua) for c in levels}
+                    finally:
+                        proc.terminate()
+                        proc.wait(timeout=60)
+                    entry = results.setdefault(
+                        (kind, model), {"startup": [], "rss": [], "points": {c: [] for c in levels}}
+                    )
+                    entry["startup"].append(startup)
+                    entry["rss"].append(rss)
+                    for c, point in points.items():
+                        entry["points"][c].append(point)
+                    print(
+                        f"repeat {repeat + 1}",
+                        kind,
+                        model,
+                        f"start {startup:.2f}s rss {rss:.0f} MiB",
+                        {
+                            c: f"{p[0]:.0f} req/s p50 {p[1]:.2f} p99 {p[2]:.2f} err {p[3]}"
+                            for c, p in points.items()
+                        },
+                        flush=True,
+                    )
     table = render(results, levels, args)
     print(table)
     if args.write_readme:
@@ -256,20 +314,35 @@ def main() -> None:
 
 
 def render(results: dict, levels: list[int], args: argparse.Namespace) -> str:
+    def median(values: list[float]) -> float:
+        return statistics.median(values)
+
     lines = [
-        f"{args.workers} workers each, {args.duration} s per point, wrk on the same cores, keep-alive "
-        f"(the reference closes connections), {os.cpu_count()} CPUs.",
+        f"{args.workers} workers each, {args.duration} s per point, {args.repeats} repeat(s) with "
+        "the servers alternating, wrk on the same cores, keep-alive (the reference closes "
+        f"connections), {os.cpu_count()} CPUs. req/s is the median, with the min-max range.",
         "",
-        "| server | model | c | req/s | p50 ms | p99 ms | errors | vs reference |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| server | model | c | req/s (median) | min-max | p50 ms | p99 ms | errors | vs reference | vs raw uvicorn |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for (kind, model), res in results.items():
         for c in levels:
-            rps, p50, p99, errors = res["points"][c]
-            ref = results.get(("reference", model))
-            ratio = f"{rps / ref['points'][c][0]:.2f}x" if ref and kind != "reference" else ""
+            runs = res["points"][c]
+            rps = [r[0] for r in runs]
+            row_rps = median(rps)
+            p50 = median([r[1] for r in runs])
+            p99 = median([r[2] for r in runs])
+            errors = sum(r[3] for r in runs)
+            ratios = []
+            for peer in ("reference", "uvicorn"):
+                other = results.get((peer, model))
+                if other and kind != peer and kind == "modelport":
+                    ratios.append(f"{row_rps / median([r[0] for r in other['points'][c]]):.2f}x")
+                else:
+                    ratios.append("")
             lines.append(
-                f"| {kind} | {model} | {c} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {errors} | {ratio} |"
+                f"| {kind} | {model} | {c} | {row_rps:.0f} | {min(rps):.0f}-{max(rps):.0f} | "
+                f"{p50:.2f} | {p99:.2f} | {errors} | {ratios[0]} | {ratios[1]} |"
             )
     lines += [
         "",
@@ -277,7 +350,9 @@ def render(results: dict, levels: list[int], args: argparse.Namespace) -> str:
         "|---|---|---:|---:|",
     ]
     for (kind, model), res in results.items():
-        lines.append(f"| {kind} | {model} | {res['startup']:.2f} s | {res['rss']:.0f} MiB |")
+        lines.append(
+            f"| {kind} | {model} | {median(res['startup']):.2f} s | {median(res['rss']):.0f} MiB |"
+        )
     return "\n".join(lines)
 
 

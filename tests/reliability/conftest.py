@@ -13,14 +13,17 @@ import pytest
 from modelport.core import Model, Workspace
 
 ECHO = """\
-import json, threading
+import json, signal, threading
 
 def init():
     pass
 
 def run(raw_data):
     data = json.loads(raw_data)
-    if data.get("mode") == "block":  # a wait in C: the timeout's interrupt cannot reach it
+    if data.get("mode") == "wait":  # a blocking wait: the timeout must still end it
+        threading.Event().wait()
+    if data.get("mode") == "stuck":  # like C code that never returns to Python
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGALRM])
         threading.Event().wait()
     return {"echo": data}
 """

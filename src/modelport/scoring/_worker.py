@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 import time
 from typing import Any
 
@@ -84,12 +85,13 @@ def serve(app: Any, sock: socket.socket, ctrl: int, config: ServerConfig) -> Non
 
     async def run() -> None:
         watcher = asyncio.ensure_future(_watch_parent(server, parent))
-        watchdog = asyncio.ensure_future(_watch_run(app, ctrl, config))
+        threading.Thread(
+            target=_watch_run, args=(app, ctrl, config), name="modelport-watchdog", daemon=True
+        ).start()
         app.metrics.set(metrics.S_READY, 1.0)
         _report(ctrl, b"R\n")
         await server.serve(sockets=[sock])
         watcher.cancel()
-        watchdog.cancel()
 
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(run())
@@ -146,21 +148,19 @@ async def _watch_parent(server: Any, parent: int) -> None:
             return
 
 
-async def _watch_run(app: Any, ctrl: int, config: ServerConfig) -> None:
-    """Ask the pool to replace this worker when run() stays stuck past the scoring timeout
-    (blocked in C, where the timeout's interrupt cannot reach it): until then every later
-    request of this worker would wait behind it."""
+def _watch_run(app: Any, ctrl: int, config: ServerConfig) -> None:
+    """A thread: ask the pool to replace this worker when run() stays stuck past the scoring
+    timeout (blocked in C, where the alarm cannot reach it); until then every later request
+    of this worker waits behind it, and the event loop itself may be blocked."""
     from modelport.scoring import metrics
 
     grace = float(settings.get("MODELPORT_STUCK_GRACE_S"))
     runner = app.runner
-    while True:
-        await asyncio.sleep(min(0.5, grace / 2))
-        overrun = runner.overrun_s() if runner is not None else 0.0
+    while runner is not None:
+        time.sleep(min(0.5, grace / 2))
+        overrun = runner.overrun_s()
         if overrun > grace:
             app.metrics.set(metrics.S_READY, 0.0)
-            runner.reject_waiting()
-            await asyncio.sleep(0.05)  # let those 503s go out before the pool kills us
             timeout = config.scoring_timeout_ms / 1000
             message = (
                 f"run() has not returned {timeout + overrun:.1f} s after it started (scoring "

@@ -1,8 +1,14 @@
-"""Calling run(): a dedicated thread for sync scripts, the event loop for `async def run`.
+"""Calling run(): adaptively inline or on a thread for sync scripts; awaited for `async def`.
 
-Both enforce the scoring timeout and the maximum wait before run() starts, and answer on
-time even when run() does not return (the thread is then interrupted like the reference's
-SIGALRM does, at the next Python bytecode).
+A sync run() that returns within a couple of milliseconds runs inline on the worker's event
+loop, as the reference's gunicorn sync worker runs it on its main thread: handing each call
+to a thread costs two wake-ups, more than a light model's predict (and far more on a busy
+machine), and blocking the loop for ~1 ms delays nothing that matters. A slower run() moves
+to a dedicated thread, so the loop stays free to answer health checks and to admit, queue and
+refuse (503) requests exactly. Calls never overlap: the mode changes only when none is in
+flight. Inline, the scoring timeout is a SIGALRM (as in the reference): it interrupts Python
+code at the next bytecode and blocking waits at once; on the thread it is an asynchronous
+exception. A run() stuck in C beyond either is the worker's watchdog's business.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import ctypes
 import inspect
 import logging
 import queue
+import signal
 import threading
 from collections.abc import Callable
 from time import perf_counter
@@ -43,6 +50,115 @@ class _Job:
         self.handle: asyncio.TimerHandle | None = None
 
 
+class ScoringTimeout(BaseException):
+    """Raised inside run() by the scoring timeout's alarm (a BaseException, so a script's
+    `except Exception` cannot swallow it)."""
+
+
+_MISSING = object()
+INLINE_UP_TO_S = 0.002  # run() on the loop while it averages under this
+_SMOOTHING = 0.2
+_NESTED_LOOP = ("cannot be called from a running event loop", "already running")
+
+
+class SyncRunner:
+    """Runs a sync run() one call at a time: inline while it is fast, on a thread when not."""
+
+    def __init__(self, fn: Callable[..., Any], timeout_s: float, max_wait_s: float) -> None:
+        self.fn = fn
+        self.timeout_s = timeout_s
+        self.max_wait_s = max_wait_s
+        self.thread = ThreadRunner(fn, timeout_s, max_wait_s)
+        self.recent_s = 0.0  # moving average of run() durations
+        self.inline = True
+        self.own_loop = False  # run() starts an event loop itself: never inline
+        self._started: float | None = None
+        self._armed = False
+        signal.signal(signal.SIGALRM, self._alarm)
+
+    @property
+    def waiting(self) -> int:
+        return self.thread.waiting
+
+    def _alarm(self, signum: int, frame: Any) -> None:
+        if self._armed:
+            self._armed = False
+            raise ScoringTimeout
+
+    async def call(self, kwargs: dict[str, Any]) -> Outcome:
+        if self.thread.busy:  # keep calls in order and on one thread at a time
+            inline = False
+        elif self.inline:
+            inline = self.recent_s <= INLINE_UP_TO_S and not self.own_loop
+        else:
+            inline = self.recent_s < INLINE_UP_TO_S / 2 and not self.own_loop
+        self.inline = inline
+        if not inline:
+            outcome = await self.thread.call(kwargs)
+        else:
+            outcome = self._run_inline(kwargs)
+            if outcome.kind == ERROR and _runs_own_loop(outcome.value):
+                log.warning(
+                    "run() starts an event loop of its own; it runs on a thread from now on"
+                )
+                self.own_loop = True
+                return await self.thread.call(kwargs)
+            if outcome.kind == OK and inspect.isawaitable(outcome.value):
+                outcome = await self._finish(outcome.value)
+        if outcome.kind in (OK, ERROR, TIMEOUT):
+            self.recent_s += (outcome.elapsed_ms / 1000 - self.recent_s) * _SMOOTHING
+        return outcome
+
+    def _run_inline(self, kwargs: dict[str, Any]) -> Outcome:
+        value: Any = _MISSING
+        start = self._started = perf_counter()
+        try:
+            try:
+                self._armed = True
+                signal.setitimer(signal.ITIMER_REAL, self.timeout_s)
+                value = self.fn(**kwargs)
+            finally:
+                self._armed = False
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                self._started = None
+        except ScoringTimeout:
+            if value is _MISSING:
+                return Outcome(TIMEOUT, None, (perf_counter() - start) * 1000)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:
+            return Outcome(ERROR, exc, (perf_counter() - start) * 1000)
+        return Outcome(OK, value, (perf_counter() - start) * 1000)
+
+    async def _finish(self, awaitable: Any) -> Outcome:
+        start = perf_counter()
+        try:
+            value = await asyncio.wait_for(_await(awaitable), self.timeout_s)
+        except TimeoutError:
+            return Outcome(TIMEOUT, None, (perf_counter() - start) * 1000)
+        except Exception as exc:
+            return Outcome(ERROR, exc, (perf_counter() - start) * 1000)
+        return Outcome(OK, value, (perf_counter() - start) * 1000)
+
+    def overrun_s(self) -> float:
+        """How long the running call has gone on past the scoring timeout (0 if none has);
+        read by the watchdog thread, also while the loop is blocked in an inline run()."""
+        started = self._started
+        if started is None:
+            return self.thread.overrun_s()
+        return max(0.0, perf_counter() - started - self.timeout_s)
+
+    def reject_waiting(self) -> None:
+        self.thread.reject_waiting()
+
+    def close(self) -> None:
+        self.thread.close()
+
+
+def _runs_own_loop(exc: BaseException) -> bool:
+    return isinstance(exc, RuntimeError) and any(text in str(exc) for text in _NESTED_LOOP)
+
+
 class ThreadRunner:
     """Runs a sync run() on one thread, in arrival order, like a single gunicorn sync worker."""
 
@@ -72,6 +188,11 @@ class ThreadRunner:
                 self.waiting -= 1
                 job.abandoned = True
             job.handle.cancel()
+
+    @property
+    def busy(self) -> bool:
+        """A call is running or queued here."""
+        return self._current is not None or self.waiting > 0
 
     def overrun_s(self) -> float:
         """How long the running call has gone on past the scoring timeout (0 if none has).
@@ -190,11 +311,14 @@ class AsyncRunner:
         pass
 
 
-Runner = ThreadRunner | AsyncRunner
+Runner = SyncRunner | ThreadRunner | AsyncRunner
 
 
 def make_runner(
     fn: Callable[..., Any], is_async: bool, timeout_s: float, max_wait_s: float
 ) -> Runner:
-    cls = AsyncRunner if is_async else ThreadRunner
-    return cls(fn, timeout_s, max_wait_s)
+    if is_async:
+        return AsyncRunner(fn, timeout_s, max_wait_s)
+    if threading.current_thread() is threading.main_thread():
+        return SyncRunner(fn, timeout_s, max_wait_s)
+    return ThreadRunner(fn, timeout_s, max_wait_s)  # signals reach the main thread only
