@@ -143,6 +143,7 @@ class DeploymentConfig:
     scoring_timeout_ms: int | None = None
     max_concurrent_requests_per_container: int | None = None
     max_request_wait_time: int | None = None
+    max_request_body_bytes: int | None = None
     cpu_cores: float | None = None
     memory_gb: float | None = None
     environment_variables: dict[str, str] = field(default_factory=dict)
@@ -187,6 +188,7 @@ class DeploymentConfig:
             "scoringTimeoutMs": "scoring_timeout_ms",
             "maxConcurrentRequestsPerContainer": "max_concurrent_requests_per_container",
             "maxQueueWaitMs": "max_request_wait_time",
+            "maxRequestBodyBytes": "max_request_body_bytes",
             "workers": "workers",
             "host": "host",
             "environmentVariables": "environment_variables",
@@ -228,6 +230,7 @@ class DeploymentConfig:
             ("workers", "workers"),
             ("scoringTimeoutMs", "scoring_timeout_ms"),
             ("maxConcurrentRequestsPerContainer", "max_concurrent_requests_per_container"),
+            ("maxRequestBodyBytes", "max_request_body_bytes"),
         ):
             if getattr(self, attr) is not None:
                 data[key] = getattr(self, attr)

@@ -57,6 +57,34 @@ _OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
         },
     ),
     (
+        ("--max-request-body-bytes",),
+        {
+            "type": int,
+            "metavar": "BYTES",
+            "help": "Largest request body; larger is 413 before it is read [default: 104857600].",
+        },
+    ),
+    (
+        ("--max-header-bytes",),
+        {
+            "type": int,
+            "metavar": "BYTES",
+            "help": "Longest request line (else 414) or header line (else 431) [default: 8190].",
+        },
+    ),
+    (
+        ("--max-header-count",),
+        {"type": int, "metavar": "N", "help": "Most header fields; more is 431 [default: 100]."},
+    ),
+    (
+        ("--header-timeout-ms",),
+        {
+            "type": int,
+            "metavar": "MS",
+            "help": "Close a connection whose request head is not complete by then [default: 20000].",
+        },
+    ),
+    (
         ("--auth-keys-file",),
         {"metavar": "PATH", "help": 'JSON {"primary": ..., "secondary": ...}; enables key auth.'},
     ),

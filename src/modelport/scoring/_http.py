@@ -16,15 +16,36 @@ Headers = list[tuple[bytes, bytes]]
 _ORJSON_OPTS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
 
-async def read_body(receive: Any) -> bytes:
+class BodyTooLarge(Exception):
+    """The request body is (or says it is) larger than the server accepts."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"The request body exceeds the limit of {limit} bytes; the service accepts larger "
+            "bodies when started with a larger --max-request-body-bytes."
+        )
+
+
+async def read_body(receive: Any, limit: int, declared: bytes | None = None) -> bytes:
+    """The whole body, never more than `limit` bytes of it: a Content-Length over the limit
+    raises BodyTooLarge before a byte is read, a longer chunked body as soon as it passes it."""
+    if declared is not None and int(declared) > limit:
+        raise BodyTooLarge(limit)
     message = await receive()
     body: bytes = message.get("body", b"")
     if not message.get("more_body"):
+        if len(body) > limit:
+            raise BodyTooLarge(limit)
         return body
     chunks = [body]
+    size = len(body)
     while True:
         message = await receive()
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(limit)
+        chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)
 
@@ -139,6 +160,7 @@ class RequestHeaders:
     __slots__ = (
         "authorization",
         "client_id",
+        "content_length",
         "content_type",
         "legacy_id",
         "origin",
@@ -148,10 +170,13 @@ class RequestHeaders:
 
     def __init__(self, raw: Headers) -> None:
         self.content_type = self.request_id = self.legacy_id = self.client_id = None
+        self.content_length = None
         self.trace_id = self.authorization = self.origin = None
         for name, value in raw:
             if name == b"content-type":
                 self.content_type = value
+            elif name == b"content-length":
+                self.content_length = value
             elif name == b"x-request-id":
                 self.request_id = value
             elif name == b"x-ms-request-id":

@@ -22,6 +22,7 @@ import uvicorn
 from modelport import settings
 from modelport.errors import EntryScriptError
 from modelport.scoring import logs
+from modelport.scoring._protocol import expire_slow_heads, protocol_class
 from modelport.scoring.config import ServerConfig
 
 log = logging.getLogger("modelport.scoring")
@@ -71,7 +72,7 @@ def serve(app: Any, sock: socket.socket, ctrl: int, config: ServerConfig) -> Non
 
     uv_config = uvicorn.Config(
         app,
-        http="httptools",
+        http=protocol_class(config),  # httptools with bounded request heads
         lifespan="off",
         access_log=False,
         log_config=None,
@@ -126,6 +127,8 @@ class DrainingServer(uvicorn.Server):
             elapsed = time.monotonic() - self.drain_started
             if not self.server_state.connections or elapsed > self.drain_s:
                 self.should_exit = True
+        if counter % 10 == 0:  # ticks are 0.1 s apart
+            expire_slow_heads(self.server_state.connections, asyncio.get_running_loop().time())
         result: bool = await super().on_tick(counter)
         return result
 

@@ -16,6 +16,7 @@ from typing import Any
 from modelport._version import __version__
 from modelport.scoring import _http, metrics, v2
 from modelport.scoring._http import Headers, RequestHeaders
+from modelport.scoring._memory import HeapTrimmer
 from modelport.scoring.config import ServerConfig
 from modelport.scoring.dataplane import (
     RUN_FAILED as RUN_FAILED_VERDICT,
@@ -77,7 +78,9 @@ class ScoringApp:
         version = config.server_version or f"modelport/{__version__}"
         self.server_header = (b"x-ms-server-version", version.encode())
         self.cors = _cors_origins(config.cors_origins)
-        self.v2 = v2.V2Protocol(self.plane, state, script, config, self.respond)
+        self.max_body = config.max_request_body_bytes
+        self.heap = HeapTrimmer()
+        self.v2 = v2.V2Protocol(self.plane, state, script, config, self.respond, self.heap)
         self.routes: dict[str, tuple[Callable[..., Awaitable[None]], tuple[str, ...], bool]] = {
             "/": (self._health, ("GET",), True),
             "/score": (self._score, ("GET", "POST", "OPTIONS"), True),
@@ -157,7 +160,7 @@ class ScoringApp:
         if ids is not None:
             headers.append(self.server_header)
             headers.extend(ids)
-        if self.draining:
+        if self.draining and CONNECTION_CLOSE not in headers:
             headers.append(CONNECTION_CLOSE)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
@@ -229,6 +232,7 @@ class ScoringApp:
             status = await self._score_inner(scope, receive, send, req, ids)
         finally:
             self.metrics.observe(0, status, perf_counter() - start)
+            self.heap.release()
 
     async def _score_inner(
         self, scope: dict[str, Any], receive: Receive, send: Send, req: RequestHeaders, ids: Headers
@@ -239,7 +243,14 @@ class ScoringApp:
         script = self.script
         assert script is not None
         method = scope["method"]
-        body = await _http.read_body(receive)
+        try:
+            body = await _http.read_body(receive, self.max_body, req.content_length)
+        except _http.BodyTooLarge as exc:
+            # closing: the rest of the body is never read
+            headers = [JSON_CT, FAILED_FALSE, CONNECTION_CLOSE]
+            await self.respond(send, 413, headers, json.dumps({"message": str(exc)}).encode(), ids)
+            return 413
+        self.heap.pending += len(body)
         cors = self._cors_headers(req, scope) if self.cors else []
         if script.mode == "raw":
             kwargs: dict[str, Any] = {script.data_param: _http.werkzeug_request(scope, body)}

@@ -18,6 +18,14 @@ from modelport.errors import InvalidArgument
 DEFAULT_PORT = 5001
 DEFAULT_SCORING_TIMEOUT_MS = 3_600_000  # the reference server's default: one hour
 DEFAULT_QUEUE_PER_WORKER = 512
+# Request bounds (docs/scoring.md explains the choices): bodies up to 100 MiB; each line of the
+# request head (the request line or one header) up to gunicorn's 8190 bytes, at most 100 header
+# fields (the reference server's limits, which runs under gunicorn); a head must be complete
+# within 20 s of the connection opening or the request's first byte.
+DEFAULT_MAX_REQUEST_BODY_BYTES = 100 * 1024 * 1024
+DEFAULT_MAX_HEADER_BYTES = 8190
+DEFAULT_MAX_HEADER_COUNT = 100
+DEFAULT_HEADER_TIMEOUT_MS = 20_000
 
 # field name -> environment variables read when the field is not given (first one set wins).
 _ENV: dict[str, tuple[str, ...]] = {
@@ -41,6 +49,10 @@ _ENV: dict[str, tuple[str, ...]] = {
     "log_level": ("AZUREML_LOG_LEVEL",),
     "server_version": ("HTTP_X_MS_SERVER_VERSION",),
     "access_log": ("MODELPORT_ACCESS_LOG",),
+    "max_request_body_bytes": ("MODELPORT_MAX_REQUEST_BODY_BYTES",),
+    "max_header_bytes": ("MODELPORT_MAX_HEADER_BYTES",),
+    "max_header_count": ("MODELPORT_MAX_HEADER_COUNT",),
+    "header_timeout_ms": ("MODELPORT_HEADER_TIMEOUT_MS",),
 }
 _INT_FIELDS = {
     "port",
@@ -49,6 +61,12 @@ _INT_FIELDS = {
     "max_concurrent_requests_per_container",
     "max_request_wait_time_ms",
 }
+_POSITIVE_FIELDS = (
+    "max_request_body_bytes",
+    "max_header_bytes",
+    "max_header_count",
+    "header_timeout_ms",
+)
 
 
 @dataclass(frozen=True)
@@ -75,6 +93,10 @@ class ServerConfig:
     log_level: str = "INFO"
     server_version: str | None = None
     access_log: bool = False
+    max_request_body_bytes: int = DEFAULT_MAX_REQUEST_BODY_BYTES
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    max_header_count: int = DEFAULT_MAX_HEADER_COUNT
+    header_timeout_ms: int = DEFAULT_HEADER_TIMEOUT_MS
     port_file: str | None = None
     listen_fd: int | None = None
     ready_file: str | None = None
@@ -115,6 +137,11 @@ class ServerConfig:
             raise InvalidArgument(f"--workers must be at least 1, got {workers}.")
         if self.scoring_timeout_ms <= 0:
             raise InvalidArgument("--scoring-timeout-ms must be positive.")
+        for name in _POSITIVE_FIELDS:
+            if getattr(self, name) <= 0:
+                raise InvalidArgument(
+                    f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}."
+                )
         if not 0 <= self.port <= 65535:
             raise InvalidArgument(f"--port must be between 0 and 65535, got {self.port}.")
         for name in ("auth_keys_file", "token_secret_file"):
@@ -205,6 +232,10 @@ _FLAGS: dict[str, str] = {
     "service_name": "--service-name",
     "cors_origins": "--cors-origins",
     "log_level": "--log-level",
+    "max_request_body_bytes": "--max-request-body-bytes",
+    "max_header_bytes": "--max-header-bytes",
+    "max_header_count": "--max-header-count",
+    "header_timeout_ms": "--header-timeout-ms",
     "port_file": "--port-file",
     "listen_fd": "--fd",
     "ready_file": "--ready-file",

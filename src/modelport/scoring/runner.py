@@ -246,6 +246,7 @@ class ThreadRunner:
 
     def _work(self) -> None:
         while True:
+            job = None  # hold no request (its input, its result) while waiting for the next
             try:
                 job = self._queue.get()
                 if job is None:

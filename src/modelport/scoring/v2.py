@@ -18,6 +18,7 @@ from modelport.scoring.dataplane import SERVED, TIMED_OUT, DataPlane, Verdict, s
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
+    from modelport.scoring._memory import HeapTrimmer
     from modelport.scoring.config import ServerConfig
     from modelport.scoring.entry import EntryScript
     from modelport.scoring.metrics import SharedState
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     Respond = Callable[..., Awaitable[None]]
 
 JSON_CT = (b"content-type", b"application/json")
+CONNECTION_CLOSE = (b"connection", b"close")
 _DTYPES = {
     "BOOL": "bool",
     "UINT8": "uint8",
@@ -59,8 +61,11 @@ class V2Protocol:
         script: EntryScript | None,
         config: ServerConfig,
         respond: Respond,
+        heap: HeapTrimmer,
     ) -> None:
         self.plane = plane
+        self.heap = heap
+        self.max_body = config.max_request_body_bytes
         self.state = state
         self.respond = respond
         self.script = script if script is not None and script.has_schema else None
@@ -136,6 +141,7 @@ class V2Protocol:
         start = perf_counter()
         status = await self._infer(scope, receive, send)
         self.plane.metrics.observe(1, status, perf_counter() - start)
+        self.heap.release()
 
     async def _infer(self, scope: dict[str, Any], receive: Receive, send: Send) -> int:
         script = self.script
@@ -144,7 +150,14 @@ class V2Protocol:
         refused = self.plane.authorize(req.authorization) or self.plane.admit()
         if refused is not None:
             return await self._refuse(send, refused)
-        body = await _http.read_body(receive)
+        try:
+            body = await _http.read_body(receive, self.max_body, req.content_length)
+        except _http.BodyTooLarge as exc:
+            await self.respond(
+                send, 413, [JSON_CT, CONNECTION_CLOSE], _http.dumps({"error": str(exc)}), None
+            )
+            return 413
+        self.heap.pending += len(body)
         try:
             request = _http.loads(body)
             payload = self._payload(request)

@@ -260,6 +260,7 @@ class LocalTarget(DeploymentTarget):
             scoring_timeout_ms=dc.scoring_timeout_ms or ServerConfig.scoring_timeout_ms,
             max_concurrent_requests_per_container=dc.max_concurrent_requests_per_container,
             max_request_wait_time_ms=dc.max_request_wait_time,
+            max_request_body_bytes=dc.max_request_body_bytes or ServerConfig.max_request_body_bytes,
             auth_keys_file=keys_file,
             token_secret_file=token_file,
             service_name=spec.name,
