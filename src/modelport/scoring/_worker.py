@@ -22,6 +22,7 @@ import uvicorn
 from modelport import settings
 from modelport.errors import EntryScriptError
 from modelport.scoring import logs
+from modelport.scoring._accept import BalancedListener
 from modelport.scoring._protocol import expire_slow_heads, protocol_class
 from modelport.scoring.config import ServerConfig
 
@@ -118,6 +119,37 @@ class DrainingServer(uvicorn.Server):
             return
         super().handle_exit(sig, frame)
 
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """As uvicorn's, but accepting through a BalancedListener (see _accept.py)."""
+        await self.lifespan.startup()
+        config = self.config
+
+        def create_protocol(_loop: asyncio.AbstractEventLoop | None = None) -> asyncio.Protocol:
+            protocol: asyncio.Protocol = config.http_protocol_class(  # type: ignore[call-arg]
+                config=config,
+                server_state=self.server_state,
+                app_state=self.lifespan.state,
+                _loop=_loop,
+            )
+            return protocol
+
+        app = self.app
+        self.listeners = [
+            BalancedListener(
+                sock,
+                create_protocol,
+                app.state,
+                app.worker_index,
+                self.server_state.connections,
+                ssl=config.ssl,
+            )
+            for sock in sockets or []
+        ]
+        for listener in self.listeners:
+            listener.start()
+        self.servers = self.listeners  # type: ignore[assignment]  # uvicorn only calls close()
+        self.started = True
+
     async def on_tick(self, counter: int) -> bool:
         if self.drain_started is not None and not self.should_exit:
             if not self.app.draining:
@@ -127,6 +159,8 @@ class DrainingServer(uvicorn.Server):
             elapsed = time.monotonic() - self.drain_started
             if not self.server_state.connections or elapsed > self.drain_s:
                 self.should_exit = True
+        for listener in getattr(self, "listeners", ()):
+            listener.refresh()
         if counter % 10 == 0:  # ticks are 0.1 s apart
             expire_slow_heads(self.server_state.connections, asyncio.get_running_loop().time())
         result: bool = await super().on_tick(counter)

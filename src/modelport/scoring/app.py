@@ -69,6 +69,7 @@ class ScoringApp:
         self.config = config
         self.runner = runner
         self.state = state
+        self.worker_index = worker_index
         self.metrics = state.slot(worker_index)
         self.docs = SwaggerDocs(script.run if script and script.has_schema else None, config)
         self.plane = DataPlane(config, runner, self.metrics)

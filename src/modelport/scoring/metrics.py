@@ -30,6 +30,7 @@ S_READY = 17
 S_HIST = 18  # len(BUCKETS) + 1 cells (last = +Inf), not cumulative
 S_SUM = S_HIST + len(BUCKETS) + 1
 S_COUNT = S_SUM + 1
+S_CONNECTIONS = S_COUNT + 1  # open connections (for balancing accepts)
 SLOT = 40
 
 
@@ -79,7 +80,7 @@ class SharedState:
 
     def reset_slot_gauges(self, index: int) -> None:
         base = HEADER + SLOT * index
-        for cell in (S_IN_FLIGHT, S_QUEUE, S_READY):
+        for cell in (S_IN_FLIGHT, S_QUEUE, S_READY, S_CONNECTIONS):
             self.cells[base + cell] = 0.0
 
     def close(self) -> None:
@@ -120,6 +121,7 @@ class SharedState:
             ("requests_in_flight", S_IN_FLIGHT, "gauge", "Scoring requests being handled."),
             ("queue_depth", S_QUEUE, "gauge", "Scoring requests waiting for run()."),
             ("workers_ready", S_READY, "gauge", "Worker processes that finished init()."),
+            ("open_connections", S_CONNECTIONS, "gauge", "Client connections the workers hold."),
         ):
             out += [f"# HELP modelport_{name} {help_}", f"# TYPE modelport_{name} {kind}"]
             out.append(f"modelport_{name} {total(cell):g}")

@@ -34,12 +34,18 @@ class Converter:
     param_type: Any
     optional: bool
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_fast", numpy_fast_path(self.param_type))
+
     def __call__(self, value: Any) -> Any:
         from inference_schema.schema_decorators import _deserialize_input_argument
 
         if self.optional and not value:
             return value
         try:
+            fast = self._fast  # type: ignore[attr-defined]
+            if fast is not None:
+                return fast(value)
             return _deserialize_input_argument(value, self.param_type, self.name)
         except Exception as exc:
             raise InputMismatch(
@@ -48,6 +54,48 @@ class Converter:
 
     def expected(self) -> str:
         return describe(self.param_type)
+
+
+def numpy_fast_path(param_type: Any) -> Callable[[Any], Any] | None:
+    """inference_schema's NumpyParameterType conversion for plain numeric samples, without
+    its per-row preprocessing (a no-op for such dtypes, and a third of a light model's request
+    time). The same checks and messages; `test_schema_fast_path` compares both on many inputs."""
+    try:
+        import numpy as np
+        from inference_schema.parameter_types.numpy_parameter_type import NumpyParameterType
+    except ImportError:
+        return None
+    if type(param_type) is not NumpyParameterType:
+        return None
+    sample = param_type.sample_input
+    dtype = sample.dtype
+    if len(dtype) or dtype.kind in "mMOSUV":  # structured, dates, objects, strings: the slow way
+        return None
+    expected = sample.shape
+    enforce_type, enforce_shape = param_type.enforce_column_type, param_type.enforce_shape
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, np.ndarray):
+            return value
+        if not isinstance(value, list):
+            raise ValueError("Invalid input format: expected an array of items.")
+        array = np.array(value, dtype=dtype) if enforce_type else np.array(value)
+        if enforce_shape:
+            shape = array.shape
+            if len(shape) != len(expected):
+                raise ValueError(
+                    f"Invalid input array: an array with {len(expected)} dimensions is expected; "
+                    f"input has {len(shape)} [shape {shape}]"
+                )
+            for dim in range(1, len(expected)):
+                if shape[dim] != expected[dim]:
+                    raise ValueError(
+                        f"Invalid input array: array has size {shape[dim]} on dimension #{dim}, "
+                        f"while expected value is {expected[dim]}"
+                    )
+        return array
+
+    return convert
 
 
 def is_decorated(run: Callable[..., Any]) -> bool:
