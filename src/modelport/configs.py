@@ -188,17 +188,20 @@ class DeploymentConfig:
     def from_file(cls, path: str | os.PathLike[str]) -> DeploymentConfig:
         """Read the Azure CLI's `deploymentconfig.json`."""
         data = _read_json(path, "deployment config")
+        known = _deployment_file_schema().model_fields.keys() | _ACCEPTED_EXTRA_KEYS
         for key in data:
-            if (
-                key not in _deployment_file_schema().model_fields
-                and key not in _ACCEPTED_EXTRA_KEYS
-            ):
+            if key not in known:
                 warnings.warn(
                     f"{path}: ignoring unknown deployment config key '{key}'.",
                     ConfigWarning,
                     stacklevel=2,
                 )
         validate_file(path, _deployment_file_schema(), data)
+        if data.get("authEnabled") and data.get("tokenAuthEnabled"):
+            raise InvalidArgument(
+                f"{path}: authEnabled and tokenAuthEnabled cannot both be true.",
+                hint="Pick key auth or token auth.",
+            )
         values: dict[str, Any] = {}
         for key, value in data.items():
             if key in _DEPLOYMENT_FILE_KEYS:

@@ -58,6 +58,10 @@ BAD_DEPLOYMENT_FILES: list[tuple[dict[str, Any], str]] = [
     ),
     ({"description": 3}, "description=3 is not valid: must be a string"),
     (
+        {"authEnabled": True, "tokenAuthEnabled": True},
+        "authEnabled and tokenAuthEnabled cannot both be true. Pick key auth or token auth",
+    ),
+    (
         {"port": "x", "workers": 0},
         f"port='x' is not valid: {RANGE}; workers=0 is not valid: must be an integer of at least 1",
     ),
