@@ -47,6 +47,10 @@ BAD_DEPLOYMENT_FILES: list[tuple[dict[str, Any], str]] = [
         "maxConcurrentRequestsPerContainer=0 is not valid: must be an integer of at least 1",
     ),
     ({"maxQueueWaitMs": -1}, "maxQueueWaitMs=-1 is not valid: must be an integer of at least 0"),
+    (
+        {"maxRequestBodyBytes": "1MB"},
+        "maxRequestBodyBytes='1MB' is not valid: must be a positive integer",
+    ),
     ({"authEnabled": "yes"}, "authEnabled='yes' is not valid: must be true or false"),
     ({"tokenAuthEnabled": 1}, "tokenAuthEnabled=1 is not valid: must be true or false"),
     ({"host": ""}, "host='' is not valid: must be a non-empty string"),
