@@ -89,6 +89,11 @@ class ServiceNotFound(NotFound, WebserviceException):
     """No service by that name (also a WebserviceException, as v1 code catches that)."""
 
 
+class AuthNotEnabled(InvalidArgument, WebserviceException):
+    """Keys or a token were asked of a service with that kind of auth off (a user mistake, and
+    a WebserviceException as in v1)."""
+
+
 class ProfileNotFound(NotFound):
     """No profile by that name."""
 
@@ -111,6 +116,7 @@ class PackageNotFound(NotFound):
 
 __all__ = [
     "AlreadyExists",
+    "AuthNotEnabled",
     "Conflict",
     "DeploymentError",
     "DockerUnavailable",

@@ -301,7 +301,9 @@ def test_the_limits_are_flags_and_environment_variables(app_root: Path) -> None:
     ):
         assert args[args.index(flag) + 1] == value
     assert "--max-header-bytes" not in args  # left at its default
-    with pytest.raises(Exception, match="must be positive"):
+    with pytest.raises(
+        Exception, match="max-request-body-bytes=0 is not valid: must be a positive"
+    ):
         ServerConfig.from_env({}, entry_script=script, max_request_body_bytes=0)
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import click
 
@@ -15,7 +16,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def run_cli(group: click.Group, argv: Sequence[str]) -> None:
-    """Invoke the group; turn ModelportError into `error: ...` on stderr and its exit code."""
+    """Invoke the group; turn ModelportError into `error: ...` on stderr and its exit code,
+    and each warning into one `warning: ...` line."""
+    shown = warnings.showwarning
+    warnings.showwarning = _show_warning
     try:
         group.main(args=list(argv), prog_name="modelport", standalone_mode=False)
     except ModelportError as exc:
@@ -29,6 +33,20 @@ def run_cli(group: click.Group, argv: Sequence[str]) -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    finally:
+        warnings.showwarning = shown
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """People need the message, not the source line that raised it."""
+    click.echo("warning: " + " ".join(str(message).splitlines()), err=True)
 
 
 def workspace_option(func: F) -> F:

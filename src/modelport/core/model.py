@@ -70,7 +70,9 @@ class Model(registry.Model):
         doc = deploy_service(
             workspace, name, models, inference_config, deployment_config, overwrite, show_output
         )
-        return Webservice(workspace, doc["name"])
+        service = Webservice(workspace, doc["name"])
+        service._log_shown = doc["log_shown"]  # wait_for_deployment prints the log from there
+        return service
 
     @staticmethod
     def package(

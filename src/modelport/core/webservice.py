@@ -21,7 +21,7 @@ from modelport.deploy import service as control
 from modelport.deploy.service import TargetFallbackWarning
 from modelport.deploy.states import HEALTHY, TRANSITIONING
 from modelport.deploy.target import DeploymentTarget, ServiceRecord
-from modelport.errors import ServiceNotFound, WebserviceException
+from modelport.errors import AuthNotEnabled, ServiceNotFound, WebserviceException
 from modelport.registry.documents import StoredDocument
 from modelport.registry.models import Model
 
@@ -46,6 +46,7 @@ class Webservice(StoredDocument):
     """A handle on one deployed service: `Webservice(ws, name)` (of its target's class)."""
 
     KIND = control.KIND
+    _log_shown = 0  # how much of the log a show_output deploy already printed
 
     def __new__(cls, workspace: Workspace, name: str) -> Webservice:
         if cls is Webservice:  # v1 returns the class of the service's target
@@ -157,7 +158,7 @@ class Webservice(StoredDocument):
         """Block until the service is Healthy; raise with the log tail if it fails."""
         deadline = time.monotonic() + (timeout_sec or 900)
         last = None
-        offset = 0
+        offset = self._log_shown
         while True:
             self._refresh()
             state, error = control.live_state(self.workspace, self._doc)
@@ -257,18 +258,28 @@ class Webservice(StoredDocument):
     # -- auth ---------------------------------------------------------------------------
     def get_keys(self) -> tuple[str, str]:
         if not self.auth_enabled:
-            raise WebserviceException(f"Key auth is not enabled on service '{self.name}'.")
+            raise AuthNotEnabled(
+                f"Key auth is not enabled on service '{self.name}'.",
+                hint="Deploy or update it with auth_enabled=True (authEnabled in the config file).",
+            )
         return self._target.get_keys(self._record)
 
     def regen_key(self, key: str, set_key: str | None = None) -> None:
         if not self.auth_enabled:
-            raise WebserviceException(f"Key auth is not enabled on service '{self.name}'.")
+            raise AuthNotEnabled(
+                f"Key auth is not enabled on service '{self.name}'.",
+                hint="Deploy or update it with auth_enabled=True (authEnabled in the config file).",
+            )
         self._target.regen_key(self._record, key, set_key)
 
     def get_token(self) -> tuple[str, datetime]:
         """(token, refresh_after): a signed JWT; request a new one after `refresh_after`."""
         if not self.token_auth_enabled:
-            raise WebserviceException(f"Token auth is not enabled on service '{self.name}'.")
+            raise AuthNotEnabled(
+                f"Token auth is not enabled on service '{self.name}'.",
+                hint="Deploy or update it with token_auth_enabled=True (tokenAuthEnabled in the "
+                "config file).",
+            )
         return self._target.get_token(self._record)
 
     def serialize(self) -> dict[str, Any]:
@@ -325,9 +336,9 @@ class LocalWebservice(Webservice):
             max_request_body_bytes=max_request_body_bytes,
             cpu_cores=cpu_cores,
             memory_gb=memory_gb,
-            environment_variables=dict(environment_variables or {}),
+            environment_variables=_copied(environment_variables),
             description=description,
-            tags=dict(tags or {}),
+            tags=_copied(tags),
         )
 
 
@@ -354,12 +365,12 @@ class ContainerWebservice(Webservice):
             secondary_key=secondary_key,
             cpu_cores=cpu_cores,
             memory_gb=memory_gb,
-            tags=dict(tags or {}),
+            tags=_copied(tags),
             description=description,
             auth_enabled=auth_enabled,
             token_auth_enabled=token_auth_enabled,
             port=port,
-            environment_variables=dict(environment_variables or {}),
+            environment_variables=_copied(environment_variables),
             extra=extra,
         )
 
@@ -394,9 +405,9 @@ class KubernetesWebservice(Webservice):
             scoring_timeout_ms=scoring_timeout_ms,
             max_concurrent_requests_per_container=replica_max_concurrent_requests,
             max_request_wait_time=max_request_wait_time,
-            tags=dict(tags or {}),
+            tags=_copied(tags),
             description=description,
-            environment_variables=dict(environment_variables or {}),
+            environment_variables=_copied(environment_variables),
             extra=extra,
         )
 
@@ -408,6 +419,13 @@ _CLASSES: dict[str, type[Webservice]] = {
     "container": ContainerWebservice,
     "kubernetes": KubernetesWebservice,
 }
+
+
+def _copied(value: Any) -> Any:
+    """A copy of a mapping argument; anything else is left for the config's schema to reject."""
+    if value is None:
+        return {}
+    return dict(value) if isinstance(value, dict) else value
 
 
 def _normalized(compute_type: str | None) -> str | None:

@@ -27,7 +27,6 @@ from modelport.configs import DeploymentConfig, InferenceConfig
 from modelport.deploy.states import FAILED, HEALTHY, TRANSITIONING, UNSCHEDULABLE
 from modelport.deploy.target import (
     DeploymentTarget,
-    Log,
     ServiceRecord,
     ServiceSpec,
     get_target,
@@ -113,7 +112,8 @@ def deploy_service(
     overwrite: bool = False,
     show_output: bool = False,
 ) -> dict[str, Any]:
-    """Model.deploy's engine: check, record, place and start the service; its document."""
+    """Model.deploy's engine: check, record, place and start the service; its document (plus
+    `log_shown`: how much of the log `show_output` printed, so waiting prints only the rest)."""
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise InvalidArgument(
             f"Invalid service name {name!r}: use 3-32 characters, lowercase letters, digits and "
@@ -179,7 +179,8 @@ def deploy_service(
             raise
         doc["started"] = True
         workspace.store.put_document(KIND, name, doc)
-    return doc
+        log.flush()
+    return {**doc, "log_shown": log.shown}
 
 
 def update_service(
@@ -325,12 +326,28 @@ def _placed(dc: DeploymentConfig, data: dict[str, Any]) -> DeploymentConfig:
     return dataclasses.replace(dc, port=int(port)) if port and not dc.port else dc
 
 
-def _deploy_log(target: DeploymentTarget, record: ServiceRecord, echo: bool) -> Log:
-    def log(message: str) -> None:
+class _DeployLog:
+    """The deploy log callback: appends a line; with `echo`, prints what the log gained since
+    the last print (so lines the target wrote itself show too, each once). `shown` is the log
+    offset printed up to, from which `wait_for_deployment(show_output=True)` goes on."""
+
+    def __init__(self, target: DeploymentTarget, record: ServiceRecord, echo: bool, start: int):
+        self.target, self.record, self.echo, self.shown = target, record, echo, start
+
+    def __call__(self, message: str) -> None:
         line = f"{time.strftime('%Y-%m-%dT%H:%M:%S')} [deploy] {message.rstrip()}"
-        target.write_log(record, line)
-        if echo:
-            sys.stdout.write(line + "\n")
+        self.target.write_log(self.record, line)
+        self.flush()
+
+    def flush(self) -> None:
+        if not self.echo:
+            return
+        text, self.shown = self.target.read_log(self.record, self.shown)
+        if text:
+            sys.stdout.write(text)
             sys.stdout.flush()
 
-    return log
+
+def _deploy_log(target: DeploymentTarget, record: ServiceRecord, echo: bool) -> _DeployLog:
+    start = target.read_log(record, 0)[1] if echo else 0  # an update prints only its own lines
+    return _DeployLog(target, record, echo, start)

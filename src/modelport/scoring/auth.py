@@ -11,6 +11,57 @@ import json
 import os
 from typing import Any
 
+from modelport.errors import InvalidArgument
+
+KEY_NAMES = ("primary", "secondary")
+
+
+def parse_keys(text: str, path: str) -> list[bytes]:
+    """The keys of a keys file's text: a JSON object with non-empty string primary and
+    secondary keys. InvalidArgument (one line, naming the file) when it is anything else."""
+    try:
+        data: Any = json.loads(text)
+    except ValueError as exc:
+        raise InvalidArgument(f"Keys file {path} is not valid JSON ({exc}).") from None
+    if not isinstance(data, dict):
+        raise InvalidArgument(
+            f'Keys file {path} must hold a JSON object {{"primary": ..., "secondary": ...}}.'
+        )
+    unknown = sorted(set(data) - set(KEY_NAMES))
+    if unknown:
+        raise InvalidArgument(
+            f"Keys file {path} has unknown key(s) {', '.join(unknown)}; only primary and secondary are read."
+        )
+    for name in KEY_NAMES:
+        value = data.get(name)
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidArgument(
+                f"Keys file {path}: {name}={value!r} is not valid: must be a non-empty string."
+            )
+    return [data[name].encode() for name in KEY_NAMES]
+
+
+def read_keys_file(path: str) -> list[bytes]:
+    """Read and check a keys file (at start-up: a malformed file is an error, not 401s)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidArgument(f"Keys file {path} cannot be read ({exc}).") from None
+    return parse_keys(text, path)
+
+
+def read_token_secret(path: str) -> str:
+    """Read and check a token secret file (at start-up: it must not be empty)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            secret = f.read().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidArgument(f"Token secret file {path} cannot be read ({exc}).") from None
+    if not secret:
+        raise InvalidArgument(f"Token secret file {path} is empty.")
+    return secret
+
 
 class _Watched:
     """A small file re-read only when its stat signature changes."""
@@ -50,11 +101,9 @@ class Authenticator:
         if text != self._keys_text:
             self._keys_text = text
             try:
-                data: Any = json.loads(text) if text.strip() else {}
-            except ValueError:
-                data = {}
-            values = data.values() if isinstance(data, dict) else []
-            self._key_values = [str(v).encode() for v in values if v]
+                self._key_values = parse_keys(text, self._keys.path)
+            except InvalidArgument:  # checked at start; broken since: fail closed
+                self._key_values = []
         return self._key_values
 
     def check(self, header: bytes | None) -> str | None:

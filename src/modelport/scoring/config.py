@@ -14,6 +14,7 @@ from typing import Any
 
 from modelport import settings
 from modelport.errors import InvalidArgument
+from modelport.scoring.auth import read_keys_file, read_token_secret
 
 DEFAULT_PORT = 5001
 DEFAULT_SCORING_TIMEOUT_MS = 3_600_000  # the reference server's default: one hour
@@ -61,12 +62,6 @@ _INT_FIELDS = {
     "max_concurrent_requests_per_container",
     "max_request_wait_time_ms",
 }
-_POSITIVE_FIELDS = (
-    "max_request_body_bytes",
-    "max_header_bytes",
-    "max_header_count",
-    "header_timeout_ms",
-)
 
 
 @dataclass(frozen=True)
@@ -107,6 +102,7 @@ class ServerConfig:
         """Fill unset fields from the environment, then resolve paths and validate."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+        origins = {k: _FLAGS.get(k, k) for k in values}
         for name, keys in _ENV.items():
             if name in values:
                 continue
@@ -114,12 +110,15 @@ class ServerConfig:
                 raw = env.get(key)
                 if raw not in (None, ""):
                     known = key in settings.SETTINGS  # MODELPORT_* parse through the one table
-                    values[name] = settings.get(key, env) if known else _coerce(name, key, raw)
+                    values[name] = settings.get(key, env) if known else _coerce(name, raw)
+                    origins[name] = key
                     break
-        return cls(**values).resolved()
+        return cls(**values).resolved(origins)
 
-    def resolved(self) -> ServerConfig:
-        """Absolute paths, defaults that depend on the machine, and validation."""
+    def resolved(self, origins: Mapping[str, str] | None = None) -> ServerConfig:
+        """Absolute paths, defaults that depend on the machine, and validation. `origins` says
+        where each value came from (a flag or an environment variable), for the error."""
+        _check(self, origins or {})
         app_root = os.path.abspath(self.app_root or os.getcwd())
         if self.entry_script is None:
             raise InvalidArgument(
@@ -133,21 +132,10 @@ class ServerConfig:
             raise InvalidArgument(f"Entry script {entry} does not exist.")
         model_dir = os.path.abspath(self.model_dir) if self.model_dir else None
         workers = self.workers if self.workers is not None else (os.cpu_count() or 1)
-        if workers < 1:
-            raise InvalidArgument(f"--workers must be at least 1, got {workers}.")
-        if self.scoring_timeout_ms <= 0:
-            raise InvalidArgument("--scoring-timeout-ms must be positive.")
-        for name in _POSITIVE_FIELDS:
-            if getattr(self, name) <= 0:
-                raise InvalidArgument(
-                    f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}."
-                )
-        if not 0 <= self.port <= 65535:
-            raise InvalidArgument(f"--port must be between 0 and 65535, got {self.port}.")
-        for name in ("auth_keys_file", "token_secret_file"):
-            path = getattr(self, name)
-            if path is not None and not os.path.isfile(path):
-                raise InvalidArgument(f"--{name.replace('_', '-')} {path} does not exist.")
+        if self.auth_keys_file is not None:
+            read_keys_file(self.auth_keys_file)  # a malformed file fails now, not as 401s
+        if self.token_secret_file is not None:
+            read_token_secret(self.token_secret_file)
         return dataclasses.replace(
             self,
             entry_script=entry,
@@ -204,15 +192,77 @@ def _abs(path: str | None) -> str | None:
     return os.path.abspath(path) if path else None
 
 
-def _coerce(name: str, key: str, raw: str) -> Any:
+def _coerce(name: str, raw: str) -> Any:
+    """An environment variable's text as the field's type, or the text when it is not one
+    (`_check` then names the variable)."""
     if name == "access_log":
         return raw.strip().lower() in ("1", "true", "yes", "on")
     if name not in _INT_FIELDS:
         return raw
     try:
-        return int(raw)
+        return int(raw.strip())
     except ValueError:
-        raise InvalidArgument(f"Environment variable {key}={raw!r} is not an integer.") from None
+        return raw
+
+
+# What each field accepts: (type, lowest allowed, words). Hand-checked, as the scoring server
+# runs in service environments without a schema library.
+_INT = (int, None, "an integer")
+_TEXT = (str, None, "a string")
+_FIELDS: dict[str, tuple[type, int | None, str]] = {
+    "entry_script": _TEXT,
+    "app_root": _TEXT,
+    "model_dir": _TEXT,
+    "source_dir": _TEXT,
+    "host": (str, 1, "a non-empty string"),
+    "port": (int, 0, "an integer from 0 to 65535 (0 picks a free port)"),
+    "workers": (int, 1, "an integer of at least 1"),
+    "scoring_timeout_ms": (int, 1, "a positive integer"),
+    "max_concurrent_requests_per_container": _INT,
+    "max_request_wait_time_ms": _INT,
+    "auth_keys_file": _TEXT,
+    "token_secret_file": _TEXT,
+    "service_name": _TEXT,
+    "service_version": _TEXT,
+    "service_path_prefix": _TEXT,
+    "cors_origins": _TEXT,
+    "data_collection_dir": _TEXT,
+    "log_level": (str, 1, "a non-empty string"),
+    "server_version": _TEXT,
+    "access_log": (bool, None, "true or false"),
+    "max_request_body_bytes": (int, 1, "a positive integer"),
+    "max_header_bytes": (int, 1, "a positive integer"),
+    "max_header_count": (int, 1, "a positive integer"),
+    "header_timeout_ms": (int, 1, "a positive integer"),
+    "port_file": _TEXT,
+    "listen_fd": (int, 0, "a file descriptor number (0 or more)"),
+    "ready_file": _TEXT,
+    "extra_env": (dict, None, "a mapping of strings to strings"),
+}
+
+
+def _check(config: ServerConfig, origins: Mapping[str, str]) -> None:
+    """One line for the first field that does not fit: where it came from, its value, the rule."""
+    for name, (kind, low, allowed) in _FIELDS.items():
+        value = getattr(config, name)
+        if value is None and name not in ("port", "scoring_timeout_ms", "host", "log_level"):
+            continue
+        if kind is int:
+            fits = type(value) is int and (low is None or value >= low)
+            fits = fits and (name != "port" or value <= 65535)
+        elif kind is str:
+            fits = isinstance(value, str) and (low is None or len(value) >= low)
+        elif kind is bool:
+            fits = isinstance(value, bool)
+        else:
+            fits = isinstance(value, Mapping) and all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+            )
+        if not fits:
+            origin = origins.get(name, name)
+            raise InvalidArgument(f"{origin}={value!r} is not valid: must be {allowed}.")
+        if name in ("auth_keys_file", "token_secret_file") and not os.path.isfile(value):
+            raise InvalidArgument(f"{origins.get(name, _FLAGS[name])} {value} does not exist.")
 
 
 # ServerConfig field -> the server's command-line flag (scoring/_cli.py parses them back).
