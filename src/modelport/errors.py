@@ -68,6 +68,13 @@ class IntegrityError(ModelportError):
     exit_code = 1
 
 
+class StorageFull(ModelportError):
+    """The disk under the workspace ran out of space (or quota) while writing."""
+
+    http_status = 507
+    exit_code = 1
+
+
 class DeploymentError(ModelportError):
     """A service could not be built, started or kept healthy."""
 
@@ -131,6 +138,7 @@ __all__ = [
     "PackageNotFound",
     "ProfileNotFound",
     "ServiceNotFound",
+    "StorageFull",
     "UserError",
     "WebserviceException",
 ]

@@ -116,6 +116,7 @@ def test_delete_frees_the_blobs_no_other_version_uses(
         "model cache": (0, 0),
         "orphan blobs": (0, 0),
         "temporary files": (0, 0),
+        "environment build leftovers": (0, 0),
     }
 
 
@@ -273,6 +274,7 @@ def test_gc_prints_one_line_per_category_and_a_total(
         "model cache: 0 (0 B)",
         "orphan blobs: 3 (200.0 kB)",
         "temporary files: 0 (0 B)",
+        "environment build leftovers: 0 (0 B)",
         "total: 3 items, would free 200.0 kB",
     ]
     assert len(_blobs(sqlite_ws)) == 3

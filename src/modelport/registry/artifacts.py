@@ -15,6 +15,7 @@ Blob writers and the garbage collector coordinate through one lock file (`writin
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import shutil
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelport._locks import named_lock
-from modelport.errors import IntegrityError
+from modelport.errors import IntegrityError, StorageFull
 from modelport.registry._scratch import scratch_name, writer_is_gone
 from modelport.registry.sources import walk_files
 
@@ -107,6 +108,16 @@ class ArtifactStore:
                 os.chmod(tmp, READ_ONLY)
                 os.replace(tmp, final)  # a new inode: any marker of the old one no longer matches
             return sha, size
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StorageFull(
+                    f"No space left on the disk holding the artifact store {self.root} while "
+                    f"storing {source.name} ({source.stat().st_size / 2**20:.1f} MiB); nothing "
+                    "was registered.",
+                    hint="Free space (`modelport workspace gc` reclaims unused files) and retry.",
+                ) from None
+            raise
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
