@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from modelport._procs import process_alive
 from modelport.batch import progress
 from modelport.batch.driver import JOB, PID_FILE, SUMMARY
 from modelport.batch.spec import BatchSpec
@@ -74,17 +75,7 @@ def start(
 def driver_alive(pipeline: Run) -> bool:
     props = pipeline.get_properties()
     pid = int(props.get("driver_pid", "0") or 0)
-    if not pid:
-        return False
-    import psutil
-
-    try:
-        proc = psutil.Process(pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return False
-        return abs(proc.create_time() - float(props.get("driver_started", "0"))) < 1.0
-    except psutil.Error:
-        return False
+    return process_alive(pid, float(props.get("driver_started", "0")))
 
 
 def refresh(pipeline: Run) -> str:

@@ -131,14 +131,7 @@ class SyncRunner:
         return Outcome(OK, value, (perf_counter() - start) * 1000)
 
     async def _finish(self, awaitable: Any) -> Outcome:
-        start = perf_counter()
-        try:
-            value = await asyncio.wait_for(_await(awaitable), self.timeout_s)
-        except TimeoutError:
-            return Outcome(TIMEOUT, None, (perf_counter() - start) * 1000)
-        except Exception as exc:
-            return Outcome(ERROR, exc, (perf_counter() - start) * 1000)
-        return Outcome(OK, value, (perf_counter() - start) * 1000)
+        return await _awaited(awaitable, self.timeout_s)
 
     def overrun_s(self) -> float:
         """How long the running call has gone on past the scoring timeout (0 if none has);
@@ -284,6 +277,18 @@ async def _await(awaitable: Any) -> Any:
     return await awaitable
 
 
+async def _awaited(awaitable: Any, timeout_s: float) -> Outcome:
+    """Await run()'s coroutine (or the awaitable a sync run() returned) within the timeout."""
+    start = perf_counter()
+    try:
+        value = await asyncio.wait_for(_await(awaitable), timeout_s)
+    except TimeoutError:
+        return Outcome(TIMEOUT, None, (perf_counter() - start) * 1000)
+    except Exception as exc:
+        return Outcome(ERROR, exc, (perf_counter() - start) * 1000)
+    return Outcome(OK, value, (perf_counter() - start) * 1000)
+
+
 class AsyncRunner:
     """Awaits `async def run` on the event loop; concurrency is bounded by the app's queue limit."""
 
@@ -293,14 +298,7 @@ class AsyncRunner:
         self.waiting = 0
 
     async def call(self, kwargs: dict[str, Any]) -> Outcome:
-        start = perf_counter()
-        try:
-            value = await asyncio.wait_for(self.fn(**kwargs), self.timeout_s)
-        except TimeoutError:
-            return Outcome(TIMEOUT, None, (perf_counter() - start) * 1000)
-        except Exception as exc:
-            return Outcome(ERROR, exc, (perf_counter() - start) * 1000)
-        return Outcome(OK, value, (perf_counter() - start) * 1000)
+        return await _awaited(self.fn(**kwargs), self.timeout_s)
 
     def overrun_s(self) -> float:
         return 0.0  # wait_for cancels an overrunning coroutine on the loop itself
