@@ -150,9 +150,21 @@ class DeploymentConfig:
     tags: dict[str, str] = field(default_factory=dict)
     primary_key: str | None = None
     secondary_key: str | None = None
+    ssl_enabled: bool = False
+    ssl_cert_pem_file: str | None = None
+    ssl_key_pem_file: str | None = None
+    ssl_cname: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.ssl_enabled:
+            if not self.ssl_cert_pem_file or not self.ssl_key_pem_file:
+                raise InvalidArgument(
+                    "ssl_enabled needs ssl_cert_pem_file and ssl_key_pem_file.",
+                    hint="Pass the PEM certificate and its private key.",
+                )
+            self.ssl_cert_pem_file = os.path.abspath(self.ssl_cert_pem_file)
+            self.ssl_key_pem_file = os.path.abspath(self.ssl_key_pem_file)
         if self.auth_enabled and self.token_auth_enabled:
             raise InvalidArgument(
                 "auth_enabled and token_auth_enabled cannot both be on.",
@@ -192,7 +204,12 @@ class DeploymentConfig:
             "environmentVariables": "environment_variables",
             "description": "description",
             "tags": "tags",
+            "sslEnabled": "ssl_enabled",
+            "sslCertificate": "ssl_cert_pem_file",
+            "sslKey": "ssl_key_pem_file",
+            "cname": "ssl_cname",
         }
+        base = Path(path).resolve().parent
         values: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         for key, value in data.items():
@@ -210,6 +227,9 @@ class DeploymentConfig:
                     stacklevel=2,
                 )
         values["compute_type"] = _normalize_compute(str(values.get("compute_type", "local")))
+        for name in ("ssl_cert_pem_file", "ssl_key_pem_file"):  # relative to the file
+            if values.get(name):
+                values[name] = str(base / values[name])
         return cls(**values, extra=extra)
 
     def write(self, path: str | os.PathLike[str]) -> Path:
@@ -231,6 +251,12 @@ class DeploymentConfig:
         ):
             if getattr(self, attr) is not None:
                 data[key] = getattr(self, attr)
+        if self.ssl_enabled:
+            data["sslEnabled"] = True
+            data["sslCertificate"] = self.ssl_cert_pem_file
+            data["sslKey"] = self.ssl_key_pem_file
+            if self.ssl_cname:
+                data["cname"] = self.ssl_cname
         target = Path(path)
         target.write_text(json.dumps(data, indent=2) + "\n")
         return target
@@ -241,10 +267,6 @@ _ACCEPTED_EXTRA_KEYS = {
     "appInsightsEnabled",
     "autoScaler",
     "numReplicas",
-    "sslEnabled",
-    "sslCertificate",
-    "sslKey",
-    "cname",
     "dnsNameLabel",
     "location",
     "namespace",

@@ -41,6 +41,8 @@ _ENV: dict[str, tuple[str, ...]] = {
     "log_level": ("AZUREML_LOG_LEVEL",),
     "server_version": ("HTTP_X_MS_SERVER_VERSION",),
     "access_log": ("MODELPORT_ACCESS_LOG",),
+    "ssl_certfile": ("MODELPORT_SSL_CERTFILE",),
+    "ssl_keyfile": ("MODELPORT_SSL_KEYFILE",),
 }
 _INT_FIELDS = {
     "port",
@@ -77,6 +79,9 @@ class ServerConfig:
     access_log: bool = False
     port_file: str | None = None
     listen_fd: int | None = None
+    listen_from: str | None = None  # a unix socket that hands over the listening socket
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
     ready_file: str | None = None
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
@@ -121,6 +126,7 @@ class ServerConfig:
             path = getattr(self, name)
             if path is not None and not os.path.isfile(path):
                 raise InvalidArgument(f"--{name.replace('_', '-')} {path} does not exist.")
+        check_tls(self.ssl_certfile, self.ssl_keyfile)
         return dataclasses.replace(
             self,
             entry_script=entry,
@@ -129,6 +135,8 @@ class ServerConfig:
             workers=workers,
             auth_keys_file=_abs(self.auth_keys_file),
             token_secret_file=_abs(self.token_secret_file),
+            ssl_certfile=_abs(self.ssl_certfile),
+            ssl_keyfile=_abs(self.ssl_keyfile),
             data_collection_dir=os.path.abspath(
                 self.data_collection_dir or os.path.join(app_root, "data-collection")
             ),
@@ -173,6 +181,28 @@ class ServerConfig:
         return env
 
 
+def check_tls(certfile: str | None, keyfile: str | None) -> None:
+    """Both TLS files or neither; they must exist and belong together (checked at start-up,
+    not on the first handshake)."""
+    if certfile is None and keyfile is None:
+        return
+    if certfile is None or keyfile is None:
+        raise InvalidArgument("TLS needs both --ssl-certfile and --ssl-keyfile.")
+    for flag, path in (("--ssl-certfile", certfile), ("--ssl-keyfile", keyfile)):
+        if not os.path.isfile(path):
+            raise InvalidArgument(f"{flag} {path} does not exist.")
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certfile, keyfile)
+    except ssl.SSLError as exc:
+        raise InvalidArgument(
+            f"The TLS certificate {certfile} and key {keyfile} cannot be used together "
+            f"({exc.reason or exc}).",
+            hint="Pass the PEM certificate and the PEM private key that belongs to it.",
+        ) from None
+
+
 def _abs(path: str | None) -> str | None:
     return os.path.abspath(path) if path else None
 
@@ -207,6 +237,9 @@ _FLAGS: dict[str, str] = {
     "log_level": "--log-level",
     "port_file": "--port-file",
     "listen_fd": "--fd",
+    "listen_from": "--fd-from",
+    "ssl_certfile": "--ssl-certfile",
+    "ssl_keyfile": "--ssl-keyfile",
     "ready_file": "--ready-file",
 }
 SERVER_MODULE = "modelport.scoring"
