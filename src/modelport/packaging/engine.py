@@ -81,7 +81,8 @@ def docker_module() -> Any:
 
 
 def connect(workspace: Workspace | None = None) -> Any:
-    """A `docker.DockerClient` on the first engine that answers; DockerUnavailable otherwise."""
+    """A `docker.DockerClient` on the first engine that answers; DockerUnavailable otherwise.
+    Clients are kept for the life of the process, one per address: do not close them."""
     client, reason = _try_connect(workspace)
     if client is None:
         raise DockerUnavailable(f"No container engine is available ({reason}).", hint=INSTALL_HINT)
@@ -94,9 +95,12 @@ def engine_problem(workspace: Workspace | None = None) -> str | None:
         client, reason = _try_connect(workspace)
     except MissingDependency as exc:
         return exc.message
-    if client is not None:
-        client.close()
-    return reason
+    return None if client is not None else reason
+
+
+# The docker client leaks its unix sockets even when closed, so each address gets one client
+# for the life of the process instead of one per call.
+_CLIENTS: dict[str, Any] = {}
 
 
 def _try_connect(workspace: Workspace | None) -> tuple[Any, str | None]:
@@ -107,14 +111,20 @@ def _try_connect(workspace: Workspace | None) -> tuple[Any, str | None]:
         if path is not None and not path.exists():
             tried.append(f"{address.source} {path} does not exist")
             continue
-        client = docker.DockerClient(base_url=address.url, timeout=_PING_TIMEOUT_S)
+        client = _CLIENTS.get(address.url)
+        if client is None:
+            client = docker.DockerClient(
+                base_url=address.url, timeout=_PING_TIMEOUT_S, version="1.41"
+            )
         try:
+            client.api.timeout = _PING_TIMEOUT_S
             client.ping()
         except Exception as exc:  # the client raises requests' and its own errors alike
-            client.close()
+            _CLIENTS.pop(address.url, None)
             tried.append(f"{address.source} {address.url} does not answer: {_short(exc)}")
             continue
         client.api.timeout = _API_TIMEOUT_S
+        _CLIENTS[address.url] = client
         return client, None
     return None, "; ".join(tried) or "no engine address to try"
 

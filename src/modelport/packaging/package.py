@@ -251,10 +251,7 @@ def create_package(
             exclude=[workspace.path],
         )
         if client is not None:
-            try:
-                _build_and_push(client, package, registry, plan.base_image)
-            finally:
-                client.close()
+            _build_and_push(client, package, registry, plan.base_image)
     except (ModelportError, OSError) as exc:
         failure = (
             exc

@@ -34,7 +34,7 @@ def labels(service: str, workspace_path: str, revision: int | None = None) -> di
 
 
 def image_reference(service: str, workspace_path: str, revision: int) -> str:
-    return f"modelport-service/{service}:{workspace_key(workspace_path)}-r{revision}"
+    return f"localhost/modelport-service/{service}:{workspace_key(workspace_path)}-r{revision}"
 
 
 def container_name(service: str, workspace_path: str, revision: int, attempt: str) -> str:
@@ -70,11 +70,14 @@ def observe(client: Any, name: str) -> Observed:
 def failure_reason(observed: Observed, log_tail: str) -> str:
     """Why a container that exited is Failed: out of memory, or its last error line."""
     code = observed.exit_code
-    if code == OOM_EXIT and observed.memory_limit:
+    # the kernel kills the biggest process at the limit: the container itself (137) or a
+    # worker during start-up (the server then exits saying a worker got -9)
+    killed = code == OOM_EXIT or "exited with code -9" in log_tail
+    if killed and observed.memory_limit:
         limit = observed.memory_limit / 2**20
         return (
             f"out of memory: the container was killed at its memory limit of {limit:.0f} MB "
-            f"(exit code {OOM_EXIT}); raise memory_gb"
+            f"(exit code {code}); raise memory_gb"
         )
     lines = [ln.strip() for ln in log_tail.splitlines() if ln.strip()]
     for line in reversed(lines):
@@ -141,12 +144,20 @@ def stop_and_remove(client: Any, name: str, timeout: int = STOP_TIMEOUT_S) -> No
 def remove_everything(client: Any, service: str, workspace_path: str) -> None:
     """Every container and image labelled for the service, whatever the records say."""
     docker = engine.docker_module()
-    wanted = [f"{k}={v}" for k, v in labels(service, workspace_path).items()]
-    for container in client.containers.list(all=True, filters={"label": wanted}):
+    for container in labelled(client.containers, service, workspace_path):
         with contextlib.suppress(docker.errors.NotFound):
             container.remove(v=True, force=True)
-    for image in client.images.list(filters={"label": wanted}):
+    for image in labelled(client.images, service, workspace_path):
         remove_image(client, image.id)
+
+
+def labelled(collection: Any, service: str, workspace_path: str) -> list[Any]:
+    """Containers or images carrying the service's labels. Filtered on one label by the engine
+    (Podman's Docker API answers nothing to two label filters) and on the other here."""
+    key = workspace_key(workspace_path)
+    options = {"all": True} if hasattr(collection, "run") else {}
+    found = collection.list(filters={"label": f"{LABEL_SERVICE}={service}"}, **options)
+    return [item for item in found if (item.labels or {}).get(LABEL_WORKSPACE) == key]
 
 
 def remove_image(client: Any, reference: str) -> None:

@@ -48,7 +48,6 @@ LOG_NAME = "service.log"
 RUN_MOUNT = "/run/modelport"
 SECRETS_MOUNT = "/run/modelport-secrets"
 DATA_COLLECTION_MOUNT = "/var/azureml-app/data-collection"
-_CLIENTS: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -69,7 +68,10 @@ class ContainerTarget(DeploymentTarget):
 
     # -- placing ------------------------------------------------------------------------
     def unavailable(self, workspace: Any) -> str | None:
-        return engine.engine_problem(workspace)
+        problem = engine.engine_problem(workspace)
+        if problem is None:
+            return None
+        return f"no container engine answers: {problem}. {engine.INSTALL_HINT}"
 
     def unschedulable(self, spec: ServiceSpec) -> str | None:
         dc = spec.deployment_config
@@ -400,12 +402,7 @@ def _stop_portkeeper(home: Path) -> None:
 
 # -- helpers ----------------------------------------------------------------------------------
 def _client(workspace: Any) -> Any:
-    """One engine client per engine address for this process (state is polled often)."""
-    key = str(workspace.path)
-    client = _CLIENTS.get(key)
-    if client is None:
-        client = _CLIENTS[key] = engine.connect(workspace)
-    return client
+    return engine.connect(workspace)  # one kept client per engine address
 
 
 def _current(home: Path) -> Revision | None:
