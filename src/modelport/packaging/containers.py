@@ -7,6 +7,7 @@ failed, a registry that refused the credentials.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -119,8 +120,20 @@ def build_image(
         if isinstance(aux, dict) and aux.get("ID"):
             image_id = str(aux["ID"])
     if failure is not None or image_id is None:
+        _remove_untagged(client, labels or {})
         raise PackageError(_build_failure(failure or "no image was produced", output, base_image))
     return image_id
+
+
+def _remove_untagged(client: Any, labels: Mapping[str, str]) -> None:
+    """A failed build can leave an untagged image with our labels: remove it."""
+    if not labels:
+        return
+    key, value = next(iter(labels.items()))
+    for image in client.images.list(filters={"label": f"{key}={value}"}):
+        if not image.tags:
+            with contextlib.suppress(Exception):  # held by a container: the engine keeps it
+                client.images.remove(image.id, force=True)
 
 
 def _lines(chunk: dict[str, Any]) -> Iterable[str]:
@@ -150,25 +163,49 @@ def push_image(client: Any, reference: str, registry: ContainerRegistry, log: Lo
     """Push `reference` to its registry with the registry's credentials."""
     repository, tag = _split(reference)
     log(f"pushing {reference}")
-    stream = client.api.push(
-        repository, tag=tag, auth_config=registry.auth_config(), stream=True, decode=True
+    api = client.api
+    response = api._post(
+        api._url("/images/{0}/push", repository),
+        params=_registry_params(registry, tag=tag),
+        headers=_auth_header(registry),
+        stream=True,
     )
-    _follow(stream, log, f"push {reference} to {registry.address}", registry)
+    with response:
+        _follow(api._stream_helper(response, decode=True), log, f"push {reference}", registry)
     log(f"pushed {reference}")
 
 
 def pull_image(client: Any, reference: str, registry: ContainerRegistry, log: Log) -> None:
     repository, tag = _split(reference)
     log(f"pulling {reference}")
-    try:
-        stream = client.api.pull(
-            repository, tag=tag, auth_config=registry.auth_config(), stream=True, decode=True
-        )
-        _follow(stream, log, f"pull {reference}", registry)
-    except PackageError:
-        raise
-    except Exception as exc:  # the client's APIError on a refused pull
-        raise PackageError(_registry_failure(f"pull {reference}", str(exc), registry)) from None
+    api = client.api
+    response = api._post(
+        api._url("/images/create"),
+        params=_registry_params(registry, fromImage=repository, tag=tag),
+        headers=_auth_header(registry),
+        stream=True,
+    )
+    with response:
+        if response.status_code >= 400:
+            raise PackageError(_registry_failure(f"pull {reference}", response.text, registry))
+        _follow(api._stream_helper(response, decode=True), log, f"pull {reference}", registry)
+    log(f"pulled {reference}")
+
+
+def _registry_params(registry: ContainerRegistry, **params: str) -> dict[str, str]:
+    # a registry on this machine speaks plain HTTP (Docker assumes so for loopback; Podman
+    # needs to be told, and ignores registries.conf changes made after its service started)
+    host = (registry.address or "").split("/")[0].rsplit(":", 1)[0]
+    if host in ("127.0.0.1", "localhost", "[::1]"):
+        params["tlsVerify"] = "false"
+    return params
+
+
+def _auth_header(registry: ContainerRegistry) -> dict[str, str]:
+    from docker import auth
+
+    config = registry.auth_config()
+    return {"X-Registry-Auth": auth.encode_header(config)} if config else {}
 
 
 def image_exists(client: Any, reference: str) -> bool:

@@ -39,6 +39,13 @@ class EngineAddress:
         return Path(self.url.removeprefix("unix://")) if self.url.startswith("unix://") else None
 
 
+def workspace_key(workspace_path: str) -> str:
+    """A short stable id of a workspace folder, for labels and names on a shared engine."""
+    import hashlib
+
+    return hashlib.sha256(workspace_path.encode()).hexdigest()[:10]
+
+
 def candidates(workspace: Workspace | None = None) -> list[EngineAddress]:
     """Every address to try, in order; an explicit setting stops the search."""
     explicit = settings.get(ENGINE_ENV)

@@ -28,7 +28,7 @@ from modelport.errors import (
     PackageError,
     PackageNotFound,
 )
-from modelport.packaging import containers
+from modelport.packaging import containers, engine
 from modelport.packaging.containers import ContainerRegistry
 from modelport.packaging.context import plan_context, write_context
 from modelport.registry.documents import StoredDocument
@@ -274,7 +274,10 @@ def _build_and_push(
     client: Any, package: ModelPackage, registry: ContainerRegistry, base_image: str
 ) -> None:
     reference = package.location
-    labels = {LABEL_PACKAGE: package.id, LABEL_WORKSPACE: str(package.workspace.path)}
+    labels = {
+        LABEL_PACKAGE: package.id,
+        LABEL_WORKSPACE: engine.workspace_key(str(package.workspace.path)),
+    }
     containers.build_image(
         client, package.context_path, reference, package._log, labels, base_image
     )

@@ -7,23 +7,19 @@ Everything a service creates on the engine carries the labels `org.modelport.ser
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from modelport.packaging import engine
+from modelport.packaging.engine import workspace_key
 
 LABEL_SERVICE = "org.modelport.service"
 LABEL_WORKSPACE = "org.modelport.workspace"
 LABEL_REVISION = "org.modelport.revision"
 OOM_EXIT = 137
 STOP_TIMEOUT_S = 60  # the scoring server drains within seconds; SIGKILL after this
-
-
-def workspace_key(workspace_path: str) -> str:
-    return hashlib.sha256(workspace_path.encode()).hexdigest()[:10]
 
 
 def labels(service: str, workspace_path: str, revision: int | None = None) -> dict[str, str]:
