@@ -236,3 +236,21 @@ def test_without_an_engine_a_container_config_runs_locally_with_a_warning(
     service.wait_for_deployment()
     assert service.compute_type == "local"
     assert len(service.run(REQUEST)) == 1
+
+
+def test_a_container_service_with_ssl_enabled_serves_https(
+    cws: Workspace, seed_model: Model, seed_config: InferenceConfig, tmp_path: Path
+) -> None:
+    from tests.tls import make_certificate, verifying_context
+
+    cert, key = make_certificate(tmp_path / "tls")
+    config = ContainerWebservice.deploy_configuration(
+        cpu_cores=1, ssl_enabled=True, ssl_cert_pem_file=str(cert), ssl_key_pem_file=str(key)
+    )
+    service = Model.deploy(cws, "secure", [seed_model], seed_config, config)
+    service.wait_for_deployment()
+    assert service.scoring_uri.startswith("https://127.0.0.1:")
+    response = httpx.post(
+        service.scoring_uri, json=REQUEST, verify=verifying_context(cert), timeout=30
+    )
+    assert response.status_code == 200 and len(response.json()) == 1
