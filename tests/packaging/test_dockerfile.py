@@ -21,7 +21,9 @@ def _spec(**changes: object) -> DockerfileSpec:
 
 def test_dependencies_are_installed_before_the_app_and_models_are_copied() -> None:
     lines = render(_spec(extra_steps="RUN apt-get update\n")).splitlines()
-    run = next(i for i, line in enumerate(lines) if line.startswith("RUN python3 -m venv /opt/venv && "))
+    run = next(
+        i for i, line in enumerate(lines) if line.startswith("RUN python3 -m venv /opt/venv && ")
+    )
     extra = lines.index("RUN apt-get update")
     models = lines.index("COPY azureml-models/ /var/azureml-app/azureml-models/")
     assert lines[0].startswith("FROM ") and run < extra < models < lines.index(

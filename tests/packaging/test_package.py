@@ -227,7 +227,9 @@ def test_without_the_docker_client_the_error_says_how_to_install_it(
 
     monkeypatch.setitem(sys.modules, "docker", None)  # import docker -> ImportError
     package = Model.package(pws, [seed_model], seed_config)
-    with pytest.raises(DockerUnavailable, match=r"pip install 'modelport\[container\]'|'docker' package"):
+    with pytest.raises(
+        DockerUnavailable, match=r"pip install 'modelport\[container\]'|'docker' package"
+    ):
         package.wait_for_creation()
 
 
