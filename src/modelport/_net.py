@@ -27,6 +27,18 @@ def listen_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def receive_socket(path: str, timeout: float = 30.0) -> socket.socket:
+    """The listening socket a local process hands over the unix socket at `path` (SCM_RIGHTS);
+    raises OSError."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.settimeout(timeout)
+        conn.connect(path)
+        _, fds, _, _ = socket.recv_fds(conn, 16, 1)
+    if not fds:
+        raise OSError(f"no socket arrived over {path}")
+    return socket.socket(fileno=fds[0])
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A port nothing listens on right now (the kernel's pick)."""
     with socket.socket(_family(host), socket.SOCK_STREAM) as probe:

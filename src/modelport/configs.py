@@ -162,10 +162,22 @@ class DeploymentConfig:
     tags: dict[str, str] = field(default_factory=dict)
     primary_key: Text | None = None
     secondary_key: Text | None = None
+    ssl_enabled: bool = False
+    ssl_cert_pem_file: Text | None = None
+    ssl_key_pem_file: Text | None = None
+    ssl_cname: Text | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         validate(type(self), _values(self))  # SDK arguments, from_dict, replace() and files
+        if self.ssl_enabled:
+            if not self.ssl_cert_pem_file or not self.ssl_key_pem_file:
+                raise InvalidArgument(
+                    "ssl_enabled needs ssl_cert_pem_file and ssl_key_pem_file.",
+                    hint="Pass the PEM certificate and its private key.",
+                )
+            self.ssl_cert_pem_file = os.path.abspath(self.ssl_cert_pem_file)
+            self.ssl_key_pem_file = os.path.abspath(self.ssl_key_pem_file)
         if self.auth_enabled and self.token_auth_enabled:
             raise InvalidArgument(
                 "auth_enabled and token_auth_enabled cannot both be on.",
@@ -210,6 +222,10 @@ class DeploymentConfig:
                 values["cpu_cores"] = value.get("cpu")
                 values["memory_gb"] = value.get("memoryInGB")
         values["compute_type"] = _normalize_compute(values.get("compute_type", "local"))
+        base = Path(path).resolve().parent
+        for name in ("ssl_cert_pem_file", "ssl_key_pem_file"):  # relative to the file
+            if values.get(name):
+                values[name] = str(base / values[name])
         extra = {k: v for k, v in data.items() if k in _ACCEPTED_EXTRA_KEYS}
         try:
             return cls(**values, extra=extra)
@@ -236,6 +252,12 @@ class DeploymentConfig:
         ):
             if getattr(self, attr) is not None:
                 data[key] = getattr(self, attr)
+        if self.ssl_enabled:
+            data["sslEnabled"] = True
+            data["sslCertificate"] = self.ssl_cert_pem_file
+            data["sslKey"] = self.ssl_key_pem_file
+            if self.ssl_cname:
+                data["cname"] = self.ssl_cname
         target = Path(path)
         target.write_text(json.dumps(data, indent=2) + "\n")
         return target
@@ -256,6 +278,10 @@ _DEPLOYMENT_FILE_KEYS = {
     "environmentVariables": "environment_variables",
     "description": "description",
     "tags": "tags",
+    "sslEnabled": "ssl_enabled",
+    "sslCertificate": "ssl_cert_pem_file",
+    "sslKey": "ssl_key_pem_file",
+    "cname": "ssl_cname",
 }
 
 # inferenceconfig.json key -> InferenceConfig field (environment apart: a name or an object).
@@ -277,10 +303,6 @@ _ACCEPTED_EXTRA_KEYS = {
     "appInsightsEnabled",
     "autoScaler",
     "numReplicas",
-    "sslEnabled",
-    "sslCertificate",
-    "sslKey",
-    "cname",
     "dnsNameLabel",
     "location",
     "namespace",

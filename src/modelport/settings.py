@@ -82,6 +82,28 @@ _TABLE: tuple[Setting, ...] = (
         "Password for MODELPORT_CONTAINER_REGISTRY.",
     ),
     Setting(
+        "MODELPORT_CONTAINER_ENGINE",
+        str,
+        None,
+        "sdk",
+        "Container engine socket (unix:///…, tcp://…); else the workspace's, DOCKER_HOST, Docker's, Podman's.",
+    ),
+    Setting(
+        "MODELPORT_DEFAULT_BASE_IMAGE",
+        str,
+        None,
+        "sdk",
+        "Base image of packages and container services that name none (else python:3.11-slim).",
+    ),
+    Setting(
+        "MODELPORT_SSL_CERTFILE",
+        str,
+        None,
+        "server",
+        "PEM certificate: serve HTTPS (with the key).",
+    ),
+    Setting("MODELPORT_SSL_KEYFILE", str, None, "server", "PEM private key of the certificate."),
+    Setting(
         "MODELPORT_READY_TIMEOUT_S",
         _positive_float,
         600.0,

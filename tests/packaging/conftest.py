@@ -51,7 +51,9 @@ def seed_config(seed_env: Environment) -> InferenceConfig:
 
 @pytest.fixture
 def no_docker_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A `docker` CLI with no daemon behind it (this machine's situation, made certain)."""
+    """No engine answers: the configured socket does not exist (and a `docker` CLI with no
+    daemon behind it, for anything that would shell out)."""
+    monkeypatch.setenv("MODELPORT_CONTAINER_ENGINE", f"unix://{tmp_path}/no-engine.sock")
     bin_dir = tmp_path / "fake-bin"
     bin_dir.mkdir()
     docker = bin_dir / "docker"

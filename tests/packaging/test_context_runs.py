@@ -133,8 +133,10 @@ def test_the_saved_context_serves_the_seed_request(
     subprocess.run(
         [uv, "venv", "--python", sys.executable, venv], env=uv_env, check=True, capture_output=True
     )
-    [install] = image.runs
-    assert install[:4] == ["python", "-m", "pip", "install"]
+    [run] = image.runs
+    assert run[:5] == ["python3", "-m", "venv", "/opt/venv", "&&"]
+    install = run[5:]
+    assert install[:4] == ["/opt/venv/bin/python", "-m", "pip", "install"]
     started = time.monotonic()
     subprocess.run(
         [uv, "pip", "install", "--python", venv / "bin" / "python"]

@@ -21,7 +21,9 @@ def _spec(**changes: object) -> DockerfileSpec:
 
 def test_dependencies_are_installed_before_the_app_and_models_are_copied() -> None:
     lines = render(_spec(extra_steps="RUN apt-get update\n")).splitlines()
-    run = next(i for i, line in enumerate(lines) if line.startswith("RUN python -m pip"))
+    run = next(
+        i for i, line in enumerate(lines) if line.startswith("RUN python3 -m venv /opt/venv && ")
+    )
     extra = lines.index("RUN apt-get update")
     models = lines.index("COPY azureml-models/ /var/azureml-app/azureml-models/")
     assert lines[0].startswith("FROM ") and run < extra < models < lines.index(
@@ -38,7 +40,10 @@ def test_without_models_or_wheel_nothing_refers_to_them() -> None:
     text = render(_spec(model_dir=None, wheel=None))
     assert "azureml-models" not in text and "AZUREML_MODEL_DIR" not in text
     assert "wheels/" not in text
-    assert "RUN python -m pip install -r /opt/modelport/requirements.txt\n" in text
+    assert (
+        "RUN python3 -m venv /opt/venv && /opt/venv/bin/python -m pip install -r "
+        "/opt/modelport/requirements.txt\n"
+    ) in text
 
 
 def test_environment_values_are_quoted_so_they_arrive_unchanged() -> None:

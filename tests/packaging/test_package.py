@@ -208,24 +208,28 @@ def test_an_image_package_without_a_docker_engine_fails_with_one_clear_line(
             attempt.wait_for_creation(show_output=True)
         message = str(caught.value)
         assert "\n" not in message
-        assert "No Docker engine is available" in message
-        assert "Cannot connect to the Docker daemon" in message
+        assert "No container engine (Docker or Podman) is available" in message
+        assert "no-engine.sock does not exist" in message
         assert "generate_dockerfile=True" in message
+        assert "Install Docker" in message
     with pytest.raises(DockerUnavailable, match="generate_dockerfile=True"):
         package.pull()
-    assert "package failed: No Docker engine" in package.get_logs()
+    assert "package failed: No container engine" in package.get_logs()
 
 
-def test_without_the_docker_cli_the_error_says_so(
+def test_without_the_docker_client_the_error_says_how_to_install_it(
     pws: Workspace,
     seed_model: Model,
     seed_config: InferenceConfig,
-    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    import sys
+
+    monkeypatch.setitem(sys.modules, "docker", None)  # import docker -> ImportError
     package = Model.package(pws, [seed_model], seed_config)
-    with pytest.raises(DockerUnavailable, match="the docker command is not installed"):
+    with pytest.raises(
+        DockerUnavailable, match=r"pip install 'modelport\[container\]'|'docker' package"
+    ):
         package.wait_for_creation()
 
 

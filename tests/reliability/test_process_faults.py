@@ -118,8 +118,10 @@ def test_a_blocking_wait_in_run_ends_at_the_timeout(
     first = httpx.post(url, json={"mode": "wait"}, timeout=60)
     assert first.status_code == 500
     assert "Scoring timeout after 2000 ms" in first.json()["message"]
-    assert _served(url)  # the very next request: nothing is left blocked
-    assert _restarts(url) == 0
+    # inline (a fast script), the alarm ends the wait at once; on the run() thread (a slow
+    # script's, and every script's first calls) the worker is replaced after the grace period
+    eventually(lambda: _served(url), "the service serving again after the blocked run()")
+    assert service.state == "Healthy"
 
 
 def test_a_run_stuck_in_c_gets_its_worker_replaced(

@@ -321,10 +321,16 @@ class LocalWebservice(Webservice):
         environment_variables: dict[str, str] | None = None,
         description: str | None = None,
         tags: dict[str, str] | None = None,
+        ssl_enabled: bool = False,
+        ssl_cert_pem_file: str | None = None,
+        ssl_key_pem_file: str | None = None,
         **_unused: Any,
     ) -> DeploymentConfig:
         return DeploymentConfig(
             compute_type="local",
+            ssl_enabled=ssl_enabled,
+            ssl_cert_pem_file=ssl_cert_pem_file,
+            ssl_key_pem_file=ssl_key_pem_file,
             port=port,
             host=host,
             workers=workers,
@@ -343,7 +349,8 @@ class LocalWebservice(Webservice):
 
 
 class ContainerWebservice(Webservice):
-    """A single-container service (v1: ACI)."""
+    """A single-container service on a Docker or Podman engine (v1: ACI). Without an engine
+    the config runs as a local service with a TargetFallbackWarning, as v1 documents."""
 
     @staticmethod
     def deploy_configuration(
@@ -351,14 +358,43 @@ class ContainerWebservice(Webservice):
         memory_gb: float | None = None,
         tags: dict[str, str] | None = None,
         description: str | None = None,
+        location: str | None = None,
         auth_enabled: bool = False,
-        token_auth_enabled: bool = False,
-        port: int | None = None,
-        environment_variables: dict[str, str] | None = None,
+        ssl_enabled: bool = False,
+        enable_app_insights: bool = False,
+        ssl_cert_pem_file: str | None = None,
+        ssl_key_pem_file: str | None = None,
+        ssl_cname: str | None = None,
+        dns_name_label: str | None = None,
         primary_key: str | None = None,
         secondary_key: str | None = None,
+        collect_model_data: bool | None = None,
+        cmk_vault_base_url: str | None = None,
+        cmk_key_name: str | None = None,
+        cmk_key_version: str | None = None,
+        vnet_name: str | None = None,
+        subnet_name: str | None = None,
+        token_auth_enabled: bool = False,
+        port: int | None = None,
+        workers: int | None = None,
+        scoring_timeout_ms: int | None = None,
+        environment_variables: dict[str, str] | None = None,
         **extra: Any,
     ) -> DeploymentConfig:
+        """v1's AciWebservice.deploy_configuration keywords (the cloud-only ones are kept in
+        `extra`); `port` is the port on this machine (default: a free one)."""
+        cloud = {
+            "location": location,
+            "enable_app_insights": enable_app_insights or None,
+            "dns_name_label": dns_name_label,
+            "collect_model_data": collect_model_data,
+            "cmk_vault_base_url": cmk_vault_base_url,
+            "cmk_key_name": cmk_key_name,
+            "cmk_key_version": cmk_key_version,
+            "vnet_name": vnet_name,
+            "subnet_name": subnet_name,
+        }
+        extra.update({k: v for k, v in cloud.items() if v is not None})
         return DeploymentConfig(
             compute_type="container",
             primary_key=primary_key,
@@ -369,7 +405,13 @@ class ContainerWebservice(Webservice):
             description=description,
             auth_enabled=auth_enabled,
             token_auth_enabled=token_auth_enabled,
+            ssl_enabled=ssl_enabled,
+            ssl_cert_pem_file=ssl_cert_pem_file,
+            ssl_key_pem_file=ssl_key_pem_file,
+            ssl_cname=ssl_cname,
             port=port,
+            workers=workers,
+            scoring_timeout_ms=scoring_timeout_ms,
             environment_variables=_copied(environment_variables),
             extra=extra,
         )

@@ -34,6 +34,21 @@ class Workspace(base.Workspace):
 
         return {name: Environment.get(self, name) for name, _, _ in self.store.list_environments()}
 
+    def set_container_registry(
+        self, address: str | None, username: str | None = None, password: str | None = None
+    ) -> None:
+        """Name the registry `Model.package` pushes to and `package.pull()` pulls from; the
+        credentials are kept owner-only (0600) in the workspace. `None` forgets it."""
+        from modelport.packaging.workspace_settings import set_container_registry
+
+        set_container_registry(self, address, username, password)
+
+    def set_container_engine(self, url: str | None) -> None:
+        """Use the Docker/Podman API at `url` (unix:///…, tcp://…) for this workspace."""
+        from modelport.packaging.workspace_settings import set_container_engine
+
+        set_container_engine(self, url)
+
     def model_users(self, model_id: str) -> list[str]:
         from modelport.deploy.service import services_using  # deployment loads late (start-up)
 

@@ -167,14 +167,15 @@ def _no_code(
 def _base_image(given: str | None, requirements: ImageRequirements) -> tuple[str, str | None]:
     if given:
         return given, None
+    default = dockerfile.default_base_image()
     wanted = requirements.python_version
-    if wanted is None:
-        return dockerfile.DEFAULT_BASE_IMAGE, None
+    if wanted is None or default != dockerfile.DEFAULT_BASE_IMAGE:
+        return default, None
     parts = tuple(int(p) for p in wanted.split("."))
     if parts < MIN_PYTHON:
-        return dockerfile.DEFAULT_BASE_IMAGE, (
+        return default, (
             f"the environment asks for Python {wanted}; modelport's scoring server needs "
-            f"{'.'.join(map(str, MIN_PYTHON))}+, so the image uses {dockerfile.DEFAULT_BASE_IMAGE}"
+            f"{'.'.join(map(str, MIN_PYTHON))}+, so the image uses {default}"
         )
     return f"python:{wanted}-slim", None
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from modelport import settings
 from modelport.errors import InvalidArgument
 from modelport.scoring.config import ServerConfig, server_command
 
 APP_ROOT = "/var/azureml-app"
 SUPPORT_DIR = "/opt/modelport"  # requirements.txt and the modelport wheel inside the image
+VENV = "/opt/venv"  # the image's environment; first on PATH, so `python` is its interpreter
 PORT = 5001
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
 # the image serves on every interface of the container, on the reference image's port
@@ -40,7 +42,15 @@ class DockerfileSpec:
 
 def render(spec: DockerfileSpec) -> str:
     """The Dockerfile text; `docker run -p 6789:5001 IMAGE` then answers on :6789/score."""
-    install = ["python", "-m", "pip", "install", "-r", f"{SUPPORT_DIR}/requirements.txt"]
+    # A virtualenv works on every base: Debian's own python refuses a system-wide pip install.
+    install = [
+        f"{VENV}/bin/python",
+        "-m",
+        "pip",
+        "install",
+        "-r",
+        f"{SUPPORT_DIR}/requirements.txt",
+    ]
     lines = [f"# {line}" for line in spec.header]
     lines += [
         f"FROM {spec.base_image}",
@@ -48,6 +58,7 @@ def render(spec: DockerfileSpec) -> str:
         _env("PYTHONUNBUFFERED", "1"),
         _env("PIP_NO_CACHE_DIR", "1"),
         _env("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
+        _env("PATH", f"{VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
         "",
         "# Dependencies first: this layer is reused while only the app or the models change.",
         f"COPY requirements.txt {SUPPORT_DIR}/requirements.txt",
@@ -55,7 +66,7 @@ def render(spec: DockerfileSpec) -> str:
     if spec.wheel is not None:
         lines.append(f"COPY {spec.wheel} {SUPPORT_DIR}/{_basename(spec.wheel)}")
         install.append(f"{SUPPORT_DIR}/{_basename(spec.wheel)}")
-    lines.append("RUN " + " ".join(install))
+    lines.append(f"RUN python3 -m venv {VENV} && " + " ".join(install))
     if spec.extra_steps and spec.extra_steps.strip():
         lines += ["", "# extra_docker_file_steps", spec.extra_steps.strip()]
     lines.append("")
@@ -72,6 +83,11 @@ def render(spec: DockerfileSpec) -> str:
         "CMD [" + ", ".join(f'"{arg}"' for arg in SERVER_COMMAND) + "]",
     ]
     return "\n".join(lines) + "\n"
+
+
+def default_base_image() -> str:
+    """The base image when nothing names one (MODELPORT_DEFAULT_BASE_IMAGE, else public)."""
+    return str(settings.get("MODELPORT_DEFAULT_BASE_IMAGE") or DEFAULT_BASE_IMAGE)
 
 
 def _env(name: str, value: str) -> str:

@@ -28,7 +28,7 @@ from modelport.errors import (
     PackageError,
     PackageNotFound,
 )
-from modelport.packaging import containers
+from modelport.packaging import containers, engine
 from modelport.packaging.containers import ContainerRegistry
 from modelport.packaging.context import plan_context, write_context
 from modelport.registry.documents import StoredDocument
@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from modelport.workspace import Workspace
 
 KIND = "package"
+LABEL_PACKAGE = "org.modelport.package"
+LABEL_WORKSPACE = "org.modelport.workspace"
 RUNNING, SUCCEEDED, FAILED = "Running", "Succeeded", "Failed"
 _ERRORS: dict[str, type[PackageError]] = {
     "DockerUnavailable": DockerUnavailable,
@@ -108,7 +110,8 @@ class ModelPackage(StoredDocument):
 
     # -- v1 methods -----------------------------------------------------------------------
     def wait_for_creation(self, show_output: bool = False) -> None:
-        """Return once created; raise the creation error (one line) if it failed."""
+        """Return once created (the build's output is in the log, streamed as it ran);
+        raise the creation error (one line) if it failed."""
         if show_output:
             print(self.get_logs(), end="", flush=True)
             print(f"Package {self.id}: {self.state}", flush=True)
@@ -147,29 +150,33 @@ class ModelPackage(StoredDocument):
         check_output_directory(target)
 
     def get_container_registry(self) -> ContainerRegistry:
-        """The registry the image goes to (MODELPORT_CONTAINER_REGISTRY[_USERNAME|_PASSWORD]);
-        all None when none is configured: the image then stays in the local engine."""
+        """The registry the image was pushed to, with its credentials (from the environment's
+        MODELPORT_CONTAINER_REGISTRY[_USERNAME|_PASSWORD] or the workspace's registry setting,
+        never from the record); all None when none was configured."""
         address = self._doc.get("registry")
-        configured = ContainerRegistry.from_env(os.environ)
+        configured = ContainerRegistry.configured(self.workspace, os.environ)
         if address and configured.address == address:
-            return configured  # credentials come from the environment, never from the record
+            return configured
         return ContainerRegistry(address=address)
 
     def pull(self) -> None:
-        """Make the image available in the local Docker engine (pull it from the registry)."""
+        """Make the image available in the local engine (pull it from the registry)."""
         if self.generate_dockerfile:
             raise InvalidArgument(
                 f"Package {self.id} is a Dockerfile package: it has no image to pull.",
                 hint=f"Save it and build it: docker build --tag IMAGE {self.context_path}",
             )
-        containers.require_engine()
-        self.wait_for_creation()
-        reference = self.location
-        if self._doc.get("registry"):
-            containers.pull_image(reference, self._log)
-        elif not containers.image_exists(reference):
-            raise PackageError(f"Image {reference} is not in the local Docker engine any more.")
-        print(f"Image {reference} is in the local Docker engine.", flush=True)
+        client = containers.require_engine(self.workspace)
+        try:
+            self.wait_for_creation()
+            reference = self.location
+            if self._doc.get("registry"):
+                containers.pull_image(client, reference, self.get_container_registry(), self._log)
+            elif not containers.image_exists(client, reference):
+                raise PackageError(f"Image {reference} is not in the local engine any more.")
+        finally:
+            client.close()
+        print(f"Image {reference} is in the local container engine.", flush=True)
 
     def get_logs(self, decode: bool = True, offset: int = 0) -> str:
         try:
@@ -215,6 +222,7 @@ def create_package(
     )
     resolved = resolve_models(workspace, models, holder="package")
     plan = plan_context(resolved, inference_config)
+    registry = ContainerRegistry.configured(workspace, os.environ)
     package_id = f"{now.strftime('%Y%m%d%H%M%S')}-{secrets.token_hex(3)}"
     workspace.store.put_document(
         KIND,
@@ -225,7 +233,7 @@ def create_package(
             "image_name": name,
             "image_label": label,
             "generate_dockerfile": bool(generate_dockerfile),
-            "registry": ContainerRegistry.from_env(os.environ).address,
+            "registry": registry.address,
             "state": RUNNING,
             "error": None,
             "created_time": time.time(),
@@ -234,8 +242,7 @@ def create_package(
     package = ModelPackage(workspace, package_id)
     package.folder.mkdir(parents=True)
     try:
-        if not generate_dockerfile:
-            containers.require_engine()
+        client = None if generate_dockerfile else containers.require_engine(workspace)
         write_context(
             plan,
             package.context_path,
@@ -243,8 +250,8 @@ def create_package(
             package._log,
             exclude=[workspace.path],
         )
-        if not generate_dockerfile:
-            containers.build_image(package.context_path, package.location, package._log)
+        if client is not None:
+            _build_and_push(client, package, registry, plan.base_image)
     except (ModelportError, OSError) as exc:
         failure = (
             exc
@@ -261,6 +268,22 @@ def create_package(
     package._log(f"package {package_id}: {SUCCEEDED}")
     package._save(state=SUCCEEDED)
     return package
+
+
+def _build_and_push(
+    client: Any, package: ModelPackage, registry: ContainerRegistry, base_image: str
+) -> None:
+    reference = package.location
+    labels = {
+        LABEL_PACKAGE: package.id,
+        LABEL_WORKSPACE: engine.workspace_key(str(package.workspace.path)),
+    }
+    containers.build_image(
+        client, package.context_path, reference, package._log, labels, base_image
+    )
+    package._log(f"image {reference} built")
+    if registry.address:
+        containers.push_image(client, reference, registry, package._log)
 
 
 def check_output_directory(target: Path) -> None:

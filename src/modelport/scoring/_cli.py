@@ -114,6 +114,18 @@ _OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
         },
     ),
     (
+        ("--fd-from", "listen_from"),
+        {
+            "metavar": "PATH",
+            "help": "Receive the listening socket over this unix socket (used by container services).",
+        },
+    ),
+    (
+        ("--ssl-certfile",),
+        {"metavar": "PATH", "help": "PEM certificate: serve HTTPS (with --ssl-keyfile)."},
+    ),
+    (("--ssl-keyfile",), {"metavar": "PATH", "help": "PEM private key of --ssl-certfile."}),
+    (
         ("--ready-file",),
         {"metavar": "PATH", "help": "Create this file once every worker has finished init()."},
     ),

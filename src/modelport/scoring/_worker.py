@@ -81,6 +81,8 @@ def serve(app: Any, sock: socket.socket, ctrl: int, config: ServerConfig) -> Non
         proxy_headers=False,
         timeout_keep_alive=30,
         timeout_graceful_shutdown=30,
+        ssl_certfile=config.ssl_certfile,
+        ssl_keyfile=config.ssl_keyfile,
     )
     server = DrainingServer(uv_config, app)
     parent = os.getppid()

@@ -54,6 +54,8 @@ _ENV: dict[str, tuple[str, ...]] = {
     "max_header_bytes": ("MODELPORT_MAX_HEADER_BYTES",),
     "max_header_count": ("MODELPORT_MAX_HEADER_COUNT",),
     "header_timeout_ms": ("MODELPORT_HEADER_TIMEOUT_MS",),
+    "ssl_certfile": ("MODELPORT_SSL_CERTFILE",),
+    "ssl_keyfile": ("MODELPORT_SSL_KEYFILE",),
 }
 _INT_FIELDS = {
     "port",
@@ -94,6 +96,9 @@ class ServerConfig:
     header_timeout_ms: int = DEFAULT_HEADER_TIMEOUT_MS
     port_file: str | None = None
     listen_fd: int | None = None
+    listen_from: str | None = None  # a unix socket that hands over the listening socket
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
     ready_file: str | None = None
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
@@ -136,6 +141,7 @@ class ServerConfig:
             read_keys_file(self.auth_keys_file)  # a malformed file fails now, not as 401s
         if self.token_secret_file is not None:
             read_token_secret(self.token_secret_file)
+        check_tls(self.ssl_certfile, self.ssl_keyfile)
         return dataclasses.replace(
             self,
             entry_script=entry,
@@ -144,6 +150,8 @@ class ServerConfig:
             workers=workers,
             auth_keys_file=_abs(self.auth_keys_file),
             token_secret_file=_abs(self.token_secret_file),
+            ssl_certfile=_abs(self.ssl_certfile),
+            ssl_keyfile=_abs(self.ssl_keyfile),
             data_collection_dir=os.path.abspath(
                 self.data_collection_dir or os.path.join(app_root, "data-collection")
             ),
@@ -186,6 +194,28 @@ class ServerConfig:
             env["AZUREML_MODEL_DIR"] = self.model_dir
         env.update(self.extra_env)
         return env
+
+
+def check_tls(certfile: str | None, keyfile: str | None) -> None:
+    """Both TLS files or neither; they must exist and belong together (checked at start-up,
+    not on the first handshake)."""
+    if certfile is None and keyfile is None:
+        return
+    if certfile is None or keyfile is None:
+        raise InvalidArgument("TLS needs both --ssl-certfile and --ssl-keyfile.")
+    for flag, path in (("--ssl-certfile", certfile), ("--ssl-keyfile", keyfile)):
+        if not os.path.isfile(path):
+            raise InvalidArgument(f"{flag} {path} does not exist.")
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certfile, keyfile)
+    except ssl.SSLError as exc:
+        raise InvalidArgument(
+            f"The TLS certificate {certfile} and key {keyfile} cannot be used together "
+            f"({exc.reason or exc}).",
+            hint="Pass the PEM certificate and the PEM private key that belongs to it.",
+        ) from None
 
 
 def _abs(path: str | None) -> str | None:
@@ -234,6 +264,9 @@ _FIELDS: dict[str, tuple[type, int | None, str]] = {
     "max_header_bytes": (int, 1, "a positive integer"),
     "max_header_count": (int, 1, "a positive integer"),
     "header_timeout_ms": (int, 1, "a positive integer"),
+    "ssl_certfile": _TEXT,
+    "ssl_keyfile": _TEXT,
+    "listen_from": _TEXT,
     "port_file": _TEXT,
     "listen_fd": (int, 0, "a file descriptor number (0 or more)"),
     "ready_file": _TEXT,
@@ -288,6 +321,9 @@ _FLAGS: dict[str, str] = {
     "header_timeout_ms": "--header-timeout-ms",
     "port_file": "--port-file",
     "listen_fd": "--fd",
+    "listen_from": "--fd-from",
+    "ssl_certfile": "--ssl-certfile",
+    "ssl_keyfile": "--ssl-keyfile",
     "ready_file": "--ready-file",
 }
 SERVER_MODULE = "modelport.scoring"

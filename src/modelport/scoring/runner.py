@@ -69,8 +69,10 @@ class SyncRunner:
         self.timeout_s = timeout_s
         self.max_wait_s = max_wait_s
         self.thread = ThreadRunner(fn, timeout_s, max_wait_s)
-        self.recent_s = 0.0  # moving average of run() durations
-        self.inline = True
+        # moving average of run() durations; it starts at the threshold so the first calls run
+        # on the thread (a slow first call never blocks the loop) until they prove fast
+        self.recent_s = INLINE_UP_TO_S
+        self.inline = False
         self.own_loop = False  # run() starts an event loop itself: never inline
         self._started: float | None = None
         self._armed = False

@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from modelport._net import listen_socket
+from modelport._net import listen_socket, receive_socket
 from modelport.errors import DeploymentError, EntryScriptError
 from modelport.scoring.config import ServerConfig
 from modelport.scoring.metrics import SharedState
@@ -40,11 +40,12 @@ class WorkerPool:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.count = config.workers or 1
-        self.sock = (
-            _adopt(config.listen_fd)
-            if config.listen_fd is not None
-            else _bind(config.host, config.port)
-        )
+        if config.listen_fd is not None:
+            self.sock = _adopt(config.listen_fd)
+        elif config.listen_from is not None:
+            self.sock = _receive(config.listen_from)
+        else:
+            self.sock = _bind(config.host, config.port)
         self.port = self.sock.getsockname()[1]
         self.state, self.shm_path = SharedState.create(self.count)
         self.workers: dict[int, _Worker] = {}
@@ -66,7 +67,8 @@ class WorkerPool:
             for index in range(self.count):
                 self._spawn(index)
             log.info(
-                "modelport scoring server on http://%s:%d with %d workers",
+                "modelport scoring server on %s://%s:%d with %d workers",
+                "https" if self.config.ssl_certfile else "http",
                 self.config.host,
                 self.port,
                 self.count,
@@ -220,6 +222,17 @@ def _bind(host: str, port: int) -> socket.socket:
 def _adopt(fd: int) -> socket.socket:
     """Serve on a listening socket inherited from a parent that keeps the port across restarts."""
     sock = socket.socket(fileno=fd)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _receive(path: str) -> socket.socket:
+    """Serve on a listening socket handed over a unix socket (a container service's port is
+    owned by a process outside the container, so updates never close it)."""
+    try:
+        sock = receive_socket(path)
+    except OSError as exc:
+        raise DeploymentError(f"Cannot receive the listening socket from {path}: {exc}.") from None
     sock.set_inheritable(True)
     return sock
 

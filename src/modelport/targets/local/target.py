@@ -33,7 +33,7 @@ from modelport.deploy.target import DeploymentTarget, Log, ServiceRecord, Servic
 from modelport.environments.build import build_environment
 from modelport.errors import DeploymentError, WebserviceException
 from modelport.layout import MODELS_FOLDER, model_dir_for
-from modelport.scoring.config import ServerConfig, server_args
+from modelport.scoring.config import ServerConfig, check_tls, server_args
 from modelport.targets.local.status import (
     process_alive,
     read_status,
@@ -265,7 +265,11 @@ class LocalTarget(DeploymentTarget):
             token_secret_file=token_file,
             service_name=spec.name,
             data_collection_dir=str(home / "data-collection"),
+            ssl_certfile=dc.ssl_cert_pem_file if dc.ssl_enabled else None,
+            ssl_keyfile=dc.ssl_key_pem_file if dc.ssl_enabled else None,
         )
+        if dc.ssl_enabled:  # fail the deploy, not the first handshake
+            check_tls(server.ssl_certfile, server.ssl_keyfile)
         env = {
             **environment.environment_variables,
             **dc.environment_variables,
@@ -291,7 +295,8 @@ class LocalTarget(DeploymentTarget):
 def _base_url(record: ServiceRecord) -> str:
     host = record.data.get("host") or record.deployment_config.host
     port = record.data.get("port") or record.deployment_config.port
-    return f"http://{client_host(host)}:{port}"
+    scheme = "https" if record.deployment_config.ssl_enabled else "http"
+    return f"{scheme}://{client_host(host)}:{port}"
 
 
 def _await_update(home: Path, update_id: str | None, timeout: float = 900) -> str | None:
@@ -367,7 +372,17 @@ def _ready(record: ServiceRecord) -> bool:
     import http.client
 
     host = client_host(record.data.get("host")).strip("[]")
-    conn = http.client.HTTPConnection(host, int(record.data["port"]), timeout=2)
+    conn: http.client.HTTPConnection
+    if record.deployment_config.ssl_enabled:
+        import ssl
+
+        # a liveness probe of our own server: its certificate may name another host
+        context = ssl._create_unverified_context()
+        conn = http.client.HTTPSConnection(
+            host, int(record.data["port"]), timeout=2, context=context
+        )
+    else:
+        conn = http.client.HTTPConnection(host, int(record.data["port"]), timeout=2)
     try:
         conn.request("GET", "/readyz")
         return conn.getresponse().status == 200

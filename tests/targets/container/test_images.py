@@ -1,0 +1,165 @@
+"""Model.package against a real engine: a real image, the environment layer reused, clear
+failures (base image offline, a failing pip line), and a real registry with basic auth."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from modelport.core import Environment, InferenceConfig, Model, Workspace
+from modelport.environments import CondaDependencies
+from modelport.errors import PackageError
+from modelport.packaging import ModelPackage
+from tests.conftest import SEED_SCORE
+from tests.targets.container.conftest import ROOT, Engine
+
+pytestmark = [pytest.mark.containers, pytest.mark.slow]
+
+
+def _remove(engine: Engine, *references: str) -> None:
+    for reference in references:
+        with contextlib.suppress(Exception):  # already gone
+            engine.client.images.remove(reference, force=True)
+
+
+def _has(engine: Engine, reference: str) -> bool:
+    try:
+        engine.client.images.get(reference)
+    except Exception:
+        return False
+    return True
+
+
+def test_a_package_is_a_real_image_and_a_script_change_reuses_the_environment_layer(
+    cws: Workspace, seed_model: Model, seed_env: Environment, engine: Engine, tmp_path: Path
+) -> None:
+    first = Model.package(
+        cws,
+        [seed_model],
+        InferenceConfig(str(SEED_SCORE), environment=seed_env),
+        image_name="seed",
+        image_label="1",
+    )
+    try:
+        first.wait_for_creation(show_output=True)
+        assert first.state == "Succeeded"
+        assert _has(engine, first.location)
+        image = engine.client.images.get(first.location)
+        assert image.attrs["Config"]["ExposedPorts"].keys() >= {"5001/tcp"}
+        changed = tmp_path / "score.py"
+        changed.write_text(SEED_SCORE.read_text() + "\n# only the script changed\n")
+        started = time.monotonic()
+        second = Model.package(
+            cws,
+            [seed_model],
+            InferenceConfig(str(changed), environment=seed_env),
+            image_name="seed",
+            image_label="2",
+        )
+        elapsed = time.monotonic() - started
+        second.wait_for_creation()
+        log = second.get_logs()
+        install = log.index("/opt/venv/bin/python -m pip install")
+        assert "Using cache" in log[install : install + 400]  # the environment's layer
+        print(f"rebuild after a script change: {elapsed:.1f}s")
+        assert elapsed < 120  # the target is < 15 s; generous on a loaded machine
+    finally:
+        _remove(engine, "localhost/seed:1", "seed:1", "localhost/seed:2", "seed:2")
+
+
+def test_a_base_image_that_cannot_be_pulled_says_the_machine_may_be_offline(
+    cws: Workspace, seed_model: Model, seed_env: Environment
+) -> None:
+    config = InferenceConfig(
+        str(SEED_SCORE), environment=seed_env, base_image="registry.invalid/nothing:1"
+    )
+    package = Model.package(cws, [seed_model], config)
+    with pytest.raises(
+        PackageError, match=r"base image registry.invalid/nothing:1 cannot be pulled.*offline"
+    ):
+        package.wait_for_creation()
+
+
+def test_an_environment_that_fails_to_build_names_the_failing_pip_line(
+    cws: Workspace, seed_model: Model
+) -> None:
+    env = Environment("broken")
+    env.python.conda_dependencies = CondaDependencies.create(
+        pip_packages=["modelport-no-such-package-xyz==9.9"]
+    )
+    package = Model.package(cws, [seed_model], InferenceConfig(str(SEED_SCORE), environment=env))
+    with pytest.raises(PackageError, match=r"failed: ERROR: .*modelport-no-such-package-xyz"):
+        package.wait_for_creation()
+
+
+@pytest.fixture(scope="session")
+def registry(engine: Engine) -> Iterator[tuple[str, str, str]]:
+    already = (
+        Path(os.environ.get("MODELPORT_REGISTRY_DIR", "/var/tmp/modelport/registry"))
+        / "registry.pid"
+    ).exists()
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "start-registry")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.skip(f"the registry cannot start: {result.stderr.strip()[-300:]}")
+    address, user, password = result.stdout.split()
+    yield address, user, password
+    if not already:
+        subprocess.run([str(ROOT / "scripts" / "stop-registry")], check=False, timeout=60)
+
+
+def test_packages_push_to_the_workspace_registry_and_pull_back(
+    cws: Workspace,
+    seed_model: Model,
+    seed_env: Environment,
+    engine: Engine,
+    registry: tuple[str, str, str],
+) -> None:
+    address, user, password = registry
+    cws.set_container_registry(address, user, password)
+    assert stat.S_IMODE((cws.path / "containers.json").stat().st_mode) == 0o600
+    config = InferenceConfig(str(SEED_SCORE), environment=seed_env)
+    package = Model.package(cws, [seed_model], config, image_name="pushed", image_label="1")
+    try:
+        package.wait_for_creation()
+        assert package.location == f"{address}/pushed:1"
+        assert "pushed " + package.location in package.get_logs()
+        registry_info = package.get_container_registry()
+        assert (registry_info.address, registry_info.username, registry_info.password) == registry
+        assert password not in str(cws.store.get_document("package", package.id))
+        _remove(engine, package.location)
+        assert not _has(engine, package.location)
+        ModelPackage(cws, package.id).pull()
+        assert _has(engine, package.location)
+    finally:
+        _remove(engine, package.location)
+
+
+def test_a_registry_that_refuses_the_credentials_says_so(
+    cws: Workspace,
+    seed_model: Model,
+    seed_env: Environment,
+    engine: Engine,
+    registry: tuple[str, str, str],
+) -> None:
+    address, user, _ = registry
+    cws.set_container_registry(address, user, "wrong-password")
+    config = InferenceConfig(str(SEED_SCORE), environment=seed_env)
+    package = Model.package(cws, [seed_model], config, image_name="refused", image_label="1")
+    try:
+        with pytest.raises(PackageError, match=f"registry {address} refused"):
+            package.wait_for_creation()
+    finally:
+        _remove(engine, package.location)
