@@ -137,13 +137,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+BASELINE: dict[str, str] = {}  # "baseline" server: another modelport install (--baseline-python)
+
+
 def start(kind: str, app: Path, model_dir: Path, workers: int, ref_python: Path | None):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AZUREML_", "AML_"))}
     env.update({"AZUREML_MODEL_DIR": str(model_dir), "AML_APP_ROOT": str(app)})
-    if kind == "modelport":
+    if kind in ("modelport", "baseline"):
         cmd = [
-            sys.executable,
+            BASELINE["python"] if kind == "baseline" else sys.executable,
             "-m",
             "modelport.scoring",
             "--entry-script",
@@ -205,7 +208,7 @@ def start(kind: str, app: Path, model_dir: Path, workers: int, ref_python: Path 
             raise RuntimeError(f"{kind} did not start")
         time.sleep(0.02)
     startup = time.monotonic() - began
-    if kind == "modelport":  # every worker must be up before measuring memory
+    if kind in ("modelport", "baseline"):  # every worker must be up before measuring memory
         while httpx.get(url + "/readyz").status_code != 200:
             time.sleep(0.05)
     elif kind == "uvicorn":
@@ -265,10 +268,18 @@ def main() -> None:
     ap.add_argument(
         "--write-readme", action="store_true", help="write the table into bench/README.md"
     )
+    ap.add_argument(
+        "--baseline-python",
+        help="an interpreter with another modelport installed: adds server 'baseline' "
+        "(e.g. the previous release) to compare in the same run",
+    )
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
     servers = args.servers.split(",")
+    if args.baseline_python:
+        BASELINE["python"] = args.baseline_python
+        servers.insert(1, "baseline")
     ref_python = reference_python() if "reference" in servers else None
     levels = [int(c) for c in args.concurrency.split(",")]
     results: dict[tuple[str, str], dict] = {}
@@ -336,7 +347,7 @@ def render(results: dict, levels: list[int], args: argparse.Namespace) -> str:
             ratios = []
             for peer in ("reference", "uvicorn"):
                 other = results.get((peer, model))
-                if other and kind != peer and kind == "modelport":
+                if other and kind in ("modelport", "baseline"):
                     ratios.append(f"{row_rps / median([r[0] for r in other['points'][c]]):.2f}x")
                 else:
                     ratios.append("")
