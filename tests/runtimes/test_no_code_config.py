@@ -190,3 +190,20 @@ def test_micro_batcher_never_strands_the_end_of_a_burst() -> None:
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(bursts())
+
+
+def test_batches_are_counted_in_the_workers_metrics() -> None:
+    from modelport.runtimes._script import _count_batch
+    from modelport.scoring import metrics
+
+    state = metrics.SharedState.in_memory()
+    _count_batch(3)  # outside a scoring worker: nothing to count into, no error
+    metrics.set_worker_slot(state.slot(0))
+    try:
+        _count_batch(5)
+        _count_batch(1)
+    finally:
+        metrics.set_worker_slot(None)
+    text = state.render().decode()
+    assert "modelport_batches_total 2\n" in text
+    assert "modelport_batched_requests_total 6\n" in text
