@@ -1,45 +1,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from modelport.core import Workspace
 from modelport.environments import CondaDependencies, Environment
 from modelport.environments.resolve import normalise_requirement, resolve, spec_hash
 from modelport.errors import InvalidArgument, NotFound
-
-
-@dataclass
-class FakeStore:
-    """Just the three store methods the environment SDK calls (the real store lives elsewhere)."""
-
-    versions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-
-    def add_environment(self, name: str, spec: dict[str, Any]) -> int:
-        json.dumps(spec)  # every store call must be serialisable
-        history = self.versions.setdefault(name, [])
-        if not history or history[-1] != spec:
-            history.append(spec)
-        return len(history)
-
-    def get_environment(self, name: str, version: int | None) -> tuple[int, dict[str, Any]]:
-        history = self.versions.get(name, [])
-        number = version or len(history)
-        if not 1 <= number <= len(history):
-            raise NotFound(f"Environment {name!r} version {version} not found")
-        return number, history[number - 1]
-
-    def list_environments(self) -> list[tuple[str, int, dict[str, Any]]]:
-        return [(n, i + 1, s) for n, h in self.versions.items() for i, s in enumerate(h)]
-
-
-@dataclass
-class FakeWorkspace:
-    path: Path
-    store: FakeStore = field(default_factory=FakeStore)
 
 
 def _seed_env(path: Path) -> Environment:
@@ -122,34 +92,43 @@ def test_normalise_requirement(raw: str, expected: str) -> None:
     assert normalise_requirement(raw) == expected
 
 
-def test_register_get_and_list(tmp_path: Path, seed_conda_file: Path) -> None:
-    ws = FakeWorkspace(path=tmp_path)
+def test_register_get_and_list(ws: Workspace, seed_conda_file: Path) -> None:
+    """The versioning rule of the real store (SQLite, then PostgreSQL): an unchanged spec keeps
+    the latest version; any other spec, an earlier one included, gets the next number."""
     env = _seed_env(seed_conda_file)
     assert env.version is None
     assert env.register(workspace=ws).version == 1
     assert env.register(ws).version == 1  # unchanged spec: the store keeps the latest
+    first_spec = env.to_dict()
     env.python.conda_dependencies.add_pip_package("six")  # type: ignore[union-attr]
     assert env.register(ws).version == 2
+    assert env.register(ws).version == 2
+    back = Environment.from_dict(first_spec)
+    assert back.register(ws).version == 3  # equal to version 1, not to the latest
 
     first = Environment.get(workspace=ws, name="myenv", version="1")
     assert first.version == 1
     assert first.python.conda_dependencies is not None
     assert "six" not in first.python.conda_dependencies.pip_packages
+    second = Environment.get(ws, "myenv", version="2")
+    assert second.version == 2 and second == env
     latest = Environment.get(ws, "myenv")
-    assert latest.version == 2 and latest == env
+    assert latest.version == 3 and latest == back
 
     Environment("other").register(ws)
     listed = Environment.list(ws)
     assert sorted(listed) == ["myenv", "other"]
-    assert listed["myenv"].version == 2
+    assert listed["myenv"].version == 3
 
 
-def test_get_rejects_bad_versions_and_unknown_names(tmp_path: Path) -> None:
-    ws = FakeWorkspace(path=tmp_path)
+def test_get_rejects_bad_versions_and_unknown_names(ws: Workspace) -> None:
     with pytest.raises(InvalidArgument, match="must be a number"):
         Environment.get(ws, "x", version="latest")
     with pytest.raises(NotFound):
         Environment.get(ws, "x")
+    Environment("x").register(ws)
+    with pytest.raises(NotFound):
+        Environment.get(ws, "x", version="2")
 
 
 def test_newer_format_is_refused() -> None:

@@ -132,6 +132,11 @@ def test_batched_forest_answers_match_unbatched(rws: Workspace, forest_file: Pat
     bad = _post(service, {"data": [[1.0, 2.0]]})
     assert bad.status_code == 400
     assert _post(service, {"data": X[:2].tolist()}).json() == forest.predict(X[:2]).tolist()
+    # batching happened: the 49 valid requests reached predict in fewer calls than requests
+    text = httpx.get(service.scoring_uri.replace("/score", "/metrics")).text
+    counts = dict(line.split() for line in text.splitlines() if line.startswith("modelport_batch"))
+    assert float(counts["modelport_batched_requests_total"]) == len(requests) + 1
+    assert float(counts["modelport_batches_total"]) < len(requests), counts
 
 
 @pytest.mark.skipif(

@@ -65,7 +65,7 @@ def test_missing_entry_script_is_a_usage_error(app_root):
     assert done.returncode == 2 and b"does not exist" in done.stderr
 
 
-def test_help_is_fast_and_light():
+def test_help_imports_nothing_heavy():
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "modelport.cli.main", "--help"],
         capture_output=True,

@@ -61,7 +61,7 @@ def make_run(
     names = list(model.input_types)
     if settings is not None and model.batchable and batching_is_exact(model):
         batcher: MicroBatcher[Inputs, Any] = MicroBatcher(
-            lambda _key, items: model.predict(items), model.rows, settings
+            lambda _key, items: model.predict(items), model.rows, settings, _count_batch
         )
 
         async def batched(inputs: Inputs) -> Any:
@@ -86,6 +86,16 @@ def make_run(
             decorated
         )
     return decorated
+
+
+def _count_batch(size: int) -> None:
+    """One micro-batch of `size` requests, in the worker's /metrics (batches, requests)."""
+    from modelport.scoring import metrics
+
+    slot = metrics.worker_slot()
+    if slot is not None:
+        slot.add(metrics.S_BATCHES)
+        slot.add(metrics.S_BATCHED, size)
 
 
 def batching_is_exact(model: ServedModel) -> bool:

@@ -86,6 +86,7 @@ class MicroBatcher(Generic[T, R]):
 
     `predict` returns one result per item, in order. If it raises for a batch, every item is
     retried alone, so a bad request fails only its own caller, as without batching.
+    `observe(n)` (if given) is called on the event loop for each batch of n requests.
     """
 
     def __init__(
@@ -93,8 +94,10 @@ class MicroBatcher(Generic[T, R]):
         predict: Callable[[Hashable, Sequence[T]], Sequence[R]],
         rows: Callable[[T], int],
         settings: BatchSettings,
+        observe: Callable[[int], None] | None = None,
     ) -> None:
         self._predict = predict
+        self._observe = observe
         self._rows_of = rows
         self.max_size = settings.max_size
         self.max_wait_s = settings.max_wait_ms / 1000.0
@@ -181,6 +184,8 @@ class MicroBatcher(Generic[T, R]):
 
     async def _run(self, loop: asyncio.AbstractEventLoop, batch: list[_Entry]) -> None:
         items = [e.item for e in batch]
+        if self._observe is not None:
+            self._observe(len(items))
         outcomes = await loop.run_in_executor(self._executor, self._call, batch[0].key, items)
         for entry, (ok, value) in zip(batch, outcomes, strict=True):
             self._settle(entry, ok, value)

@@ -62,6 +62,7 @@ def build(config: ServerConfig, index: int, shm: str | None) -> tuple[Any, Any]:
         if shm
         else metrics.SharedState.in_memory(config.workers or 1)
     )
+    metrics.set_worker_slot(state.slot(index))
     runner = make_runner(
         script.run, script.is_async, config.scoring_timeout_ms / 1000.0, config.max_wait_s
     )

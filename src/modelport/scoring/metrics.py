@@ -31,7 +31,22 @@ S_HIST = 18  # len(BUCKETS) + 1 cells (last = +Inf), not cumulative
 S_SUM = S_HIST + len(BUCKETS) + 1
 S_COUNT = S_SUM + 1
 S_CONNECTIONS = S_COUNT + 1  # open connections (for balancing accepts)
+S_BATCHES = S_CONNECTIONS + 1  # predict calls of the no-code runtimes' micro-batcher
+S_BATCHED = S_BATCHES + 1  # requests those calls answered
 SLOT = 40
+
+# This process's worker slot, for code the worker runs that has no app at hand (the no-code
+# runtimes' batcher); None outside a scoring worker.
+_worker_slot: WorkerMetrics | None = None
+
+
+def set_worker_slot(slot: WorkerMetrics | None) -> None:
+    global _worker_slot
+    _worker_slot = slot
+
+
+def worker_slot() -> WorkerMetrics | None:
+    return _worker_slot
 
 
 class SharedState:
@@ -122,6 +137,13 @@ class SharedState:
             ("queue_depth", S_QUEUE, "gauge", "Scoring requests waiting for run()."),
             ("workers_ready", S_READY, "gauge", "Worker processes that finished init()."),
             ("open_connections", S_CONNECTIONS, "gauge", "Client connections the workers hold."),
+            ("batches_total", S_BATCHES, "counter", "predict calls made by the micro-batcher."),
+            (
+                "batched_requests_total",
+                S_BATCHED,
+                "counter",
+                "Requests in those calls (over batches_total: the mean batch size).",
+            ),
         ):
             out += [f"# HELP modelport_{name} {help_}", f"# TYPE modelport_{name} {kind}"]
             out.append(f"modelport_{name} {total(cell):g}")
