@@ -368,9 +368,16 @@ def test_a_built_environment_is_cached_for_the_second_deploy(
 
 
 def test_an_aci_config_runs_locally_with_its_keys(
-    dws: Workspace, ridge: Model, model_file: Path
+    dws: Workspace,
+    ridge: Model,
+    model_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from modelport.core.webservice import AciWebservice, TargetFallbackWarning
+
+    # no container engine answers here (CI runs one for the container tests)
+    monkeypatch.setenv("MODELPORT_CONTAINER_ENGINE", f"unix://{tmp_path}/no-engine.sock")
 
     config = AciWebservice.deploy_configuration(
         cpu_cores=1,

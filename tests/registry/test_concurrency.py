@@ -68,7 +68,7 @@ def test_a_registration_killed_midway_leaves_no_partial_version(
 
     assert Model.list(ws, name="big") == []
     freed = collect(ws)  # `modelport workspace gc`: the dead writer's blobs and .part files
-    assert sum(r.bytes for r in freed) > 0
+    assert sum(r.count for r in freed) > 0  # its .part at least (maybe still empty when killed)
     assert not any(p.is_file() for p in (ws.path / "artifacts").glob("blobs/*/*"))
     assert not any(tmp_dir.iterdir())
     again = Model.register(ws, big, "big")

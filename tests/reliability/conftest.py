@@ -56,6 +56,9 @@ def port_open(port: int) -> bool:
         return False
 
 
+RECOVERIES: list[tuple[str, float]] = []  # (what, seconds): printed with -s for the notes
+
+
 def eventually(check: Callable[[], bool], what: str, timeout: float = 120) -> float:
     """Wait until `check()` holds (generous: the machine may be busy); return seconds taken."""
     start = time.monotonic()
@@ -63,4 +66,11 @@ def eventually(check: Callable[[], bool], what: str, timeout: float = 120) -> fl
         if time.monotonic() - start > timeout:
             raise AssertionError(f"{what} did not happen within {timeout:.0f} s")
         time.sleep(0.05)
-    return time.monotonic() - start
+    taken = time.monotonic() - start
+    RECOVERIES.append((what, taken))
+    return taken
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for what, taken in RECOVERIES:
+        terminalreporter.write_line(f"recovery: {what}: {taken:.2f} s")

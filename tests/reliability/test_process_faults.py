@@ -178,8 +178,17 @@ Model.deploy(ws, "killed-deploy", [Model(ws, "tiny")], ic, LocalWebservice.deplo
         staging = rws.path / "envs" / ".tmp"
         eventually(lambda: staging.is_dir() and any(staging.iterdir()), "the build starting")
         builders = psutil.Process(deployer.pid).children(recursive=True)
+        assert builders  # uv, building the package that waits on the gate
         deployer.kill()
         deployer.wait(30)
+        # the installer dies with the deploying process: nothing keeps building for nobody
+        eventually(
+            lambda: (
+                not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in builders)
+            ),
+            "the killed deploy's installer exiting",
+            timeout=60,
+        )
         service = Webservice(rws, "killed-deploy")
         assert service.state == "Failed"
         assert f"pid {deployer.pid}" in (service.error or "")

@@ -10,6 +10,7 @@ import functools
 import re
 import shutil
 import subprocess
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -19,6 +20,31 @@ from typing import TextIO
 
 Log = Callable[[str], None]
 _KEEP_LINES = 2000
+# Runs the installer (and the build backends it starts) in a process group of its own that is
+# killed when the process that started it dies (Linux PDEATHSIG on this small wrapper): a deploy
+# killed mid-build leaves nothing building for nobody. A wrapper rather than preexec_fn, which
+# is unsafe in the threaded processes (profiles) that build environments.
+_DIE_WITH_PARENT = """
+import ctypes, os, signal, subprocess, sys
+parent = os.getppid()
+try:
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)
+except (OSError, AttributeError):
+    pass
+child = subprocess.Popen(sys.argv[1:], start_new_session=True)
+
+def stop(*_):
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    os._exit(143)
+
+signal.signal(signal.SIGTERM, stop)
+if os.getppid() != parent:  # the parent died before PDEATHSIG was armed
+    stop()
+sys.exit(child.wait())
+"""
 
 
 def as_log(log: Log | TextIO) -> Log:
@@ -60,7 +86,7 @@ def run(cmd: Sequence[str | Path], log: Log, env: dict[str, str]) -> tuple[int, 
     """Run a command, sending each output line to `log`; return its exit code and output."""
     lines: deque[str] = deque(maxlen=_KEEP_LINES)
     with subprocess.Popen(
-        [str(c) for c in cmd],
+        [sys.executable, "-c", _DIE_WITH_PARENT, *(str(c) for c in cmd)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,

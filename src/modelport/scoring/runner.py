@@ -69,10 +69,11 @@ class SyncRunner:
         self.timeout_s = timeout_s
         self.max_wait_s = max_wait_s
         self.thread = ThreadRunner(fn, timeout_s, max_wait_s)
-        # moving average of run() durations; it starts at the threshold so the first calls run
-        # on the thread (a slow first call never blocks the loop) until they prove fast
-        self.recent_s = INLINE_UP_TO_S
-        self.inline = False
+        # moving average of run() durations. Calls start inline, as in the reference (whose
+        # SIGALRM also ends a first call's blocking wait); a slow first call blocks this
+        # worker's loop once, then the script runs on the thread.
+        self.recent_s = 0.0
+        self.inline = True
         self.own_loop = False  # run() starts an event loop itself: never inline
         self._started: float | None = None
         self._armed = False
