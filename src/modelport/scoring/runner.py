@@ -75,6 +75,7 @@ class SyncRunner:
         self.recent_s = 0.0
         self.inline = True
         self.own_loop = False  # run() starts an event loop itself: never inline
+        self._entered = 0  # calls inside call() now (inline ones never overlap)
         self._started: float | None = None
         self._armed = False
         signal.signal(signal.SIGALRM, self._alarm)
@@ -89,12 +90,25 @@ class SyncRunner:
             raise ScoringTimeout
 
     async def call(self, kwargs: dict[str, Any]) -> Outcome:
+        self._entered += 1
+        try:
+            return await self._call(kwargs)
+        finally:
+            self._entered -= 1
+
+    async def _call(self, kwargs: dict[str, Any]) -> Outcome:
         if self.thread.busy:  # keep calls in order and on one thread at a time
             inline = False
         elif self.inline:
             inline = self.recent_s <= INLINE_UP_TO_S and not self.own_loop
         else:
             inline = self.recent_s < INLINE_UP_TO_S / 2 and not self.own_loop
+        if inline:
+            # One turn of the loop: requests that arrived with this one enter meanwhile. With
+            # others waiting, the thread wins (the loop parses and answers them while run()
+            # computes); alone, inline does (no hand-off).
+            await asyncio.sleep(0)
+            inline = self._entered == 1 and not self.thread.busy
         self.inline = inline
         if not inline:
             outcome = await self.thread.call(kwargs)
