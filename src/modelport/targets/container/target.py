@@ -32,8 +32,9 @@ from typing import Any
 import psutil
 
 from modelport import settings
-from modelport._net import client_host, free_port, port_problem
+from modelport._net import client_host
 from modelport.deploy import credentials
+from modelport.deploy.placement import machine_problem, place_here
 from modelport.deploy.states import FAILED, HEALTHY, TRANSITIONING, UNHEALTHY
 from modelport.deploy.target import DeploymentTarget, Log, ServiceRecord, ServiceSpec
 from modelport.errors import DeploymentError, InvalidArgument, WebserviceException
@@ -74,22 +75,10 @@ class ContainerTarget(DeploymentTarget):
         return f"no container engine answers: {problem}. {engine.INSTALL_HINT}"
 
     def unschedulable(self, spec: ServiceSpec) -> str | None:
-        dc = spec.deployment_config
-        cores = os.cpu_count() or 1
-        if dc.cpu_cores is not None and dc.cpu_cores > cores:
-            return f"it asks for {dc.cpu_cores} CPU cores; the engine's machine has {cores}"
-        if dc.memory_gb is not None:
-            available = psutil.virtual_memory().available / 2**30
-            if dc.memory_gb > available:
-                return f"it asks for {dc.memory_gb} GB of memory; {available:.1f} GB is available"
-        problem = port_problem(dc.host, int(dc.port or 0))
-        if problem is not None:
-            return f"{problem}; pick another port or leave it unset"
-        return None
+        return machine_problem(spec.deployment_config)
 
     def place(self, spec: ServiceSpec, home: Path) -> dict[str, Any]:
-        dc = spec.deployment_config
-        return {"host": dc.host, "port": dc.port or free_port(dc.host)}
+        return place_here(spec.deployment_config)
 
     # -- lifecycle ----------------------------------------------------------------------
     def deploy(self, record: ServiceRecord, spec: ServiceSpec, log: Log) -> None:

@@ -25,9 +25,10 @@ from typing import Any
 
 import psutil
 
-from modelport._net import client_host, free_port, port_problem
+from modelport._net import client_host
 from modelport.app_folder import copy_app, place_models
 from modelport.deploy import credentials
+from modelport.deploy.placement import machine_problem, place_here
 from modelport.deploy.states import FAILED, HEALTHY, STOPPED, TRANSITIONING, UNHEALTHY
 from modelport.deploy.target import DeploymentTarget, Log, ServiceRecord, ServiceSpec
 from modelport.environments.build import build_environment
@@ -49,22 +50,10 @@ class LocalTarget(DeploymentTarget):
 
     # -- placing ------------------------------------------------------------------------
     def unschedulable(self, spec: ServiceSpec) -> str | None:
-        """Why this machine cannot run the service now (port taken, too few cores or memory)."""
-        dc = spec.deployment_config
-        if dc.cpu_cores is not None and dc.cpu_cores > (os.cpu_count() or 1):
-            return f"it asks for {dc.cpu_cores} CPU cores; this machine has {os.cpu_count()}"
-        if dc.memory_gb is not None:
-            available = psutil.virtual_memory().available / 2**30
-            if dc.memory_gb > available:
-                return f"it asks for {dc.memory_gb} GB of memory; {available:.1f} GB is available"
-        problem = port_problem(dc.host, int(dc.port or 0))
-        if problem is not None:
-            return f"{problem}; pick another port or leave it unset"
-        return None
+        return machine_problem(spec.deployment_config)
 
     def place(self, spec: ServiceSpec, home: Path) -> dict[str, Any]:
-        dc = spec.deployment_config
-        return {"host": dc.host, "port": dc.port or free_port(dc.host)}
+        return place_here(spec.deployment_config)
 
     # -- lifecycle ----------------------------------------------------------------------
     def deploy(self, record: ServiceRecord, spec: ServiceSpec, log: Log) -> None:
