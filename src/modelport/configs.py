@@ -31,6 +31,7 @@ PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
 PositiveNumber = Annotated[float, Field(gt=0)]
 Text = Annotated[str, Field(min_length=1)]
+Percent = Annotated[int, Field(ge=1, le=100)]
 
 
 class ConfigWarning(UserWarning):
@@ -166,6 +167,24 @@ class DeploymentConfig:
     ssl_cert_pem_file: Text | None = None
     ssl_key_pem_file: Text | None = None
     ssl_cname: Text | None = None
+    # Kubernetes (v1: AKS) fields, v1's names; other targets do not read them. `compute_target`
+    # names an attached cluster (modelport.deploy.computes); None: the only one attached.
+    compute_target: Text | None = None
+    namespace: Text | None = None
+    num_replicas: AtLeastOne | None = None
+    autoscale_enabled: bool | None = None
+    autoscale_min_replicas: AtLeastOne | None = None
+    autoscale_max_replicas: AtLeastOne | None = None
+    autoscale_refresh_seconds: AtLeastOne | None = None
+    autoscale_target_utilization: Percent | None = None
+    cpu_cores_limit: PositiveNumber | None = None
+    memory_gb_limit: PositiveNumber | None = None
+    period_seconds: AtLeastOne | None = None
+    initial_delay_seconds: NonNegativeInt | None = None
+    timeout_seconds: AtLeastOne | None = None
+    success_threshold: AtLeastOne | None = None
+    failure_threshold: AtLeastOne | None = None
+    collect_model_data: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

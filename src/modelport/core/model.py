@@ -11,6 +11,7 @@ import importlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from modelport.errors import InvalidArgument
 from modelport.registry import models as registry
 from modelport.registry.models import parse_model_id
 from modelport.registry.resources import ResourceConfiguration
@@ -67,6 +68,8 @@ class Model(registry.Model):
         from modelport.core.webservice import Webservice
         from modelport.deploy.service import deploy_service
 
+        if deployment_target is not None:
+            deployment_config = _on_compute(deployment_config, deployment_target)
         doc = deploy_service(
             workspace, name, models, inference_config, deployment_config, overwrite, show_output
         )
@@ -121,3 +124,21 @@ class Model(registry.Model):
             description=description,
             settings=ProfileSettings(**options),
         )
+
+
+def _on_compute(config: DeploymentConfig | None, compute: Any) -> DeploymentConfig:
+    """The config aimed at an attached compute (a ComputeTarget or its name); v1 deploys a
+    Kubernetes service with the default AKS settings when only the target is given."""
+    import dataclasses
+
+    from modelport.core.webservice import KubernetesWebservice
+
+    name = compute if isinstance(compute, str) else getattr(compute, "name", None)
+    if not isinstance(name, str):
+        raise InvalidArgument(
+            f"deployment_target must be a ComputeTarget or its name, not {type(compute).__name__}.",
+            hint="Pass ComputeTarget(ws, NAME), or leave it out for a local service.",
+        )
+    if config is None:
+        config = KubernetesWebservice.deploy_configuration()
+    return dataclasses.replace(config, compute_target=name)
