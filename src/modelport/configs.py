@@ -9,10 +9,11 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import types
 import warnings
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 
@@ -180,7 +181,7 @@ class DeploymentConfig:
     cpu_cores_limit: PositiveNumber | None = None
     memory_gb_limit: PositiveNumber | None = None
     period_seconds: AtLeastOne | None = None
-    initial_delay_seconds: NonNegativeInt | None = None
+    initial_delay_seconds: AtLeastOne | None = None
     timeout_seconds: AtLeastOne | None = None
     success_threshold: AtLeastOne | None = None
     failure_threshold: AtLeastOne | None = None
@@ -202,6 +203,20 @@ class DeploymentConfig:
                 "auth_enabled and token_auth_enabled cannot both be on.",
                 hint="Pick key auth or token auth.",
             )
+        _check_kubernetes(self)
+
+    def with_kubernetes_defaults(self) -> DeploymentConfig:
+        """A copy with every unset Kubernetes field at v1's AKS default, as a target applies
+        them: autoscaling (1-10 replicas at 70%) unless `num_replicas` is given, 0.1 core and
+        0.5 GB requested, the liveness probe every 10 s after 310 s, 2 s timeout, 1/3 tries."""
+        values = {n: d for n, d in KUBERNETES_DEFAULTS.items() if getattr(self, n) is None}
+        autoscale = self.autoscale_enabled
+        if autoscale is None:
+            autoscale = self.num_replicas is None
+        values["autoscale_enabled"] = autoscale
+        if autoscale:
+            values.update({n: d for n, d in AUTOSCALE_DEFAULTS.items() if getattr(self, n) is None})
+        return replace(self, **values)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe; never the keys, which live only in the service's owner-only key file."""
@@ -237,15 +252,21 @@ class DeploymentConfig:
         for key, value in data.items():
             if key in _DEPLOYMENT_FILE_KEYS:
                 values[_DEPLOYMENT_FILE_KEYS[key]] = value
-            elif key == "containerResourceRequirements" and value is not None:
-                values["cpu_cores"] = value.get("cpu")
-                values["memory_gb"] = value.get("memoryInGB")
+            elif key in _NESTED_FILE_KEYS and value is not None:
+                for sub, name in _NESTED_FILE_KEYS[key].items():
+                    if value.get(sub) is not None:  # null: the default, as in v1
+                        values[name] = value[sub]
         values["compute_type"] = _normalize_compute(values.get("compute_type", "local"))
         base = Path(path).resolve().parent
         for name in ("ssl_cert_pem_file", "ssl_key_pem_file"):  # relative to the file
             if values.get(name):
                 values[name] = str(base / values[name])
+        if values["compute_type"] == "kubernetes" and "authEnabled" not in data:
+            values["auth_enabled"] = not values.get("token_auth_enabled")  # v1's AKS default
         extra = {k: v for k, v in data.items() if k in _ACCEPTED_EXTRA_KEYS}
+        ignored = {name: data[key] for key, name in _IGNORED_FILE_KEYS.items() if key in data}
+        warn_ignored(str(path), ignored, KUBERNETES_IGNORED)
+        extra.update({k: v for k, v in ignored.items() if v is not None})
         try:
             return cls(**values, extra=extra)
         except InvalidArgument as exc:
@@ -258,16 +279,24 @@ class DeploymentConfig:
             data["port"] = self.port
         data["authEnabled"] = self.auth_enabled
         data["tokenAuthEnabled"] = self.token_auth_enabled
-        if self.cpu_cores is not None or self.memory_gb is not None:
-            data["containerResourceRequirements"] = {
-                "cpu": self.cpu_cores,
-                "memoryInGB": self.memory_gb,
+        for key, names in _NESTED_FILE_KEYS.items():
+            if key == "keys":
+                continue  # keys live only in the service's owner-only key file
+            section = {
+                sub: getattr(self, n) for sub, n in names.items() if getattr(self, n) is not None
             }
+            if section and section != {"storageEnabled": False}:
+                data[key] = section
         for key, attr in (
             ("workers", "workers"),
             ("scoringTimeoutMs", "scoring_timeout_ms"),
             ("maxConcurrentRequestsPerContainer", "max_concurrent_requests_per_container"),
             ("maxRequestBodyBytes", "max_request_body_bytes"),
+            ("maxQueueWaitMs", "max_request_wait_time"),
+            ("numReplicas", "num_replicas"),
+            ("namespace", "namespace"),
+            ("computeTargetName", "compute_target"),
+            ("description", "description"),
         ):
             if getattr(self, attr) is not None:
                 data[key] = getattr(self, attr)
@@ -277,6 +306,13 @@ class DeploymentConfig:
             data["sslKey"] = self.ssl_key_pem_file
             if self.ssl_cname:
                 data["cname"] = self.ssl_cname
+        if self.tags:
+            data["tags"] = dict(self.tags)
+        if self.environment_variables:
+            data["environmentVariables"] = dict(self.environment_variables)
+        for key, name in _IGNORED_FILE_KEYS.items():
+            if self.extra.get(name) is not None:
+                data[key] = self.extra[name]
         target = Path(path)
         target.write_text(json.dumps(data, indent=2) + "\n")
         return target
@@ -301,7 +337,38 @@ _DEPLOYMENT_FILE_KEYS = {
     "sslCertificate": "ssl_cert_pem_file",
     "sslKey": "ssl_key_pem_file",
     "cname": "ssl_cname",
+    "numReplicas": "num_replicas",
+    "namespace": "namespace",
+    "computeTargetName": "compute_target",
 }
+# deploymentconfig.json objects -> {key inside: DeploymentConfig field} (v1's AKS names).
+_NESTED_FILE_KEYS = {
+    "containerResourceRequirements": {
+        "cpu": "cpu_cores",
+        "memoryInGB": "memory_gb",
+        "cpuLimit": "cpu_cores_limit",
+        "memoryInGBLimit": "memory_gb_limit",
+    },
+    "autoScaler": {
+        "autoscaleEnabled": "autoscale_enabled",
+        "minReplicas": "autoscale_min_replicas",
+        "maxReplicas": "autoscale_max_replicas",
+        "refreshPeriodInSeconds": "autoscale_refresh_seconds",
+        "targetUtilization": "autoscale_target_utilization",
+    },
+    "livenessProbeRequirements": {
+        "periodSeconds": "period_seconds",
+        "initialDelaySeconds": "initial_delay_seconds",
+        "timeoutSeconds": "timeout_seconds",
+        "successThreshold": "success_threshold",
+        "failureThreshold": "failure_threshold",
+    },
+    "dataCollection": {"storageEnabled": "collect_model_data"},
+    "keys": {"primaryKey": "primary_key", "secondaryKey": "secondary_key"},
+}
+# deploymentconfig.json keys accepted with a warning (KUBERNETES_IGNORED says why), kept in
+# `extra` under the SDK's names so that `write` gives them back.
+_IGNORED_FILE_KEYS = {"appInsightsEnabled": "enable_app_insights", "gpuCores": "gpu_cores"}
 
 # inferenceconfig.json key -> InferenceConfig field (environment apart: a name or an object).
 _INFERENCE_FILE_KEYS = {
@@ -318,21 +385,94 @@ _INFERENCE_FILE_KEYS = {
 _PATH_FIELDS = ("entry_script", "source_directory", "conda_file", "extra_docker_file_steps")
 
 # Keys of Azure deployment configs that only matter on cloud targets: kept, not warned about.
-_ACCEPTED_EXTRA_KEYS = {
-    "appInsightsEnabled",
-    "autoScaler",
-    "numReplicas",
-    "dnsNameLabel",
-    "location",
-    "namespace",
-    "livenessProbeRequirements",
-    "dataCollection",
-    "computeTargetName",
-    "gpuCores",
-    "keys",
-    "isDefault",
-    "trafficPercentile",
+_ACCEPTED_EXTRA_KEYS = {"dnsNameLabel", "location", "isDefault", "trafficPercentile"}
+
+
+# v1's AKS defaults, applied by `DeploymentConfig.with_kubernetes_defaults()` (the AKS docs).
+KUBERNETES_DEFAULTS: dict[str, Any] = {
+    "cpu_cores": 0.1,
+    "memory_gb": 0.5,
+    "scoring_timeout_ms": 60_000,
+    "period_seconds": 10,
+    "initial_delay_seconds": 310,
+    "timeout_seconds": 2,
+    "success_threshold": 1,
+    "failure_threshold": 3,
 }
+AUTOSCALE_DEFAULTS: dict[str, Any] = {
+    "autoscale_min_replicas": 1,
+    "autoscale_max_replicas": 10,
+    "autoscale_refresh_seconds": 1,
+    "autoscale_target_utilization": 70,
+}
+# v1 AKS settings modelport accepts without effect, and why (the warning says so).
+KUBERNETES_IGNORED = {
+    "enable_app_insights": "there is no Application Insights; requests and errors are in "
+    "service.get_logs()",
+    "gpu_cores": "GPU scheduling is not implemented; pods request CPU and memory only",
+    "blobfuse_enabled": "models are copied into the service image, never mounted from blob storage",
+    "properties": "services keep tags and a description; v1's write-once properties are not stored",
+}
+# A Kubernetes namespace: a DNS-1123 label (v1 checks the same pattern).
+_NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
+def warn_ignored(where: str, given: Mapping[str, Any], reasons: Mapping[str, str]) -> None:
+    """One ConfigWarning naming every accepted-and-ignored setting that was given, and why."""
+    named = [
+        f"{k} ({reasons[k]})"
+        for k, v in given.items()
+        if k in reasons and v not in (None, False, 0, {})
+    ]
+    if named:
+        warnings.warn(f"{where}: ignoring {'; '.join(named)}.", ConfigWarning, stacklevel=3)
+
+
+def _check_kubernetes(config: DeploymentConfig) -> None:
+    """v1's cross-field rules for AKS settings (each field's own bounds are in its type)."""
+    problems = []
+    autoscale = {
+        name: getattr(config, name)
+        for name in AUTOSCALE_DEFAULTS
+        if getattr(config, name) is not None
+    }
+    if config.autoscale_enabled and config.num_replicas is not None:
+        problems.append(
+            f"num_replicas={config.num_replicas} cannot be combined with autoscale_enabled=True "
+            "(give a fixed replica count or autoscaling bounds, not both)"
+        )
+    if config.autoscale_enabled is False and config.num_replicas is None:
+        problems.append("autoscale_enabled=False needs num_replicas (how many replicas to run)")
+    if autoscale and not config.autoscale_enabled:
+        problems.append(
+            f"{', '.join(autoscale)} given without autoscale_enabled=True (v1 requires it)"
+        )
+    low, high = config.autoscale_min_replicas, config.autoscale_max_replicas
+    if low is not None and high is not None and low > high:
+        problems.append(
+            f"autoscale_min_replicas={low} is greater than autoscale_max_replicas={high}"
+        )
+    kubernetes = config.compute_type == "kubernetes"
+    for limit, request in (("cpu_cores_limit", "cpu_cores"), ("memory_gb_limit", "memory_gb")):
+        wanted, given = getattr(config, request), getattr(config, limit)
+        shown = f"{request}={wanted}"
+        if wanted is None and kubernetes:
+            wanted = KUBERNETES_DEFAULTS[request]
+            shown = f"the default {request}={wanted}"
+        if given is not None and wanted is not None and given < wanted:
+            problems.append(
+                f"{limit}={given} is below {shown} (a limit must be at least the request)"
+            )
+    if config.namespace is not None and not _NAMESPACE.fullmatch(config.namespace):
+        problems.append(
+            f"namespace={config.namespace!r} is not a Kubernetes namespace (up to 63 lowercase "
+            "letters, digits and '-', starting and ending with a letter or digit)"
+        )
+    if problems:
+        raise InvalidArgument(
+            "; ".join(problems) + ".",
+            hint="The AKS settings and their rules are in docs/deploy.md (Clusters).",
+        )
 
 
 def _normalize_compute(value: str) -> str:
@@ -405,14 +545,6 @@ _STRICT = ConfigDict(strict=True, arbitrary_types_allowed=True)
 _FILE_OBJECT = ConfigDict(strict=True, extra="allow", defer_build=True)  # built on first use
 
 
-class _ResourceRequirements(BaseModel):
-    """`containerResourceRequirements` of deploymentconfig.json (other keys are ignored)."""
-
-    model_config = _FILE_OBJECT
-    cpu: PositiveNumber | None = None
-    memoryInGB: PositiveNumber | None = None
-
-
 class _PythonSection(BaseModel):
     model_config = _FILE_OBJECT
     condaDependenciesFile: Text | None = None
@@ -441,7 +573,12 @@ def _schema(cls: type) -> type[BaseModel]:
 def _deployment_file_schema() -> type[BaseModel]:
     hints = get_type_hints(DeploymentConfig, include_extras=True)
     spec: dict[str, Any] = {k: (hints[n], None) for k, n in _DEPLOYMENT_FILE_KEYS.items()}
-    spec["containerResourceRequirements"] = (_ResourceRequirements | None, None)
+    for key, names in _NESTED_FILE_KEYS.items():  # e.g. autoScaler.minReplicas (others ignored)
+        inner: dict[str, Any] = {sub: (hints[n] | None, None) for sub, n in names.items()}
+        section = create_model(key, __config__=_FILE_OBJECT, **inner)
+        spec[key] = (section | None, None)
+    spec["appInsightsEnabled"] = (bool | None, None)
+    spec["gpuCores"] = (NonNegativeInt | None, None)
     return create_model("DeploymentConfigFile", __config__=_STRICT, **spec)
 
 

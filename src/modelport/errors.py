@@ -121,9 +121,25 @@ class PackageNotFound(NotFound):
     """No package with that id in this workspace."""
 
 
+class ComputeTargetException(ModelportError):
+    """Azure v1 name for compute target failures: attach, status, detach (kept so `except`
+    clauses port)."""
+
+
+class ComputeTargetNotFound(NotFound, ComputeTargetException):
+    """No compute target by that name (also a ComputeTargetException, as v1 code catches that)."""
+
+
+class InvalidComputeConfig(InvalidArgument, ComputeTargetException):
+    """An attach or provisioning configuration that cannot work: a kubeconfig file that is
+    missing or unparsable, a context it does not hold, a bad namespace."""
+
+
 __all__ = [
     "AlreadyExists",
     "AuthNotEnabled",
+    "ComputeTargetException",
+    "ComputeTargetNotFound",
     "Conflict",
     "DeploymentError",
     "DockerUnavailable",
@@ -131,6 +147,7 @@ __all__ = [
     "EnvironmentBuildError",
     "IntegrityError",
     "InvalidArgument",
+    "InvalidComputeConfig",
     "MissingDependency",
     "ModelportError",
     "NotFound",

@@ -16,7 +16,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelport.configs import DeploymentConfig, InferenceConfig
+from modelport.configs import (
+    KUBERNETES_DEFAULTS,
+    KUBERNETES_IGNORED,
+    DeploymentConfig,
+    InferenceConfig,
+    warn_ignored,
+)
 from modelport.deploy import service as control
 from modelport.deploy.service import TargetFallbackWarning
 from modelport.deploy.states import HEALTHY, TRANSITIONING
@@ -418,39 +424,88 @@ class ContainerWebservice(Webservice):
 
 
 class KubernetesWebservice(Webservice):
-    """A service on Kubernetes (v1: AKS)."""
+    """A service on an attached Kubernetes cluster (v1: AKS)."""
 
     @staticmethod
     def deploy_configuration(
+        autoscale_enabled: bool | None = None,
+        autoscale_min_replicas: int | None = None,
+        autoscale_max_replicas: int | None = None,
+        autoscale_refresh_seconds: int | None = None,
+        autoscale_target_utilization: int | None = None,
+        collect_model_data: bool | None = None,
+        auth_enabled: bool | None = None,
         cpu_cores: float | None = None,
         memory_gb: float | None = None,
-        auth_enabled: bool = True,
-        token_auth_enabled: bool = False,
-        scoring_timeout_ms: int | None = 60_000,
+        enable_app_insights: bool | None = None,
+        scoring_timeout_ms: int | None = None,
         replica_max_concurrent_requests: int | None = None,
         max_request_wait_time: int | None = None,
-        tags: dict[str, str] | None = None,
-        description: str | None = None,
-        environment_variables: dict[str, str] | None = None,
+        num_replicas: int | None = None,
         primary_key: str | None = None,
         secondary_key: str | None = None,
-        **extra: Any,
+        tags: dict[str, str] | None = None,
+        properties: dict[str, str] | None = None,
+        description: str | None = None,
+        gpu_cores: int | None = None,
+        period_seconds: int | None = None,
+        initial_delay_seconds: int | None = None,
+        timeout_seconds: int | None = None,
+        success_threshold: int | None = None,
+        failure_threshold: int | None = None,
+        namespace: str | None = None,
+        token_auth_enabled: bool | None = None,
+        compute_target_name: str | None = None,
+        cpu_cores_limit: float | None = None,
+        memory_gb_limit: float | None = None,
+        blobfuse_enabled: bool | None = None,
+        environment_variables: dict[str, str] | None = None,
     ) -> DeploymentConfig:
+        """v1's AksWebservice.deploy_configuration, parameter for parameter. Unset values
+        take v1's AKS defaults when the service is deployed (`with_kubernetes_defaults`): key
+        auth on, autoscaling 1-10 replicas unless `num_replicas` is given, 60 s scoring timeout.
+        `environment_variables` is modelport's, as on the other targets."""
+        ignored = {
+            "enable_app_insights": enable_app_insights,
+            "gpu_cores": gpu_cores,
+            "blobfuse_enabled": blobfuse_enabled,
+            "properties": properties,
+        }
+        warn_ignored("AksWebservice.deploy_configuration", ignored, KUBERNETES_IGNORED)
+        token = bool(token_auth_enabled)
         return DeploymentConfig(
             compute_type="kubernetes",
-            primary_key=primary_key,
-            secondary_key=secondary_key,
+            autoscale_enabled=autoscale_enabled,
+            autoscale_min_replicas=autoscale_min_replicas,
+            autoscale_max_replicas=autoscale_max_replicas,
+            autoscale_refresh_seconds=autoscale_refresh_seconds,
+            autoscale_target_utilization=autoscale_target_utilization,
+            collect_model_data=bool(collect_model_data),
+            auth_enabled=(not token) if auth_enabled is None else auth_enabled,
+            token_auth_enabled=token,
             cpu_cores=cpu_cores,
             memory_gb=memory_gb,
-            auth_enabled=auth_enabled,
-            token_auth_enabled=token_auth_enabled,
-            scoring_timeout_ms=scoring_timeout_ms,
+            cpu_cores_limit=cpu_cores_limit,
+            memory_gb_limit=memory_gb_limit,
+            scoring_timeout_ms=KUBERNETES_DEFAULTS["scoring_timeout_ms"]
+            if scoring_timeout_ms is None
+            else scoring_timeout_ms,
             max_concurrent_requests_per_container=replica_max_concurrent_requests,
             max_request_wait_time=max_request_wait_time,
+            num_replicas=num_replicas,
+            primary_key=primary_key,
+            secondary_key=secondary_key,
             tags=_copied(tags),
             description=description,
+            period_seconds=period_seconds,
+            initial_delay_seconds=initial_delay_seconds,
+            timeout_seconds=timeout_seconds,
+            success_threshold=success_threshold,
+            failure_threshold=failure_threshold,
+            namespace=namespace,
+            compute_target=compute_target_name,
             environment_variables=_copied(environment_variables),
-            extra=extra,
+            extra={k: v for k, v in ignored.items() if v is not None},
         )
 
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from modelport.errors import AlreadyExists, InvalidArgument, NotFound
+from modelport.errors import AlreadyExists, ComputeTargetNotFound, InvalidArgument, NotFound
 from modelport.registry.names import validate_name
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def get_compute(workspace: Workspace, name: str) -> ComputeRecord:
         return ComputeRecord.from_dict(workspace.store.get_document(KIND, name))
     except NotFound:
         attached = ", ".join(c.name for c in list_computes(workspace)) or "none"
-        raise NotFound(
+        raise ComputeTargetNotFound(
             f"No compute target named '{name}' in this workspace (attached: {attached}).",
             hint="Attach a cluster with `modelport compute attach NAME --kubeconfig FILE`.",
         ) from None
@@ -95,7 +95,7 @@ def compute_for(workspace: Workspace, compute_type: str, name: str | None) -> Co
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:
-        raise NotFound(
+        raise ComputeTargetNotFound(
             f"No {compute_type} compute target is attached to this workspace.",
             hint="Attach one with `modelport compute attach NAME --kubeconfig FILE`.",
         )
