@@ -20,6 +20,7 @@ _EXPORTS: dict[str, str] = {
     "Run": "modelport.registry.runs",
     "Environment": "modelport.environments",
     "CondaDependencies": "modelport.environments",
+    "ComputeTarget": "modelport.core.compute",
     "ModelportError": "modelport.errors",
     "InferenceConfig": "modelport.configs",
     "DeploymentConfig": "modelport.configs",
@@ -40,6 +41,7 @@ __all__ = [
     "VERSION",
     "AciWebservice",
     "AksWebservice",
+    "ComputeTarget",
     "CondaDependencies",
     "ContainerWebservice",
     "Dataset",
@@ -74,6 +76,7 @@ def __getattr__(name: str) -> Any:
 
 if TYPE_CHECKING:
     from modelport.configs import DeploymentConfig, InferenceConfig
+    from modelport.core.compute import ComputeTarget
     from modelport.core.model import Model
     from modelport.core.webservice import (
         AciWebservice,

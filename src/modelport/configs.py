@@ -417,15 +417,21 @@ KUBERNETES_IGNORED = {
 _NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
+def valid_namespace(name: Any) -> bool:
+    """A Kubernetes namespace name: a DNS-1123 label."""
+    return isinstance(name, str) and _NAMESPACE.fullmatch(name) is not None
+
+
 def warn_ignored(where: str, given: Mapping[str, Any], reasons: Mapping[str, str]) -> None:
-    """One ConfigWarning naming every accepted-and-ignored setting that was given, and why."""
-    named = [
-        f"{k} ({reasons[k]})"
-        for k, v in given.items()
-        if k in reasons and v not in (None, False, 0, {})
-    ]
-    if named:
-        warnings.warn(f"{where}: ignoring {'; '.join(named)}.", ConfigWarning, stacklevel=3)
+    """One ConfigWarning naming every accepted-and-ignored setting that was given, and why
+    (settings with the same reason share it)."""
+    by_reason: dict[str, list[str]] = {}
+    for name, value in given.items():
+        if name in reasons and value not in (None, False, 0, {}, [], ""):
+            by_reason.setdefault(reasons[name], []).append(name)
+    if by_reason:
+        parts = [f"{', '.join(names)} ({why})" for why, names in by_reason.items()]
+        warnings.warn(f"{where}: ignoring {'; '.join(parts)}.", ConfigWarning, stacklevel=3)
 
 
 def _check_kubernetes(config: DeploymentConfig) -> None:
@@ -463,7 +469,7 @@ def _check_kubernetes(config: DeploymentConfig) -> None:
             problems.append(
                 f"{limit}={given} is below {shown} (a limit must be at least the request)"
             )
-    if config.namespace is not None and not _NAMESPACE.fullmatch(config.namespace):
+    if config.namespace is not None and not valid_namespace(config.namespace):
         problems.append(
             f"namespace={config.namespace!r} is not a Kubernetes namespace (up to 63 lowercase "
             "letters, digits and '-', starting and ending with a letter or digit)"

@@ -273,6 +273,13 @@ def update(
     "--ic", "--inference-config-file", "ic_file", required=True, help="inferenceconfig.json"
 )
 @click.option("--dc", "--deploy-config-file", "dc_file", default=None, help="deploymentconfig.json")
+@click.option(
+    "--compute-target",
+    default=None,
+    metavar="NAME",
+    help="Attached cluster to deploy to (`modelport compute list`); without --dc, v1's AKS "
+    "defaults.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace a service of the same name.")
 @output_option
 def deploy(
@@ -281,6 +288,7 @@ def deploy(
     models: tuple[str, ...],
     ic_file: str,
     dc_file: str | None,
+    compute_target: str | None,
     overwrite: bool,
     output: str,
 ) -> None:
@@ -296,6 +304,7 @@ def deploy(
         list(models),
         inference_config=InferenceConfig.from_file(ic_file, ws),
         deployment_config=DeploymentConfig.from_file(dc_file) if dc_file else None,
+        deployment_target=compute_target,
         overwrite=overwrite,
         show_output=output != "json",
     )

@@ -69,7 +69,7 @@ class Model(registry.Model):
         from modelport.deploy.service import deploy_service
 
         if deployment_target is not None:
-            deployment_config = _on_compute(deployment_config, deployment_target)
+            deployment_config = _on_compute(workspace, deployment_config, deployment_target)
         doc = deploy_service(
             workspace, name, models, inference_config, deployment_config, overwrite, show_output
         )
@@ -126,12 +126,15 @@ class Model(registry.Model):
         )
 
 
-def _on_compute(config: DeploymentConfig | None, compute: Any) -> DeploymentConfig:
+def _on_compute(
+    workspace: Workspace, config: DeploymentConfig | None, compute: Any
+) -> DeploymentConfig:
     """The config aimed at an attached compute (a ComputeTarget or its name); v1 deploys a
     Kubernetes service with the default AKS settings when only the target is given."""
     import dataclasses
 
     from modelport.core.webservice import KubernetesWebservice
+    from modelport.deploy.computes import get_compute
 
     name = compute if isinstance(compute, str) else getattr(compute, "name", None)
     if not isinstance(name, str):
@@ -139,6 +142,27 @@ def _on_compute(config: DeploymentConfig | None, compute: Any) -> DeploymentConf
             f"deployment_target must be a ComputeTarget or its name, not {type(compute).__name__}.",
             hint="Pass ComputeTarget(ws, NAME), or leave it out for a local service.",
         )
+    record = get_compute(workspace, name)  # ComputeTargetNotFound names the attached ones
+    if record.compute_type == "amlcompute":
+        raise InvalidArgument(
+            f"Compute target '{name}' is an AmlCompute (batch jobs on this machine); web "
+            "services deploy to an AksCompute or KubernetesCompute (batch on Kubernetes lands "
+            "later).",
+            hint="Attach a cluster (KubernetesCompute.attach_configuration) and deploy there, "
+            "or leave deployment_target out for a local service.",
+        )
     if config is None:
         config = KubernetesWebservice.deploy_configuration()
+    if config.compute_type != record.compute_type:
+        raise InvalidArgument(
+            f"Compute target '{name}' is a {record.compute_type} cluster, but the deployment "
+            f"config is for {config.compute_type} services.",
+            hint="Use AksWebservice.deploy_configuration(...) (computeType AKS in a file).",
+        )
+    if config.compute_target not in (None, name):
+        raise InvalidArgument(
+            f"The deployment config names compute target '{config.compute_target}' but "
+            f"deployment_target is '{name}'.",
+            hint="Give one of them, or the same name in both.",
+        )
     return dataclasses.replace(config, compute_target=name)

@@ -8,6 +8,7 @@ from modelport import workspace as base
 from modelport.core.model import Model
 
 if TYPE_CHECKING:
+    from modelport.core.compute import ComputeTarget
     from modelport.core.webservice import Webservice
 
 __all__ = ["Workspace"]
@@ -27,6 +28,13 @@ class Workspace(base.Workspace):
         from modelport.core.webservice import Webservice  # deployment loads late (start-up)
 
         return {s.name: s for s in Webservice.list(self)}
+
+    @property
+    def compute_targets(self) -> dict[str, ComputeTarget]:
+        """Name → ComputeTarget (of its v1 class), as `ws.compute_targets` in v1."""
+        from modelport.core.compute import ComputeTarget
+
+        return {c.name: c for c in ComputeTarget.list(self)}
 
     @property
     def environments(self) -> dict[str, Any]:
