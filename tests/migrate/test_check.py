@@ -107,11 +107,9 @@ def test_indented_magic_and_broken_cell_do_not_stop_the_notebook() -> None:
     assert (2, "IPython line %time") in reasons
     assert (3, "not valid Python") in reasons
     unsupported = {u.name for u in report.uses if u.status == "unsupported"}
-    assert {
-        "azureml.core.ScriptRunConfig",
-        "azureml.core.compute",
-        "azureml.train.hyperdrive",
-    } <= unsupported
+    assert {"azureml.core.ScriptRunConfig", "azureml.train.hyperdrive"} <= unsupported
+    supported = {u.name for u in report.uses if u.status == "supported"}
+    assert {"azureml.core.compute", "ComputeTarget", "AmlCompute"} <= supported
 
 
 def test_entry_scripts_see_the_service_stand_ins(tmp_path: Path) -> None:

@@ -63,7 +63,9 @@ def test_apply_dry_run_via_cli(samples: Path) -> None:
     code, out, err = run("apply", "--dry-run", str(samples / "train.ipynb"))
     assert code == 0
     assert '+      "source": "from modelport.core import Workspace' in out
-    assert out.splitlines()[-1] == "would rewrite 1 imports in 1 of 1 files"
+    assert '+      "source": "from modelport.core import Workspace' in out
+    assert "from modelport.core.compute import ComputeTarget, AmlCompute" in out
+    assert out.splitlines()[-1] == "would rewrite 2 imports in 1 of 1 files"
     assert "kept azureml.train.hyperdrive (training" in err
 
 

@@ -268,6 +268,14 @@ class ComputeTarget:
     ) -> None:
         """Check the attached cluster once (there is no provisioning to wait for); raise
         ComputeTargetException when it failed."""
+        warn_ignored(
+            "ComputeTarget.wait_for_completion",
+            {"min_node_count": min_node_count, "is_delete_operation": is_delete_operation},
+            dict.fromkeys(
+                ("min_node_count", "is_delete_operation"),
+                "nothing is provisioned or deleted: the attached cluster is checked once",
+            ),
+        )
         state = self.get_status()
         if show_output:
             reason = f"; {self._error()}" if self.provisioning_errors else ""
