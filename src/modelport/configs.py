@@ -261,8 +261,11 @@ class DeploymentConfig:
         for name in ("ssl_cert_pem_file", "ssl_key_pem_file"):  # relative to the file
             if values.get(name):
                 values[name] = str(base / values[name])
-        if values["compute_type"] == "kubernetes" and "authEnabled" not in data:
-            values["auth_enabled"] = not values.get("token_auth_enabled")  # v1's AKS default
+        if values["compute_type"] == "kubernetes":  # v1's AKS defaults, as the SDK's
+            if "authEnabled" not in data:
+                values["auth_enabled"] = not values.get("token_auth_enabled")
+            if values.get("scoring_timeout_ms") is None:
+                values["scoring_timeout_ms"] = KUBERNETES_DEFAULTS["scoring_timeout_ms"]
         extra = {k: v for k, v in data.items() if k in _ACCEPTED_EXTRA_KEYS}
         ignored = {name: data[key] for key, name in _IGNORED_FILE_KEYS.items() if key in data}
         warn_ignored(str(path), ignored, KUBERNETES_IGNORED)

@@ -27,7 +27,7 @@ from modelport.deploy import service as control
 from modelport.deploy.service import TargetFallbackWarning
 from modelport.deploy.states import HEALTHY, TRANSITIONING
 from modelport.deploy.target import DeploymentTarget, ServiceRecord
-from modelport.errors import AuthNotEnabled, ServiceNotFound, WebserviceException
+from modelport.errors import AuthNotEnabled, InvalidArgument, ServiceNotFound, WebserviceException
 from modelport.registry.documents import StoredDocument
 from modelport.registry.models import Model
 
@@ -473,40 +473,53 @@ class KubernetesWebservice(Webservice):
         }
         warn_ignored("AksWebservice.deploy_configuration", ignored, KUBERNETES_IGNORED)
         token = bool(token_auth_enabled)
-        return DeploymentConfig(
-            compute_type="kubernetes",
-            autoscale_enabled=autoscale_enabled,
-            autoscale_min_replicas=autoscale_min_replicas,
-            autoscale_max_replicas=autoscale_max_replicas,
-            autoscale_refresh_seconds=autoscale_refresh_seconds,
-            autoscale_target_utilization=autoscale_target_utilization,
-            collect_model_data=bool(collect_model_data),
-            auth_enabled=(not token) if auth_enabled is None else auth_enabled,
-            token_auth_enabled=token,
-            cpu_cores=cpu_cores,
-            memory_gb=memory_gb,
-            cpu_cores_limit=cpu_cores_limit,
-            memory_gb_limit=memory_gb_limit,
-            scoring_timeout_ms=KUBERNETES_DEFAULTS["scoring_timeout_ms"]
-            if scoring_timeout_ms is None
-            else scoring_timeout_ms,
-            max_concurrent_requests_per_container=replica_max_concurrent_requests,
-            max_request_wait_time=max_request_wait_time,
-            num_replicas=num_replicas,
-            primary_key=primary_key,
-            secondary_key=secondary_key,
-            tags=_copied(tags),
-            description=description,
-            period_seconds=period_seconds,
-            initial_delay_seconds=initial_delay_seconds,
-            timeout_seconds=timeout_seconds,
-            success_threshold=success_threshold,
-            failure_threshold=failure_threshold,
-            namespace=namespace,
-            compute_target=compute_target_name,
-            environment_variables=_copied(environment_variables),
-            extra={k: v for k, v in ignored.items() if v is not None},
-        )
+        try:
+            return DeploymentConfig(
+                compute_type="kubernetes",
+                autoscale_enabled=autoscale_enabled,
+                autoscale_min_replicas=autoscale_min_replicas,
+                autoscale_max_replicas=autoscale_max_replicas,
+                autoscale_refresh_seconds=autoscale_refresh_seconds,
+                autoscale_target_utilization=autoscale_target_utilization,
+                collect_model_data=bool(collect_model_data),
+                auth_enabled=(not token) if auth_enabled is None else auth_enabled,
+                token_auth_enabled=token,
+                cpu_cores=cpu_cores,
+                memory_gb=memory_gb,
+                cpu_cores_limit=cpu_cores_limit,
+                memory_gb_limit=memory_gb_limit,
+                scoring_timeout_ms=KUBERNETES_DEFAULTS["scoring_timeout_ms"]
+                if scoring_timeout_ms is None
+                else scoring_timeout_ms,
+                max_concurrent_requests_per_container=replica_max_concurrent_requests,
+                max_request_wait_time=max_request_wait_time,
+                num_replicas=num_replicas,
+                primary_key=primary_key,
+                secondary_key=secondary_key,
+                tags=_copied(tags),
+                description=description,
+                period_seconds=period_seconds,
+                initial_delay_seconds=initial_delay_seconds,
+                timeout_seconds=timeout_seconds,
+                success_threshold=success_threshold,
+                failure_threshold=failure_threshold,
+                namespace=namespace,
+                compute_target=compute_target_name,
+                environment_variables=_copied(environment_variables),
+                extra={k: v for k, v in ignored.items() if v is not None},
+            )
+        except InvalidArgument as exc:  # name the fields as the caller did (v1's names)
+            message = exc.message
+            for field_name, v1_name in _V1_ARGUMENTS.items():
+                message = message.replace(f"{field_name}=", f"{v1_name}=")
+            raise InvalidArgument(message, hint=exc.hint) from None
+
+
+# DeploymentConfig fields that AksWebservice.deploy_configuration takes under v1's names.
+_V1_ARGUMENTS = {
+    "max_concurrent_requests_per_container": "replica_max_concurrent_requests",
+    "compute_target": "compute_target_name",
+}
 
 
 AciWebservice = ContainerWebservice
