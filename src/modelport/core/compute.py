@@ -172,8 +172,8 @@ class ComputeTarget:
         self._record = computes.get_compute(workspace, name)
         if self._record.compute_type != self._compute_type:
             raise ComputeTargetException(
-                f"Compute target '{name}' is a {_class_of(self._record).__name__}, "
-                f"not a {type(self).__name__}.",
+                f"Compute target '{name}' is of type {_class_of(self._record).type}, "
+                f"not {self.type}.",
                 hint=f"Open it with ComputeTarget(ws, '{name}').",
             )
         self.provisioning_state: str | None = SUCCEEDED  # the attach succeeded

@@ -1,0 +1,61 @@
+"""Kubeconfig files written by the tests, and the test cluster when one runs.
+
+`refused_kubeconfig` points at 127.0.0.1 on a port this test holds bound but not listening, so
+a connection is refused for certain (no other process can take the port meanwhile).
+`live_kubeconfig` is the shared test cluster's (or $MODELPORT_TEST_KUBECONFIG, a user's own).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+SHARED_CLUSTER = Path("/var/tmp/modelport/kube/kubeconfig")
+
+
+def write_kubeconfig(path: Path, server: str, contexts: tuple[str, ...] = ("dev",)) -> Path:
+    """A kubeconfig with one cluster and user per context; the first is current."""
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": c, "cluster": {"server": server}} for c in contexts],
+        "users": [{"name": c, "user": {"token": "not-a-real-token"}} for c in contexts],
+        "contexts": [{"name": c, "context": {"cluster": c, "user": c}} for c in contexts],
+        "current-context": contexts[0],
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture
+def refused_kubeconfig(tmp_path: Path) -> Iterator[Path]:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        port = held.getsockname()[1]
+        yield write_kubeconfig(
+            tmp_path / "kubeconfig", f"https://127.0.0.1:{port}", ("dev", "staging")
+        )
+
+
+def kubernetes_target_status() -> object | None:
+    """The installed Kubernetes target's cluster_status, or None while it is not there."""
+    from modelport.deploy.target import get_target, target_names
+
+    if "kubernetes" not in target_names():
+        return None
+    return getattr(get_target("kubernetes"), "cluster_status", None)
+
+
+@pytest.fixture
+def live_kubeconfig() -> Path:
+    path = Path(os.environ.get("MODELPORT_TEST_KUBECONFIG") or SHARED_CLUSTER)
+    if kubernetes_target_status() is None:
+        pytest.skip("the kubernetes target (cluster_status) is not installed on this branch")
+    if not path.is_file():
+        pytest.skip(f"no test cluster: {path} does not exist (scripts/start-kube)")
+    return path
