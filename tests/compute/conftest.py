@@ -7,6 +7,7 @@ a connection is refused for certain (no other process can take the port meanwhil
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from collections.abc import Iterator
@@ -32,14 +33,21 @@ def write_kubeconfig(path: Path, server: str, contexts: tuple[str, ...] = ("dev"
     return path
 
 
-@pytest.fixture
-def refused_kubeconfig(tmp_path: Path) -> Iterator[Path]:
+@contextlib.contextmanager
+def refused_kubeconfig_in(folder: Path) -> Iterator[Path]:
+    """A kubeconfig (contexts dev, current, and staging) whose server refuses connections."""
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
         port = held.getsockname()[1]
         yield write_kubeconfig(
-            tmp_path / "kubeconfig", f"https://127.0.0.1:{port}", ("dev", "staging")
+            folder / "kubeconfig", f"https://127.0.0.1:{port}", ("dev", "staging")
         )
+
+
+@pytest.fixture
+def refused_kubeconfig(tmp_path: Path) -> Iterator[Path]:
+    with refused_kubeconfig_in(tmp_path) as path:
+        yield path
 
 
 def kubernetes_target_status() -> object | None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from modelport.configs import DeploymentConfig
 from modelport.core.compute import (
     AksCompute,
     AmlCompute,
@@ -192,7 +193,7 @@ def test_amlcompute_is_this_machine_and_not_a_deploy_target(
     cpu.wait_for_completion(show_output=True)
     assert capsys.readouterr().out == "cpu-cluster: Succeeded (this machine)\n"
 
-    with pytest.raises(InvalidArgument, match="is an AmlCompute .*batch on Kubernetes lands"):
+    with pytest.raises(InvalidArgument, match=r"is an AmlCompute .*batch on Kubernetes lands"):
         Model.deploy(sqlite_ws, "svc", [], deployment_target=cpu)
 
 
@@ -267,5 +268,5 @@ aks_config = AksWebservice.deploy_configuration(
     assert sum("does not create clusters" in str(w.message) for w in caught) == 1
     assert type(namespace["aks_target"]) is AksCompute
     config = namespace["aks_config"]
-    assert getattr(config, "autoscale_max_replicas") == 3
-    assert getattr(config, "compute_type") == "kubernetes"
+    assert isinstance(config, DeploymentConfig)
+    assert (config.compute_type, config.autoscale_max_replicas) == ("kubernetes", 3)
