@@ -223,6 +223,30 @@ class ComputeTarget:
         server = self._record.extra.get("server")
         return str(server) if server else None
 
+    # v1's AksCompute attributes, which notebooks print after `ComputeTarget.create(...)`
+    @property
+    def cluster_purpose(self) -> str | None:
+        return self._provisioning().get("cluster_purpose")
+
+    @property
+    def agent_count(self) -> int | None:
+        return self._provisioning().get("agent_count")
+
+    @property
+    def agent_vm_size(self) -> str | None:
+        return self._provisioning().get("vm_size")
+
+    @property
+    def cluster_fqdn(self) -> str | None:
+        """The API server's host name (v1: the AKS cluster's FQDN)."""
+        from urllib.parse import urlsplit
+
+        server = self.cluster_resource_id
+        return urlsplit(server).hostname if server else None
+
+    def _provisioning(self) -> dict[str, Any]:
+        return dict(self._record.extra.get("provisioning") or {})
+
     # -- lifecycle -------------------------------------------------------------------------
     @staticmethod
     def list(workspace: Workspace) -> builtins.list[ComputeTarget]:
@@ -380,29 +404,6 @@ class AksCompute(ComputeTarget):
 
         FAST_PROD = "FastProd"
         DEV_TEST = "DevTest"
-
-    @property
-    def cluster_purpose(self) -> str | None:
-        return self._provisioning().get("cluster_purpose")
-
-    @property
-    def agent_count(self) -> int | None:
-        return self._provisioning().get("agent_count")
-
-    @property
-    def agent_vm_size(self) -> str | None:
-        return self._provisioning().get("vm_size")
-
-    @property
-    def cluster_fqdn(self) -> str | None:
-        """The API server's host name (v1: the AKS cluster's FQDN)."""
-        from urllib.parse import urlsplit
-
-        server = self.cluster_resource_id
-        return urlsplit(server).hostname if server else None
-
-    def _provisioning(self) -> dict[str, Any]:
-        return dict(self._record.extra.get("provisioning") or {})
 
     @staticmethod
     def attach_configuration(
