@@ -19,7 +19,13 @@ from modelport.core.compute import (
 from modelport.core.model import Model
 from modelport.core.webservice import AksWebservice, LocalWebservice
 from modelport.core.workspace import Workspace
-from modelport.errors import AlreadyExists, InvalidArgument, InvalidComputeConfig, NotFound
+from modelport.errors import (
+    AlreadyExists,
+    Conflict,
+    InvalidArgument,
+    InvalidComputeConfig,
+    NotFound,
+)
 from modelport.exceptions import ComputeTargetException as FromExceptions
 from tests.compute.conftest import kubernetes_target_status, write_kubeconfig
 
@@ -270,3 +276,28 @@ aks_config = AksWebservice.deploy_configuration(
     config = namespace["aks_config"]
     assert isinstance(config, DeploymentConfig)
     assert (config.compute_type, config.autoscale_max_replicas) == ("kubernetes", 3)
+
+
+def test_detach_is_refused_while_a_service_runs_on_the_compute(
+    service_ws: Workspace, refused_kubeconfig: Path
+) -> None:
+    if kubernetes_target_status() is not None:
+        pytest.skip("with the kubernetes target this deploys to a cluster: its own tests do that")
+    from modelport.configs import InferenceConfig
+    from modelport.deploy.service import TargetFallbackWarning
+    from modelport.environments import Environment
+
+    ComputeTarget.attach(
+        service_ws, "k8s", KubernetesCompute.attach_configuration(str(refused_kubeconfig))
+    )
+    script = Path(__file__).parents[1] / "deploy" / "scripts" / "echo.py"
+    config = InferenceConfig(entry_script=str(script), environment=Environment.current())
+    with pytest.warns(TargetFallbackWarning):  # v1's rule: no AKS target here, so it runs locally
+        service = Model.deploy(service_ws, "on-k8s", [], config, deployment_target="k8s")
+    service.wait_for_deployment()
+    compute = ComputeTarget(service_ws, "k8s")
+    with pytest.raises(Conflict, match=r"'k8s' runs service\(s\) on-k8s\."):
+        compute.detach()
+    service.delete()
+    compute.detach()
+    assert ComputeTarget.list(service_ws) == []

@@ -13,7 +13,7 @@ from modelport.core.compute import AksCompute
 from modelport.core.workspace import Workspace
 from modelport.migrate.report import apply, check
 
-V1_SOURCE = '''
+V1_SOURCE = """
 from azureml.core import Workspace
 from azureml.core.compute import AksCompute, ComputeTarget
 from azureml.core.compute_target import ComputeTargetException
@@ -53,7 +53,7 @@ aks_config = AksWebservice.deploy_configuration(
 )
 for name, target in ws.compute_targets.items():
     print(name, target.type)
-'''
+"""
 
 
 def test_check_apply_and_run(

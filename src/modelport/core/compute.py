@@ -536,7 +536,10 @@ def _cluster_status(record: ComputeRecord) -> tuple[str, str | None]:
         target = get_target(record.compute_type)
     except InvalidArgument as exc:
         return UNKNOWN, f"the cluster was not contacted: {exc.message}"
-    status: tuple[str, str | None] = target.cluster_status(record)  # type: ignore[attr-defined]
+    cluster_status = getattr(target, "cluster_status", None)
+    if cluster_status is None:
+        return UNKNOWN, f"the {record.compute_type} target cannot check clusters"
+    status: tuple[str, str | None] = cluster_status(record)
     return status
 
 
