@@ -7,7 +7,7 @@ either whole or absent. Models are real copies, verified against their hashes: a
 context cannot follow the hard links local services use.
 
     Dockerfile  requirements.txt  wheels/modelport-*.whl
-    app/<entry script or source directory>
+    app/<entry script, or the source directory under its own name>
     azureml-models/<name>/<version>/<registered file or folder>
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelport._version import __version__
-from modelport.app_folder import copy_app, place_models
+from modelport.app_folder import AppLayout, app_layout, copy_app, place_models
 from modelport.environments.spec import DEFAULT_PIP_PACKAGES
 from modelport.errors import InvalidArgument
 from modelport.layout import MODELS_FOLDER, model_dir_for
@@ -48,7 +48,7 @@ class ContextPlan:
     models: tuple[Model, ...]
     script: Path  # the entry script on disk
     source_directory: Path | None
-    entry_script: str  # relative to the app root
+    layout: AppLayout  # the entry script and source directory, relative to the app root
     requirements: ImageRequirements
     base_image: str
     extra_steps: str | None
@@ -67,11 +67,7 @@ def plan_context(models: Sequence[Model], inference_config: InferenceConfig | No
     if not script.is_file():
         raise InvalidArgument(f"Entry script {script} does not exist.")
     source = Path(ic.source_directory).resolve() if ic.source_directory else None
-    if source is not None and not script.is_relative_to(source):
-        raise InvalidArgument(
-            f"Entry script {script} is outside source_directory {source}.",
-            hint="Put the script inside the source directory, or give a path relative to it.",
-        )
+    layout = app_layout(script, source)
     environment = ic.resolve_environment()
     requirements = image_requirements(environment, fallback)
     base, note = _base_image(environment.docker.base_image or ic.base_image, requirements)
@@ -82,7 +78,7 @@ def plan_context(models: Sequence[Model], inference_config: InferenceConfig | No
         models=tuple(models),
         script=script,
         source_directory=source,
-        entry_script=script.relative_to(source).as_posix() if source else script.name,
+        layout=layout,
         requirements=requirements,
         base_image=base,
         extra_steps=_extra_steps(ic.extra_docker_file_steps),
@@ -99,7 +95,7 @@ def write_context(
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
     try:
         copy_app(plan.script, plan.source_directory, staging / "app", skip=(*exclude, dest.parent))
-        log(f"app: {plan.entry_script} (from {plan.source_directory or plan.script.parent})")
+        log(f"app: {plan.layout.entry_script} (from {plan.source_directory or plan.script.parent})")
         place_models(plan.models, staging / MODELS_FOLDER, log, copy=True)
         for note in plan.requirements.notes:
             log(f"note: {note}")
@@ -130,7 +126,8 @@ def _spec(plan: ContextPlan, wheel: Path | None) -> dockerfile.DockerfileSpec:
         model_dir = model_dir_for(Path(dockerfile.APP_ROOT), ids).as_posix()
     return dockerfile.DockerfileSpec(
         base_image=plan.base_image,
-        entry_script=plan.entry_script,
+        entry_script=plan.layout.entry_script,
+        source_directory=plan.layout.source_directory,
         wheel=f"wheels/{wheel.name}" if wheel is not None else None,
         model_dir=model_dir,
         environment=plan.requirements.environment_variables,

@@ -38,6 +38,7 @@ class DockerfileSpec:
     environment: dict[str, str] = field(default_factory=dict)
     extra_steps: str | None = None
     header: tuple[str, ...] = ()
+    source_directory: str | None = None  # AZUREML_SOURCE_DIRECTORY: its folder under the app root
 
 
 def render(spec: DockerfileSpec) -> str:
@@ -74,6 +75,8 @@ def render(spec: DockerfileSpec) -> str:
         lines.append(f"COPY azureml-models/ {APP_ROOT}/azureml-models/")
     lines += [f"COPY app/ {APP_ROOT}/", f"WORKDIR {APP_ROOT}", ""]
     env = {**spec.environment, "AML_APP_ROOT": APP_ROOT, "AZUREML_ENTRY_SCRIPT": spec.entry_script}
+    if spec.source_directory is not None:
+        env["AZUREML_SOURCE_DIRECTORY"] = spec.source_directory
     if spec.model_dir is not None:
         env["AZUREML_MODEL_DIR"] = spec.model_dir
     lines += [_env(name, value) for name, value in env.items()]
