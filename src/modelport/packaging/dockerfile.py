@@ -39,6 +39,7 @@ class DockerfileSpec:
     extra_steps: str | None = None
     header: tuple[str, ...] = ()
     source_directory: str | None = None  # AZUREML_SOURCE_DIRECTORY: its folder under the app root
+    base_dockerfile: str | None = None  # v1's env.docker.base_dockerfile: replaces the FROM line
 
 
 def render(spec: DockerfileSpec) -> str:
@@ -53,8 +54,11 @@ def render(spec: DockerfileSpec) -> str:
         f"{SUPPORT_DIR}/requirements.txt",
     ]
     lines = [f"# {line}" for line in spec.header]
+    if spec.base_dockerfile and spec.base_dockerfile.strip():
+        lines += ["# env.docker.base_dockerfile", spec.base_dockerfile.strip()]
+    else:
+        lines.append(f"FROM {spec.base_image}")
     lines += [
-        f"FROM {spec.base_image}",
         "",
         _env("PYTHONUNBUFFERED", "1"),
         _env("PIP_NO_CACHE_DIR", "1"),
