@@ -34,6 +34,7 @@ _EXPORTS: dict[str, str] = {
     "Datastore": "modelport.registry.datasets",
     "ModelProfile": "modelport.profiling.profile",
     "ModelPackage": "modelport.packaging",
+    "Image": "modelport.core.image",
 }
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "DeploymentConfig",
     "Environment",
     "Experiment",
+    "Image",
     "InferenceConfig",
     "KubernetesWebservice",
     "LocalWebservice",
@@ -74,6 +76,7 @@ def __getattr__(name: str) -> Any:
 
 if TYPE_CHECKING:
     from modelport.configs import DeploymentConfig, InferenceConfig
+    from modelport.core.image import Image
     from modelport.core.model import Model
     from modelport.core.webservice import (
         AciWebservice,

@@ -12,8 +12,8 @@ from the artifact store for services on this machine, verified copies where link
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 

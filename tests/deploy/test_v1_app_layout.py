@@ -26,7 +26,7 @@ from tests.scoring.conftest import Server
 
 # A v1 entry script as published notebooks write it (only `azureml` imports, resolved by the
 # service); it reports what it found so the test can compare.
-V1_SCRIPT = '''
+V1_SCRIPT = """
 import json
 import os
 
@@ -68,7 +68,7 @@ def init():
 def run(raw_data):
     data = json.loads(raw_data)["data"]
     return {**found, "prediction": [FACTOR * p for p in model.predict(data).tolist()]}
-'''
+"""
 
 EXPECTED = {
     "by_cwd": "cwd",

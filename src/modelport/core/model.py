@@ -7,10 +7,12 @@ Model` is the one class a ported notebook needs.
 
 from __future__ import annotations
 
+import builtins
 import importlib
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Self
 
+from modelport._ignored import ignored
 from modelport.registry import models as registry
 from modelport.registry.models import parse_model_id
 from modelport.registry.resources import ResourceConfiguration
@@ -65,14 +67,10 @@ class Model(registry.Model):
     ) -> Webservice:
         """Deploy `models` as service `name`; call `wait_for_deployment()` on the result."""
         from modelport.core.webservice import Webservice
-        from modelport.deploy.service import deploy_service
 
-        doc = deploy_service(
+        return Webservice._deploy(
             workspace, name, models, inference_config, deployment_config, overwrite, show_output
         )
-        service = Webservice(workspace, doc["name"])
-        service._log_shown = doc["log_shown"]  # wait_for_deployment prints the log from there
-        return service
 
     @staticmethod
     def package(
@@ -121,3 +119,103 @@ class Model(registry.Model):
             description=description,
             settings=ProfileSettings(**options),
         )
+
+    # -- the rest of v1's Model surface -----------------------------------------------------
+    @classmethod
+    def list(  # type: ignore[override]
+        cls,
+        workspace: Workspace,
+        name: str | None = None,
+        tags: Sequence[Any] | None = None,
+        properties: Sequence[Any] | None = None,
+        run_id: str | None = None,
+        latest: bool = False,
+        dataset_id: str | None = None,
+        expand: bool = True,
+        page_count: int = 255,
+        model_framework: str | None = None,
+    ) -> builtins.list[Self]:
+        """As the registry's `list`, plus v1's `model_framework` filter; every match comes in
+        one page (`page_count` has nothing to split), and `expand` only shaped v1's payload."""
+        if dataset_id is not None:
+            ignored("Model.list(dataset_id=)", _NO_DATASET_LINKS + "; models are not filtered by it")
+        found = super().list(workspace, name, tags, properties, run_id, latest)
+        if model_framework is None:
+            return found
+        wanted = registry.Framework.normalize(model_framework)
+        return [m for m in found if m.model_framework == wanted]
+
+    @staticmethod
+    def deserialize(workspace: Workspace, model_payload: Mapping[str, Any]) -> Model:
+        """The model a `serialize()` payload names (by its id)."""
+        return Model(workspace, id=str(model_payload["id"]))
+
+    def get_sas_urls(self) -> dict[str, str]:
+        """Each file of the model (relative path) -> a `file://` URL of a verified local copy
+        (v1 returned signed blob URLs; here the artifacts are files on this machine)."""
+        root = self.materialize(self.workspace.path / "cache" / "azureml-models")
+        if root.is_file():
+            return {root.name: root.resolve().as_uri()}
+        return {
+            p.relative_to(root).as_posix(): p.resolve().as_uri()
+            for p in sorted(root.rglob("*"))
+            if p.is_file()
+        }
+
+    def add_dataset_references(self, datasets: Sequence[Any]) -> None:
+        ignored("Model.add_dataset_references()", _NO_DATASET_LINKS)
+
+    def update_tags_properties(
+        self,
+        add_tags: Mapping[str, str] | None = None,
+        remove_tags: Iterable[str] | None = None,
+        add_properties: Mapping[str, str] | None = None,
+    ) -> None:
+        """Add and remove tags and add properties in one call."""
+        if add_tags:
+            self.add_tags(add_tags)
+        if remove_tags:
+            self.remove_tags(remove_tags)
+        if add_properties:
+            self.add_properties(add_properties)
+
+    def update(  # type: ignore[override]
+        self,
+        tags: Mapping[str, str] | None = None,
+        description: str | None = None,
+        sample_input_dataset: Any = None,
+        sample_output_dataset: Any = None,
+        resource_configuration: ResourceConfiguration | None = None,
+    ) -> None:
+        """Replace the tags and/or description; the samples and resource configuration are
+        fixed when the version is registered (register a new version to change them)."""
+        for keyword, value in (
+            ("sample_input_dataset", sample_input_dataset),
+            ("sample_output_dataset", sample_output_dataset),
+            ("resource_configuration", resource_configuration),
+        ):
+            if value is not None:
+                ignored(f"Model.update({keyword}=)", "it is fixed at Model.register")
+        super().update(tags=tags, description=description)
+
+    @staticmethod
+    def print_configuration(
+        models: Sequence[registry.Model | str],
+        inference_config: InferenceConfig,
+        deployment_config: DeploymentConfig | None,
+        deployment_target: Any,
+    ) -> None:
+        """Print what a deployment would be made of (v1 printed the same summary)."""
+        print(f"Models: {', '.join(m if isinstance(m, str) else m.id for m in models)}")
+        print(f"Entry script: {inference_config.entry_script}")
+        if inference_config.source_directory:
+            print(f"Source directory: {inference_config.source_directory}")
+        env = inference_config.environment
+        print(f"Environment: {env.name if env is not None else 'from conda_file / default'}")
+        if deployment_config is not None:
+            print(f"Deployment: {deployment_config.compute_type}")
+        if deployment_target is not None:
+            print(f"Deployment target: {getattr(deployment_target, 'name', deployment_target)}")
+
+
+_NO_DATASET_LINKS = "modelport does not record dataset lineage for models"

@@ -201,7 +201,9 @@ class CondaDependencies:
         name = "tensorflow[and-cuda]" if gpu else "tensorflow"
         self.add_pip_package(f"{name}=={version}" if version else name)
 
-    def add_tensorflow_conda_package(self, core_type: str = CPU, version: str | None = None) -> None:
+    def add_tensorflow_conda_package(
+        self, core_type: str = CPU, version: str | None = None
+    ) -> None:
         """Add TensorFlow as a conda package (`tensorflow-gpu` for GPUs, as v1 names it)."""
         gpu = _core_type(core_type) == GPU
         self._conda_packages = [p for p in self._conda_packages if not _is_tensorflow(p)]
