@@ -325,7 +325,7 @@ class ContainerImage(Image):
     """v1's Docker image class; `ContainerImage.image_configuration(...)` makes its config."""
 
     @staticmethod
-    def image_configuration(  # type: ignore[override]
+    def image_configuration(
         execution_script: str,
         runtime: str,
         conda_file: str | None = None,

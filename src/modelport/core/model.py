@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self
 
 from modelport._ignored import ignored
+from modelport.errors import NotFound
 from modelport.registry import models as registry
 from modelport.registry.models import parse_model_id
 from modelport.registry.resources import ResourceConfiguration
@@ -53,6 +54,32 @@ __all__ = [
 
 class Model(registry.Model):
     """One registered model version (see `modelport.registry.models.Model`)."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        name: str | None = None,
+        id: str | None = None,
+        tags: Any = None,
+        properties: Any = None,
+        version: int | str | None = None,
+        run_id: str | None = None,
+        model_framework: str | None = None,
+        expand: bool = True,
+        *,
+        _record: Any = None,
+    ) -> None:
+        """As the registry's Model; `model_framework` must match the version found (v1's
+        filter), `expand` only shaped v1's REST payload."""
+        if expand is not True:
+            ignored("Model(expand=)", _NO_EXPAND)
+        super().__init__(workspace, name, id, tags, properties, version, run_id, _record=_record)
+        wanted = registry.Framework.normalize(model_framework) if model_framework else None
+        if wanted is not None and self.model_framework != wanted:
+            raise NotFound(
+                f"Model {self.id} has framework {self.model_framework!r}, not {wanted!r}.",
+                hint="List versions with Model.list(ws, name, model_framework=...).",
+            )
 
     @staticmethod
     def deploy(
@@ -138,7 +165,11 @@ class Model(registry.Model):
         """As the registry's `list`, plus v1's `model_framework` filter; every match comes in
         one page (`page_count` has nothing to split), and `expand` only shaped v1's payload."""
         if dataset_id is not None:
-            ignored("Model.list(dataset_id=)", _NO_DATASET_LINKS + "; models are not filtered by it")
+            ignored(
+                "Model.list(dataset_id=)", _NO_DATASET_LINKS + "; models are not filtered by it"
+            )
+        if expand is not True:
+            ignored("Model.list(expand=)", _NO_EXPAND)
         found = super().list(workspace, name, tags, properties, run_id, latest)
         if model_framework is None:
             return found
@@ -219,3 +250,4 @@ class Model(registry.Model):
 
 
 _NO_DATASET_LINKS = "modelport does not record dataset lineage for models"
+_NO_EXPAND = "it shaped v1's REST payload; a Model here always has all its fields"

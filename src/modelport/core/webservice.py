@@ -13,6 +13,7 @@ import shutil
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -361,9 +362,16 @@ class Webservice(StoredDocument):
         """Re-read the service's record (v1's `reload` refreshes the object's fields)."""
         self._refresh()
 
-    def update_deployment_state(self) -> None:
-        """Re-read the service's record (its state is read live on every access)."""
+    def update_deployment_state(self, must_exist: bool = False) -> None:
+        """Re-read the service's record (its state is read live on every access); a deleted
+        service raises ServiceNotFound whatever `must_exist` says."""
         self._refresh()
+
+    def get_access_token(self) -> AccessToken:
+        """v1's AKS token call: `get_token()` as an object with `access_token`,
+        `refresh_after` and `token_type`."""
+        token, refresh_after = self.get_token()
+        return AccessToken(token, refresh_after)
 
     def add_tags(self, tags: dict[str, str]) -> None:
         """Add or replace tags (no new revision: tags only describe the service)."""
@@ -442,6 +450,19 @@ class Webservice(StoredDocument):
         return f"{type(self).__name__}(workspace={self.workspace!r}, name={self.name!r})"
 
 
+@dataclass(frozen=True)
+class AccessToken:
+    """What `get_access_token()` returns (v1: AksServiceAccessToken)."""
+
+    access_token: str
+    refresh_after: datetime
+    token_type: str = "Bearer"
+
+    @property
+    def refresh_by(self) -> datetime:
+        return self.refresh_after
+
+
 class LocalWebservice(Webservice):
     """A service on this machine: a supervised process tree, no Docker.
 
@@ -483,7 +504,7 @@ class LocalWebservice(Webservice):
             self.workspace, name or self.name, self.models, self.inference_config, config
         )
 
-    def reload(self, wait: bool = False) -> None:  # type: ignore[override]
+    def reload(self, wait: bool = False) -> None:
         """v1's local reload: copy the entry script and source directory again and restart on
         them, keeping the built environment; returns once the new copy serves."""
         self.update(inference_config=self.inference_config)
@@ -508,7 +529,9 @@ class LocalWebservice(Webservice):
             **changes,
         )
 
-    def get_logs(self, num_lines: int = 5000, raw: bool = False, init: bool = False) -> str:
+    def get_logs(  # type: ignore[override]
+        self, num_lines: int = 5000, raw: bool = False, init: bool = False
+    ) -> str:
         """The service log's last lines (already raw text, so `raw` changes nothing)."""
         return super().get_logs(num_lines)
 
@@ -517,8 +540,11 @@ class LocalWebservice(Webservice):
     ) -> None:
         """Stop and forget the service; v1's Docker cache, image and volume flags have nothing
         to act on here (a local service has none)."""
-        if delete_image:
-            ignored("LocalWebservice.delete(delete_image=True)", "local services have no image")
+        given = {"delete_cache": delete_cache, "delete_image": delete_image}
+        given["delete_volume"] = delete_volume
+        for keyword, value in given.items():
+            if value != (keyword != "delete_image"):  # the defaults: True, False, True
+                ignored(f"LocalWebservice.delete({keyword}=)", _NO_DOCKER)
         super().delete()
 
     @staticmethod
@@ -679,6 +705,7 @@ _CLASSES: dict[str, type[Webservice]] = {
 }
 
 
+_NO_DOCKER = "a local service is a process tree: it has no Docker cache, image or volume"
 _NO_IMAGE_FILTER = "services are not built from registered images; filter by model or tags"
 
 
