@@ -17,7 +17,7 @@ _EXPORTS: dict[str, str] = {
     "Model": "modelport.core.model",
     "ResourceConfiguration": "modelport.registry.resources",
     "Experiment": "modelport.registry.runs",
-    "Run": "modelport.registry.runs",
+    "Run": "modelport.core.run",
     "Environment": "modelport.environments",
     "CondaDependencies": "modelport.environments",
     "ModelportError": "modelport.errors",
@@ -35,6 +35,8 @@ _EXPORTS: dict[str, str] = {
     "ModelProfile": "modelport.profiling.profile",
     "ModelPackage": "modelport.packaging",
     "Image": "modelport.core.image",
+    "ScriptRunConfig": "modelport.core.script_run_config",
+    "RunConfiguration": "modelport.core.runconfig",
 }
 
 __all__ = [
@@ -58,6 +60,8 @@ __all__ = [
     "ModelportError",
     "ResourceConfiguration",
     "Run",
+    "RunConfiguration",
+    "ScriptRunConfig",
     "Webservice",
     "WebserviceException",
     "Workspace",
@@ -78,6 +82,9 @@ if TYPE_CHECKING:
     from modelport.configs import DeploymentConfig, InferenceConfig
     from modelport.core.image import Image
     from modelport.core.model import Model
+    from modelport.core.run import Run
+    from modelport.core.runconfig import RunConfiguration
+    from modelport.core.script_run_config import ScriptRunConfig
     from modelport.core.webservice import (
         AciWebservice,
         AksWebservice,
@@ -93,4 +100,4 @@ if TYPE_CHECKING:
     from modelport.profiling.profile import ModelProfile
     from modelport.registry.datasets import Dataset, Datastore
     from modelport.registry.resources import ResourceConfiguration
-    from modelport.registry.runs import Experiment, Run
+    from modelport.registry.runs import Experiment

@@ -71,6 +71,13 @@ def copy_app(
         shutil.copy2(script, app / script.name)
         return layout
     assert layout.source_directory is not None
+    copy_source(source_directory, app / layout.source_directory, skip)
+    return layout
+
+
+def copy_source(source: Path, dest: Path, skip: Iterable[Path] = ()) -> None:
+    """Copy a project folder to `dest` without caches, VCS folders, virtualenvs, workspaces
+    and the folders in `skip`."""
     patterns = shutil.ignore_patterns(*IGNORED)
     skipped = {p.resolve() for p in skip}
 
@@ -78,8 +85,7 @@ def copy_app(
         dropped = set(patterns(folder, names))
         return dropped | {n for n in names if (Path(folder) / n).resolve() in skipped}
 
-    shutil.copytree(source_directory, app / layout.source_directory, ignore=ignore)
-    return layout
+    shutil.copytree(source, dest, ignore=ignore, dirs_exist_ok=True)
 
 
 def place_models(
