@@ -24,9 +24,9 @@ def test_supported_ignored_and_unsupported_with_reasons() -> None:
     ignored = by_name["AciWebservice.deploy_configuration(ssl_enabled=)"]
     assert (ignored.status, ignored.line) == ("ignored", 16)
     assert "locally" in ignored.why
-    unsupported = by_name["Workspace.get_default_datastore"]
+    unsupported = by_name["Workspace.list_keys"]
     assert (unsupported.status, unsupported.line) == ("unsupported", 25)
-    assert "Datastore.get_default" in unsupported.why
+    assert "Azure resources" in unsupported.why
     assert report.counts() == {
         "uses": len(report.uses),
         "supported": len(report.uses) - 2,
