@@ -362,6 +362,20 @@ class Webservice(StoredDocument):
         """Re-read the service's record (v1's `reload` refreshes the object's fields)."""
         self._refresh()
 
+    def deploy_to_cloud(
+        self,
+        name: str | None = None,
+        deployment_config: DeploymentConfig | None = None,
+        deployment_target: Any = None,
+    ) -> Webservice:
+        """Deploy this service's models and inference config as a new service: by default a
+        container service (v1: ACI) named `name`; call `wait_for_deployment()` on it. (v1 has
+        it on LocalWebservice; any service can be copied this way.)"""
+        config = deployment_config or ContainerWebservice.deploy_configuration()
+        return Webservice._deploy(
+            self.workspace, name or self.name, self.models, self.inference_config, config
+        )
+
     def update_deployment_state(self, must_exist: bool = False) -> None:
         """Re-read the service's record (its state is read live on every access); a deleted
         service raises ServiceNotFound whatever `must_exist` says."""
@@ -489,19 +503,6 @@ class LocalWebservice(Webservice):
         compute_type = None if all else "local"
         return Webservice.list(
             workspace, compute_type, model_name=model_name, model_id=model_id, **filters
-        )
-
-    def deploy_to_cloud(
-        self,
-        name: str | None = None,
-        deployment_config: DeploymentConfig | None = None,
-        deployment_target: Any = None,
-    ) -> Webservice:
-        """Deploy this service's models and inference config as a new service: by default a
-        container service (v1: ACI) named `name`; call `wait_for_deployment()` on it."""
-        config = deployment_config or ContainerWebservice.deploy_configuration()
-        return Webservice._deploy(
-            self.workspace, name or self.name, self.models, self.inference_config, config
         )
 
     def reload(self, wait: bool = False) -> None:
