@@ -131,12 +131,16 @@ def test_environment_build_details_and_private_wheels(sqlite_ws: Workspace, tmp_
         Environment.label(sqlite_ws, "x", 1, ["prod"])
 
 
-def test_model_names(sqlite_ws: Workspace, model_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_model_names(
+    sqlite_ws: Workspace, model_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     model = Model.register(sqlite_ws, model_file, "ridge", model_framework="ScikitLearn")
     assert Model.deserialize(sqlite_ws, model.serialize()) == model
     urls = model.get_sas_urls()
     assert list(urls) == [model_file.name] and urls[model_file.name].startswith("file://")
-    model.update_tags_properties(add_tags={"a": "1", "b": "2"}, remove_tags=["b"], add_properties={"p": "x"})
+    model.update_tags_properties(
+        add_tags={"a": "1", "b": "2"}, remove_tags=["b"], add_properties={"p": "x"}
+    )
     model = Model(sqlite_ws, "ridge")
     assert (model.tags, model.properties) == ({"a": "1"}, {"p": "x"})
     assert Model.list(sqlite_ws, model_framework=Model.Framework.SCIKITLEARN) == [model]

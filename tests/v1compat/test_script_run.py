@@ -14,7 +14,7 @@ from modelport.core.run import Run
 from modelport.core.script_run_config import DRIVER_LOG, RunFailed
 
 TRAIN = textwrap.dedent(
-    '''
+    """
     import argparse
     import os
 
@@ -38,7 +38,7 @@ TRAIN = textwrap.dedent(
     with open("data/extra.txt") as f:  # the source directory is the working directory
         print("read", f.read().strip())
     print("trained with alpha", args.alpha)
-    '''
+    """
 )
 
 

@@ -30,7 +30,9 @@ def test_webservice_helpers_on_a_local_service(
 ) -> None:
     script = tmp_path / "echo.py"
     script.write_text(ECHO)
-    image_config = ContainerImage.image_configuration(execution_script=str(script), runtime="python")
+    image_config = ContainerImage.image_configuration(
+        execution_script=str(script), runtime="python"
+    )
     service = Webservice.deploy_local_from_model(
         service_ws,
         "helpers",

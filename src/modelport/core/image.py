@@ -30,7 +30,7 @@ from modelport.configs import InferenceConfig
 from modelport.errors import InvalidArgument, NotFound
 from modelport.packaging import engine
 from modelport.packaging.package import ModelPackage, create_package
-from modelport.registry.documents import StoredDocument
+from modelport.registry.documents import StoredDocument, matches_tags
 from modelport.registry.models import Model
 
 if TYPE_CHECKING:
@@ -141,10 +141,7 @@ class Image(StoredDocument):
         return NotFound(f"No image with id '{name}' in this workspace.")
 
     # -- v1's constructors ------------------------------------------------------------------
-    @staticmethod
-    def image_configuration(*args: Any, **kwargs: Any) -> ContainerImageConfig:
-        """See ContainerImage.image_configuration."""
-        return ContainerImageConfig(*args, **kwargs)
+    image_configuration = staticmethod(ContainerImageConfig)  # v1 has it on both classes
 
     @staticmethod
     def create(
@@ -228,8 +225,8 @@ class Image(StoredDocument):
             d
             for d in workspace.store.list_documents(KIND)
             if (name is None or d["name"] == name)
-            and _matches(d.get("tags", {}), tags)
-            and _matches(d.get("properties", {}), properties)
+            and matches_tags(d.get("tags", {}), tags)
+            and matches_tags(d.get("properties", {}), properties)
         ]
         return [d["id"] for d in sorted(docs, key=lambda d: (d["name"], d["version"]))]
 
@@ -324,37 +321,7 @@ class Image(StoredDocument):
 class ContainerImage(Image):
     """v1's Docker image class; `ContainerImage.image_configuration(...)` makes its config."""
 
-    @staticmethod
-    def image_configuration(
-        execution_script: str,
-        runtime: str,
-        conda_file: str | None = None,
-        docker_file: str | None = None,
-        schema_file: str | None = None,
-        dependencies: Sequence[str] | None = None,
-        enable_gpu: bool | None = None,
-        tags: dict[str, str] | None = None,
-        properties: dict[str, str] | None = None,
-        description: str | None = None,
-        base_image: str | None = None,
-        base_image_registry: Any = None,
-        cuda_version: str | None = None,
-    ) -> ContainerImageConfig:
-        return ContainerImageConfig(
-            execution_script,
-            runtime,
-            conda_file,
-            docker_file,
-            schema_file,
-            dependencies,
-            enable_gpu,
-            tags,
-            properties,
-            description,
-            base_image,
-            base_image_registry,
-            cuda_version,
-        )
+    image_configuration = staticmethod(ContainerImageConfig)
 
 
 def _relative(path: str) -> str:
@@ -380,17 +347,3 @@ def _stage(paths: Sequence[str], staging: Path) -> Path:
         else:
             shutil.copy2(path, target)
     return staging
-
-
-def _matches(have: dict[str, str], wanted: Any) -> bool:
-    """v1's `tags=['key', ['key2', 'value']]` (or a dict) filter."""
-    if not wanted:
-        return True
-    items = wanted.items() if isinstance(wanted, dict) else wanted
-    for item in items:
-        if isinstance(item, str):
-            if item not in have:
-                return False
-        elif have.get(str(item[0])) != str(item[1]):
-            return False
-    return True

@@ -106,6 +106,7 @@ class ScriptRunConfig:
         """Start the run: copy the source, build the environment, start the subprocess."""
         workspace = experiment.workspace
         run = ScriptRun._start(workspace, experiment.name, None, None, None)
+        assert isinstance(run, ScriptRun)
         for key, value in (tags or {}).items():
             run.tag(key, value)
         work = workspace.path / "runs" / ".work" / run.id
@@ -136,10 +137,10 @@ class ScriptRunConfig:
 
     def _python(self, workspace: Any, log: Any) -> str:
         env = self.environment
-        if env is None or (env.python.user_managed_dependencies and env.python.interpreter_path):
-            return env.python.interpreter_path if env is not None else sys.executable
-        if env.python.user_managed_dependencies:
+        if env is None:
             return sys.executable
+        if env.python.user_managed_dependencies:
+            return env.python.interpreter_path or sys.executable
         built = build_environment(env, workspace.path / "envs", lambda line: print(line, file=log))
         log.flush()
         return str(built.python)

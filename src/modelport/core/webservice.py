@@ -25,7 +25,7 @@ from modelport.deploy.service import TargetFallbackWarning
 from modelport.deploy.states import FAILED, HEALTHY, TRANSITIONING, UNHEALTHY
 from modelport.deploy.target import DeploymentTarget, ServiceRecord
 from modelport.errors import AuthNotEnabled, InvalidArgument, ServiceNotFound, WebserviceException
-from modelport.registry.documents import StoredDocument
+from modelport.registry.documents import StoredDocument, matches_tags
 from modelport.registry.models import Model
 
 if TYPE_CHECKING:
@@ -90,8 +90,8 @@ class Webservice(StoredDocument):
             s
             for s in services
             if (wanted is None or s.compute_type == wanted)
-            and _has_tags(s.tags, tags)
-            and _has_tags(s.properties, properties)
+            and matches_tags(s.tags, tags)
+            and matches_tags(s.properties, properties)
             and _uses_model(s, model_name, model_id)
         ]
 
@@ -752,14 +752,3 @@ def _normalized(compute_type: str | None) -> str | None:
         return None
     lowered = compute_type.lower()
     return {"aci": "container", "aks": "kubernetes"}.get(lowered, lowered)
-
-
-def _has_tags(have: dict[str, str], wanted: Sequence[Any] | None) -> bool:
-    """v1's `tags=['key', ['key2', 'value']]` filter."""
-    for item in wanted or ():
-        if isinstance(item, str):
-            if item not in have:
-                return False
-        elif have.get(str(item[0])) != str(item[1]):
-            return False
-    return True

@@ -40,7 +40,9 @@ local.reload()
 results["reloaded"] = local.run(json.dumps({"data": row}))["note"]
 
 # deploy_to_cloud: the same models and config as a new (container) service.
-cloud = local.deploy_to_cloud(name="cloud-svc", deployment_config=AciWebservice.deploy_configuration())
+cloud = local.deploy_to_cloud(
+    name="cloud-svc", deployment_config=AciWebservice.deploy_configuration()
+)
 cloud.wait_for_deployment()
 results["cloud_type"] = cloud.compute_type
 

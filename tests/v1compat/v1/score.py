@@ -4,7 +4,6 @@ import os
 
 import joblib
 from azureml.core.model import Model
-
 from helper import SCALE
 
 
