@@ -215,3 +215,28 @@ def test_a_source_directory_named_like_an_app_root_folder_is_refused(
     config = InferenceConfig("score.py", source_directory=str(folder))
     with pytest.raises(InvalidArgument, match="used by the app root itself"):
         Model.package(service_ws, [ridge], config, generate_dockerfile=True)
+
+
+def test_a_workspace_inside_the_source_directory_is_not_copied_into_the_app(
+    tmp_path: Path, model_file: Path
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "score.py").write_text("def init():\n    pass\ndef run(raw):\n    return raw\n")
+    ws = Workspace.create(project / "mlws")
+    try:
+        model = Model.register(ws, model_file, "sklearn_regression")
+        config = InferenceConfig(
+            "score.py", source_directory=str(project), environment=Environment.current()
+        )
+        service = Model.deploy(
+            ws, "inside", [model], config, LocalWebservice.deploy_configuration(workers=1)
+        )
+        service.wait_for_deployment()
+        app = service.folder / "rev-1" / "app"
+        assert sorted(p.name for p in (app / "project").iterdir()) == ["score.py"]
+        service.delete()
+    finally:
+        for leftover in LocalWebservice.list(ws, all=True):
+            leftover.delete()
+        ws.close()

@@ -220,7 +220,7 @@ class LocalTarget(DeploymentTarget):
         app = rev / "app"
         ic = spec.inference_config
         source = Path(ic.source_directory) if ic.source_directory else None
-        layout = copy_app(ic.script_path().resolve(), source, app)
+        layout = copy_app(ic.script_path().resolve(), source, app, skip=[spec.workspace.path])
         log(f"app folder ready: {app}")
         place_models(spec.models, app / MODELS_FOLDER, log)
 
