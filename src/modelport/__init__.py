@@ -17,7 +17,7 @@ _EXPORTS: dict[str, str] = {
     "Model": "modelport.core.model",
     "ResourceConfiguration": "modelport.registry.resources",
     "Experiment": "modelport.registry.runs",
-    "Run": "modelport.registry.runs",
+    "Run": "modelport.core.run",
     "Environment": "modelport.environments",
     "CondaDependencies": "modelport.environments",
     "ComputeTarget": "modelport.core.compute",
@@ -35,6 +35,9 @@ _EXPORTS: dict[str, str] = {
     "Datastore": "modelport.registry.datasets",
     "ModelProfile": "modelport.profiling.profile",
     "ModelPackage": "modelport.packaging",
+    "Image": "modelport.core.image",
+    "ScriptRunConfig": "modelport.core.script_run_config",
+    "RunConfiguration": "modelport.core.runconfig",
 }
 
 __all__ = [
@@ -49,6 +52,7 @@ __all__ = [
     "DeploymentConfig",
     "Environment",
     "Experiment",
+    "Image",
     "InferenceConfig",
     "KubernetesWebservice",
     "LocalWebservice",
@@ -58,6 +62,8 @@ __all__ = [
     "ModelportError",
     "ResourceConfiguration",
     "Run",
+    "RunConfiguration",
+    "ScriptRunConfig",
     "Webservice",
     "WebserviceException",
     "Workspace",
@@ -77,7 +83,11 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:
     from modelport.configs import DeploymentConfig, InferenceConfig
     from modelport.core.compute import ComputeTarget
+    from modelport.core.image import Image
     from modelport.core.model import Model
+    from modelport.core.run import Run
+    from modelport.core.runconfig import RunConfiguration
+    from modelport.core.script_run_config import ScriptRunConfig
     from modelport.core.webservice import (
         AciWebservice,
         AksWebservice,
@@ -93,4 +103,4 @@ if TYPE_CHECKING:
     from modelport.profiling.profile import ModelProfile
     from modelport.registry.datasets import Dataset, Datastore
     from modelport.registry.resources import ResourceConfiguration
-    from modelport.registry.runs import Experiment, Run
+    from modelport.registry.runs import Experiment

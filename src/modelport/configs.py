@@ -6,6 +6,7 @@ a deployment config says where and how (target, port, auth, workers, limits).
 
 from __future__ import annotations
 
+import ast
 import functools
 import json
 import os
@@ -20,6 +21,7 @@ from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 import annotated_types
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from modelport._ignored import unsupported
 from modelport.environments import Environment
 from modelport.errors import InvalidArgument
 
@@ -33,6 +35,9 @@ NonNegativeInt = Annotated[int, Field(ge=0)]
 PositiveNumber = Annotated[float, Field(gt=0)]
 Text = Annotated[str, Field(min_length=1)]
 Percent = Annotated[int, Field(ge=1, le=100)]
+
+
+_PAYLOAD = "it builds a request body for Azure's REST API, which modelport does not have"
 
 
 class ConfigWarning(UserWarning):
@@ -76,6 +81,42 @@ class InferenceConfig:
             )
         if self.source_directory is not None and not Path(self.source_directory).is_dir():
             raise InvalidArgument(f"source_directory {self.source_directory} is not a folder.")
+
+    def validate_configuration(self) -> None:
+        """Check the values again (after edits to the object); raise InvalidArgument."""
+        self.__post_init__()
+
+    def validation_script_content(self) -> None:
+        """Check that the entry script parses as Python; raise InvalidArgument naming the line."""
+        if self.entry_script is None:
+            return
+        script = self.script_path()
+        try:
+            ast.parse(script.read_text(encoding="utf-8"), str(script))
+        except OSError as exc:
+            raise InvalidArgument(f"Entry script {script} cannot be read: {exc}.") from None
+        except SyntaxError as exc:
+            raise InvalidArgument(
+                f"Entry script {script} line {exc.lineno}: {exc.msg}.",
+                hint="Fix the script, then deploy it locally to check it.",
+            ) from None
+
+    @unsupported(_PAYLOAD, hint="Use Model.deploy / Model.package with this config.")
+    def build_create_payload(self, workspace: Any, name: str, model_ids: list[str]) -> Any:
+        raise NotImplementedError  # never runs: `unsupported` replaces the body
+
+    @unsupported(_PAYLOAD, hint="Use Model.profile with this config.")
+    def build_profile_payload(
+        self,
+        profile_name: str,
+        input_data: Any = None,
+        workspace: Any = None,
+        models: Any = None,
+        dataset_id: str | None = None,
+        container_resource_requirements: Any = None,
+        description: str | None = None,
+    ) -> Any:
+        raise NotImplementedError  # never runs: `unsupported` replaces the body
 
     def script_path(self) -> Path:
         assert self.entry_script is not None

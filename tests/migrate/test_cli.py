@@ -47,8 +47,8 @@ def test_json_output_shape() -> None:
 def test_plain_lines_and_summary_last() -> None:
     code, out, _ = run("check", "--plain", str(SCRIPTS / "deploy_v1.py"))
     lines = out.splitlines()
-    assert code == 1  # get_default_datastore is unsupported
-    assert f"{SCRIPTS / 'deploy_v1.py'}:25: unsupported Workspace.get_default_datastore (" in out
+    assert code == 1  # list_keys is unsupported
+    assert f"{SCRIPTS / 'deploy_v1.py'}:25: unsupported Workspace.list_keys (" in out
     assert lines[-1].endswith("supported, 1 ignored, 1 unsupported")
 
 

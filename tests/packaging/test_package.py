@@ -123,11 +123,14 @@ def test_source_directory_base_image_variables_and_extra_steps(
     package.wait_for_creation()
     app = package.context_path / "app"
     assert sorted(p.relative_to(app).as_posix() for p in app.rglob("*")) == [
-        "helpers",
-        "helpers/util.py",
-        "score.py",
+        "src",
+        "src/helpers",
+        "src/helpers/util.py",
+        "src/score.py",
     ]
     dockerfile = (package.context_path / "Dockerfile").read_text().splitlines()
+    assert 'ENV AZUREML_ENTRY_SCRIPT="src/score.py"' in dockerfile
+    assert 'ENV AZUREML_SOURCE_DIRECTORY="src"' in dockerfile
     assert dockerfile[3] == "FROM python:3.12-slim"
     assert "RUN apt-get update && apt-get install -y libgomp1" in dockerfile
     assert 'ENV GREETING="hello world"' in dockerfile
@@ -144,7 +147,11 @@ def test_a_workspace_inside_the_source_directory_is_not_packaged(
         model = Model.register(ws, model_file, "sklearn_regression_model")
         config = InferenceConfig("score.py", source_directory=str(project), environment=seed_env)
         package = Model.package(ws, [model], config, generate_dockerfile=True)
-        assert sorted(p.name for p in (package.context_path / "app").iterdir()) == ["score.py"]
+        app = package.context_path / "app"
+        assert sorted(p.relative_to(app).as_posix() for p in app.rglob("*")) == [
+            "project",
+            "project/score.py",
+        ]
     finally:
         ws.close()
 

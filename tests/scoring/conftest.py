@@ -61,7 +61,7 @@ class Server:
         workers: int = 1,
     ) -> None:
         self.root = root
-        port_file = root / f".port-{script}-{os.getpid()}-{time.monotonic_ns()}"
+        port_file = root / f".port-{Path(script).name}-{os.getpid()}-{time.monotonic_ns()}"
         cmd = [
             sys.executable,
             "-m",

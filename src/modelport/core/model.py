@@ -7,11 +7,13 @@ Model` is the one class a ported notebook needs.
 
 from __future__ import annotations
 
+import builtins
 import importlib
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Self
 
-from modelport.errors import InvalidArgument
+from modelport._ignored import ignored
+from modelport.errors import NotFound
 from modelport.registry import models as registry
 from modelport.registry.models import parse_model_id
 from modelport.registry.resources import ResourceConfiguration
@@ -53,6 +55,32 @@ __all__ = [
 class Model(registry.Model):
     """One registered model version (see `modelport.registry.models.Model`)."""
 
+    def __init__(
+        self,
+        workspace: Workspace,
+        name: str | None = None,
+        id: str | None = None,
+        tags: Any = None,
+        properties: Any = None,
+        version: int | str | None = None,
+        run_id: str | None = None,
+        model_framework: str | None = None,
+        expand: bool = True,
+        *,
+        _record: Any = None,
+    ) -> None:
+        """As the registry's Model; `model_framework` must match the version found (v1's
+        filter), `expand` only shaped v1's REST payload."""
+        if expand is not True:
+            ignored("Model(expand=)", _NO_EXPAND)
+        super().__init__(workspace, name, id, tags, properties, version, run_id, _record=_record)
+        wanted = registry.Framework.normalize(model_framework) if model_framework else None
+        if wanted is not None and self.model_framework != wanted:
+            raise NotFound(
+                f"Model {self.id} has framework {self.model_framework!r}, not {wanted!r}.",
+                hint="List versions with Model.list(ws, name, model_framework=...).",
+            )
+
     @staticmethod
     def deploy(
         workspace: Workspace,
@@ -66,16 +94,17 @@ class Model(registry.Model):
     ) -> Webservice:
         """Deploy `models` as service `name`; call `wait_for_deployment()` on the result."""
         from modelport.core.webservice import Webservice
-        from modelport.deploy.service import deploy_service
 
-        if deployment_target is not None:
-            deployment_config = _on_compute(workspace, deployment_config, deployment_target)
-        doc = deploy_service(
-            workspace, name, models, inference_config, deployment_config, overwrite, show_output
+        return Webservice._deploy(
+            workspace,
+            name,
+            models,
+            inference_config,
+            deployment_config,
+            overwrite,
+            show_output,
+            deployment_target=deployment_target,
         )
-        service = Webservice(workspace, doc["name"])
-        service._log_shown = doc["log_shown"]  # wait_for_deployment prints the log from there
-        return service
 
     @staticmethod
     def package(
@@ -125,44 +154,107 @@ class Model(registry.Model):
             settings=ProfileSettings(**options),
         )
 
+    # -- the rest of v1's Model surface -----------------------------------------------------
+    @classmethod
+    def list(  # type: ignore[override]
+        cls,
+        workspace: Workspace,
+        name: str | None = None,
+        tags: Sequence[Any] | None = None,
+        properties: Sequence[Any] | None = None,
+        run_id: str | None = None,
+        latest: bool = False,
+        dataset_id: str | None = None,
+        expand: bool = True,
+        page_count: int = 255,
+        model_framework: str | None = None,
+    ) -> builtins.list[Self]:
+        """As the registry's `list`, plus v1's `model_framework` filter; every match comes in
+        one page (`page_count` has nothing to split), and `expand` only shaped v1's payload."""
+        if dataset_id is not None:
+            ignored(
+                "Model.list(dataset_id=)", _NO_DATASET_LINKS + "; models are not filtered by it"
+            )
+        if expand is not True:
+            ignored("Model.list(expand=)", _NO_EXPAND)
+        found = super().list(workspace, name, tags, properties, run_id, latest)
+        if model_framework is None:
+            return found
+        wanted = registry.Framework.normalize(model_framework)
+        return [m for m in found if m.model_framework == wanted]
 
-def _on_compute(
-    workspace: Workspace, config: DeploymentConfig | None, compute: Any
-) -> DeploymentConfig:
-    """The config aimed at an attached compute (a ComputeTarget or its name); v1 deploys a
-    Kubernetes service with the default AKS settings when only the target is given."""
-    import dataclasses
+    @staticmethod
+    def deserialize(workspace: Workspace, model_payload: Mapping[str, Any]) -> Model:
+        """The model a `serialize()` payload names (by its id)."""
+        return Model(workspace, id=str(model_payload["id"]))
 
-    from modelport.core.webservice import KubernetesWebservice
-    from modelport.deploy.computes import get_compute
+    def get_sas_urls(self) -> dict[str, str]:
+        """Each file of the model (relative path) -> a `file://` URL of a verified local copy
+        (v1 returned signed blob URLs; here the artifacts are files on this machine)."""
+        root = self.materialize(self.workspace.path / "cache" / "azureml-models")
+        if root.is_file():
+            return {root.name: root.resolve().as_uri()}
+        return {
+            p.relative_to(root).as_posix(): p.resolve().as_uri()
+            for p in sorted(root.rglob("*"))
+            if p.is_file()
+        }
 
-    name = compute if isinstance(compute, str) else getattr(compute, "name", None)
-    if not isinstance(name, str):
-        raise InvalidArgument(
-            f"deployment_target must be a ComputeTarget or its name, not {type(compute).__name__}.",
-            hint="Pass ComputeTarget(ws, NAME), or leave it out for a local service.",
-        )
-    record = get_compute(workspace, name)  # ComputeTargetNotFound names the attached ones
-    if record.compute_type == "amlcompute":
-        raise InvalidArgument(
-            f"Compute target '{name}' is an AmlCompute (batch jobs on this machine); web "
-            "services deploy to an AksCompute or KubernetesCompute (batch on Kubernetes lands "
-            "later).",
-            hint="Attach a cluster (KubernetesCompute.attach_configuration) and deploy there, "
-            "or leave deployment_target out for a local service.",
-        )
-    if config is None:
-        config = KubernetesWebservice.deploy_configuration()
-    if config.compute_type != record.compute_type:
-        raise InvalidArgument(
-            f"Compute target '{name}' is a {record.compute_type} cluster, but the deployment "
-            f"config is for {config.compute_type} services.",
-            hint="Use AksWebservice.deploy_configuration(...) (computeType AKS in a file).",
-        )
-    if config.compute_target not in (None, name):
-        raise InvalidArgument(
-            f"The deployment config names compute target '{config.compute_target}' but "
-            f"deployment_target is '{name}'.",
-            hint="Give one of them, or the same name in both.",
-        )
-    return dataclasses.replace(config, compute_target=name)
+    def add_dataset_references(self, datasets: Sequence[Any]) -> None:
+        ignored("Model.add_dataset_references()", _NO_DATASET_LINKS)
+
+    def update_tags_properties(
+        self,
+        add_tags: Mapping[str, str] | None = None,
+        remove_tags: Iterable[str] | None = None,
+        add_properties: Mapping[str, str] | None = None,
+    ) -> None:
+        """Add and remove tags and add properties in one call."""
+        if add_tags:
+            self.add_tags(add_tags)
+        if remove_tags:
+            self.remove_tags(remove_tags)
+        if add_properties:
+            self.add_properties(add_properties)
+
+    def update(  # type: ignore[override]
+        self,
+        tags: Mapping[str, str] | None = None,
+        description: str | None = None,
+        sample_input_dataset: Any = None,
+        sample_output_dataset: Any = None,
+        resource_configuration: ResourceConfiguration | None = None,
+    ) -> None:
+        """Replace the tags and/or description; the samples and resource configuration are
+        fixed when the version is registered (register a new version to change them)."""
+        for keyword, value in (
+            ("sample_input_dataset", sample_input_dataset),
+            ("sample_output_dataset", sample_output_dataset),
+            ("resource_configuration", resource_configuration),
+        ):
+            if value is not None:
+                ignored(f"Model.update({keyword}=)", "it is fixed at Model.register")
+        super().update(tags=tags, description=description)
+
+    @staticmethod
+    def print_configuration(
+        models: Sequence[registry.Model | str],
+        inference_config: InferenceConfig,
+        deployment_config: DeploymentConfig | None,
+        deployment_target: Any,
+    ) -> None:
+        """Print what a deployment would be made of (v1 printed the same summary)."""
+        print(f"Models: {', '.join(m if isinstance(m, str) else m.id for m in models)}")
+        print(f"Entry script: {inference_config.entry_script}")
+        if inference_config.source_directory:
+            print(f"Source directory: {inference_config.source_directory}")
+        env = inference_config.environment
+        print(f"Environment: {env.name if env is not None else 'from conda_file / default'}")
+        if deployment_config is not None:
+            print(f"Deployment: {deployment_config.compute_type}")
+        if deployment_target is not None:
+            print(f"Deployment target: {getattr(deployment_target, 'name', deployment_target)}")
+
+
+_NO_DATASET_LINKS = "modelport does not record dataset lineage for models"
+_NO_EXPAND = "it shaped v1's REST payload; a Model here always has all its fields"

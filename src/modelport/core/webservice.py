@@ -8,14 +8,18 @@ recorded; everything target-specific goes through the service's target. The v1 n
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import json
+import shutil
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelport._ignored import ignored
 from modelport.configs import (
     KUBERNETES_DEFAULTS,
     KUBERNETES_IGNORED,
@@ -24,11 +28,12 @@ from modelport.configs import (
     warn_ignored,
 )
 from modelport.deploy import service as control
+from modelport.deploy.computes import get_compute
 from modelport.deploy.service import TargetFallbackWarning
-from modelport.deploy.states import HEALTHY, TRANSITIONING
+from modelport.deploy.states import FAILED, HEALTHY, TRANSITIONING, UNHEALTHY
 from modelport.deploy.target import DeploymentTarget, ServiceRecord
 from modelport.errors import AuthNotEnabled, InvalidArgument, ServiceNotFound, WebserviceException
-from modelport.registry.documents import StoredDocument
+from modelport.registry.documents import StoredDocument, matches_tags
 from modelport.registry.models import Model
 
 if TYPE_CHECKING:
@@ -75,16 +80,150 @@ class Webservice(StoredDocument):
     def list(
         workspace: Workspace,
         compute_type: str | None = None,
+        image_name: str | None = None,
+        image_id: str | None = None,
+        model_name: str | None = None,
+        model_id: str | None = None,
         tags: Sequence[Any] | None = None,
+        properties: Sequence[Any] | None = None,
+        image_digest: str | None = None,
         **_unused: Any,
     ) -> builtins.list[Webservice]:
+        """The workspace's services matching every filter given (v1's keywords)."""
+        if image_name or image_id or image_digest:
+            ignored("Webservice.list(image_name=/image_id=/image_digest=)", _NO_IMAGE_FILTER)
         services = [Webservice(workspace, n) for n in control.service_names(workspace)]
         wanted = _normalized(compute_type)
         return [
             s
             for s in services
-            if (wanted is None or s.compute_type == wanted) and _has_tags(s.tags, tags)
+            if (wanted is None or s.compute_type == wanted)
+            and matches_tags(s.tags, tags)
+            and matches_tags(s.properties, properties)
+            and _uses_model(s, model_name, model_id)
         ]
+
+    @staticmethod
+    def check_for_existing_webservice(
+        workspace: Workspace,
+        name: str,
+        overwrite: bool = False,
+        request_func: Any = None,
+        check_func: Any = None,
+    ) -> None:
+        """Raise if service `name` exists, or delete it first with `overwrite=True` (v1's
+        `request_func`/`check_func` hooks probed its REST API and are not used)."""
+        if name not in control.service_names(workspace):
+            return
+        if not overwrite:
+            raise WebserviceException(
+                f"Service '{name}' already exists.",
+                hint="Pass overwrite=True to replace it, or pick another name.",
+            )
+        Webservice(workspace, name).delete()
+
+    @staticmethod
+    def deploy_from_model(
+        workspace: Workspace,
+        name: str,
+        models: Sequence[Model | str],
+        image_config: Any,
+        deployment_config: DeploymentConfig | None = None,
+        deployment_target: Any = None,
+        overwrite: bool = False,
+    ) -> Webservice:
+        """v1's image-era deploy: `image_config` (a `ContainerImage.image_configuration(...)`
+        or an InferenceConfig) becomes the service's inference config; see `Model.deploy`."""
+        config = _inference_config(image_config, _staging(workspace, name))
+        return Webservice._deploy(
+            workspace,
+            name,
+            models,
+            config,
+            deployment_config,
+            overwrite,
+            deployment_target=deployment_target,
+        )
+
+    @staticmethod
+    def deploy(
+        workspace: Workspace,
+        name: str,
+        model_paths: Sequence[str | Path],
+        image_config: Any,
+        deployment_config: DeploymentConfig | None = None,
+        deployment_target: Any = None,
+        overwrite: bool = False,
+    ) -> Webservice:
+        """Register each model file or folder (named after it) and deploy them, as v1 did."""
+        models = [Model.register(workspace, str(p), Path(p).stem) for p in model_paths]
+        return Webservice.deploy_from_model(
+            workspace, name, models, image_config, deployment_config, deployment_target, overwrite
+        )
+
+    @staticmethod
+    def deploy_from_image(
+        workspace: Workspace,
+        name: str,
+        image: Any,
+        deployment_config: DeploymentConfig | None = None,
+        deployment_target: Any = None,
+        overwrite: bool = False,
+    ) -> Webservice:
+        """Deploy what an `Image.create(...)` image holds: its models and scoring config
+        (on the target the deployment config names; the container target runs it as an image)."""
+        return Webservice._deploy(
+            workspace,
+            name,
+            image.models,
+            image.inference_config,
+            deployment_config,
+            overwrite,
+            deployment_target=deployment_target,
+        )
+
+    @staticmethod
+    def deploy_local_from_model(
+        workspace: Workspace,
+        name: str,
+        models: Sequence[Model | str],
+        image_config: Any,
+        deployment_config: DeploymentConfig | None = None,
+        wait: bool = False,
+    ) -> Webservice:
+        """Deploy on this machine (a local service); with `wait=True` return once it serves."""
+        config = deployment_config or LocalWebservice.deploy_configuration()
+        inference_config = _inference_config(image_config, _staging(workspace, name))
+        service = Webservice._deploy(workspace, name, models, inference_config, config, True)
+        if wait:
+            service.wait_for_deployment()
+        return service
+
+    @staticmethod
+    def _deploy(
+        workspace: Workspace,
+        name: str,
+        models: Sequence[Model | str],
+        inference_config: InferenceConfig | None,
+        deployment_config: DeploymentConfig | None,
+        overwrite: bool = False,
+        show_output: bool = False,
+        deployment_target: Any = None,
+    ) -> Webservice:
+        """The one deploy call behind Model.deploy and v1's Webservice.deploy_* forms."""
+        if deployment_target is not None:
+            deployment_config = _on_compute(workspace, deployment_config, deployment_target)
+        doc = control.deploy_service(
+            workspace, name, models, inference_config, deployment_config, overwrite, show_output
+        )
+        service = Webservice(workspace, doc["name"])
+        service._log_shown = doc["log_shown"]  # wait_for_deployment prints the log from there
+        return service
+
+    @classmethod
+    def deserialize(cls, workspace: Workspace, webservice_payload: dict[str, Any]) -> Webservice:
+        """The service a `serialize()` payload names (it must still exist)."""
+        return Webservice(workspace, str(webservice_payload["name"]))
 
     # -- attributes ---------------------------------------------------------------------
     @property
@@ -136,6 +275,10 @@ class Webservice(StoredDocument):
     @property
     def tags(self) -> dict[str, str]:
         return dict(self._doc.get("tags") or {})
+
+    @property
+    def properties(self) -> dict[str, str]:
+        return dict(self._doc.get("properties") or {})
 
     @property
     def created_time(self) -> datetime:
@@ -244,6 +387,50 @@ class Webservice(StoredDocument):
         """Re-read the service's record (v1's `reload` refreshes the object's fields)."""
         self._refresh()
 
+    def deploy_to_cloud(
+        self,
+        name: str | None = None,
+        deployment_config: DeploymentConfig | None = None,
+        deployment_target: Any = None,
+    ) -> Webservice:
+        """Deploy this service's models and inference config as a new service: by default a
+        container service (v1: ACI) named `name`; call `wait_for_deployment()` on it. (v1 has
+        it on LocalWebservice; any service can be copied this way.)"""
+        if deployment_config is None and deployment_target is None:
+            deployment_config = ContainerWebservice.deploy_configuration()
+        return Webservice._deploy(
+            self.workspace,
+            name or self.name,
+            self.models,
+            self.inference_config,
+            deployment_config,
+            deployment_target=deployment_target,
+        )
+
+    def update_deployment_state(self, must_exist: bool = False) -> None:
+        """Re-read the service's record (its state is read live on every access); a deleted
+        service raises ServiceNotFound whatever `must_exist` says."""
+        self._refresh()
+
+    def get_access_token(self) -> AccessToken:
+        """v1's AKS token call: `get_token()` as an object with `access_token`,
+        `refresh_after` and `token_type`."""
+        token, refresh_after = self.get_token()
+        return AccessToken(token, refresh_after)
+
+    def add_tags(self, tags: dict[str, str]) -> None:
+        """Add or replace tags (no new revision: tags only describe the service)."""
+        self._doc = control.update_metadata(self.workspace, self.name, tags={**self.tags, **tags})
+
+    def remove_tags(self, tags: Sequence[str]) -> None:
+        kept = {k: v for k, v in self.tags.items() if k not in set(tags)}
+        self._doc = control.update_metadata(self.workspace, self.name, tags=kept)
+
+    def add_properties(self, properties: dict[str, str]) -> None:
+        """Add properties; like v1, an existing property keeps its value."""
+        merged = {**{str(k): str(v) for k, v in properties.items()}, **self.properties}
+        self._doc = control.update_metadata(self.workspace, self.name, properties=merged)
+
     def restart(self) -> None:
         """Start a stopped or crashed service again from its last revision."""
         control.restart_service(self.workspace, self.name)
@@ -308,8 +495,89 @@ class Webservice(StoredDocument):
         return f"{type(self).__name__}(workspace={self.workspace!r}, name={self.name!r})"
 
 
+@dataclass(frozen=True)
+class AccessToken:
+    """What `get_access_token()` returns (v1: AksServiceAccessToken)."""
+
+    access_token: str
+    refresh_after: datetime
+    token_type: str = "Bearer"
+
+    @property
+    def refresh_by(self) -> datetime:
+        return self.refresh_after
+
+
 class LocalWebservice(Webservice):
-    """A service on this machine: a supervised process tree, no Docker."""
+    """A service on this machine: a supervised process tree, no Docker.
+
+    v1's `STATE_*` constants hold modelport's state names, so `service.state ==
+    LocalWebservice.STATE_RUNNING` keeps its meaning (v1's values were lowercase words).
+    """
+
+    NETWORK_NAME = "azureml-local"  # v1's Docker network; local services use loopback ports
+    STATE_DELETED = "Deleted"
+    STATE_DEPLOYING = TRANSITIONING
+    STATE_FAILED = FAILED
+    STATE_RUNNING = HEALTHY
+    STATE_UNKNOWN = UNHEALTHY
+
+    @staticmethod
+    def list(  # type: ignore[override]
+        workspace: Workspace,
+        model_name: str | None = None,
+        model_id: str | None = None,
+        all: bool | None = None,
+        **filters: Any,
+    ) -> builtins.list[Webservice]:
+        """The local services (every service with `all=True`), by model if asked."""
+        compute_type = None if all else "local"
+        return Webservice.list(
+            workspace, compute_type, model_name=model_name, model_id=model_id, **filters
+        )
+
+    def reload(self, wait: bool = False) -> None:
+        """v1's local reload: copy the entry script and source directory again and restart on
+        them, keeping the built environment; returns once the new copy serves."""
+        self.update(inference_config=self.inference_config)
+
+    def update(  # type: ignore[override]
+        self,
+        models: Sequence[Model | str] | None = None,
+        image_config: Any = None,
+        deployment_config: DeploymentConfig | None = None,
+        wait: bool = False,
+        inference_config: InferenceConfig | None = None,
+        **changes: Any,
+    ) -> None:
+        """As `Webservice.update`; v1's `image_config` is read as the inference config and
+        the update always completes before returning (`wait` has nothing to add)."""
+        if image_config is not None and inference_config is None:
+            inference_config = _inference_config(image_config, _staging(self.workspace, self.name))
+        super().update(
+            models=models,
+            inference_config=inference_config,
+            deployment_config=deployment_config,
+            **changes,
+        )
+
+    def get_logs(  # type: ignore[override]
+        self, num_lines: int = 5000, raw: bool = False, init: bool = False
+    ) -> str:
+        """The service log's last lines (already raw text, so `raw` changes nothing)."""
+        return super().get_logs(num_lines)
+
+    def delete(
+        self, delete_cache: bool = True, delete_image: bool = False, delete_volume: bool = True
+    ) -> None:
+        """Stop and forget the service; v1's Docker cache, image and volume flags have nothing
+        to act on here (a local service has none)."""
+        given = {"delete_cache": delete_cache, "delete_image": delete_image}
+        given["delete_volume"] = delete_volume
+        for keyword, value in given.items():
+            if value != (keyword != "delete_image"):  # the defaults: True, False, True
+                ignored(f"LocalWebservice.delete({keyword}=)", _NO_DOCKER)
+        super().delete()
 
     @staticmethod
     def deploy_configuration(
@@ -531,6 +799,40 @@ _CLASSES: dict[str, type[Webservice]] = {
 }
 
 
+_NO_DOCKER = "a local service is a process tree: it has no Docker cache, image or volume"
+_NO_IMAGE_FILTER = "services are not built from registered images; filter by model or tags"
+
+
+def _staging(workspace: Workspace, name: str) -> Path:
+    """Where an image configuration's files are kept for service `name` (outside the
+    service's home, which a deploy replaces)."""
+    staging = workspace.path / "images" / "_services" / name / "app"
+    shutil.rmtree(staging, ignore_errors=True)
+    return staging
+
+
+def _uses_model(service: Webservice, model_name: str | None, model_id: str | None) -> bool:
+    ids = service._doc["models"]
+    if model_id is not None and model_id not in ids:
+        return False
+    return model_name is None or any(i.rsplit(":", 1)[0] == model_name for i in ids)
+
+
+def _inference_config(config: Any, staging: Path | None = None) -> InferenceConfig:
+    """An InferenceConfig, or v1's image configuration turned into one (its dependency
+    files copied into `staging`)."""
+    if isinstance(config, InferenceConfig):
+        return config
+    convert = getattr(config, "to_inference_config", None)
+    if callable(convert):
+        converted: InferenceConfig = convert(staging)
+        return converted
+    raise InvalidArgument(
+        f"Expected an InferenceConfig or ContainerImage.image_configuration(...), got "
+        f"{type(config).__name__}."
+    )
+
+
 def _copied(value: Any) -> Any:
     """A copy of a mapping argument; anything else is left for the config's schema to reject."""
     if value is None:
@@ -545,12 +847,38 @@ def _normalized(compute_type: str | None) -> str | None:
     return {"aci": "container", "aks": "kubernetes"}.get(lowered, lowered)
 
 
-def _has_tags(have: dict[str, str], wanted: Sequence[Any] | None) -> bool:
-    """v1's `tags=['key', ['key2', 'value']]` filter."""
-    for item in wanted or ():
-        if isinstance(item, str):
-            if item not in have:
-                return False
-        elif have.get(str(item[0])) != str(item[1]):
-            return False
-    return True
+def _on_compute(
+    workspace: Workspace, config: DeploymentConfig | None, compute: Any
+) -> DeploymentConfig:
+    """The config aimed at an attached compute (a ComputeTarget or its name); v1 deploys a
+    Kubernetes service with the default AKS settings when only the target is given."""
+    name = compute if isinstance(compute, str) else getattr(compute, "name", None)
+    if not isinstance(name, str):
+        raise InvalidArgument(
+            f"deployment_target must be a ComputeTarget or its name, not {type(compute).__name__}.",
+            hint="Pass ComputeTarget(ws, NAME), or leave it out for a local service.",
+        )
+    record = get_compute(workspace, name)  # ComputeTargetNotFound names the attached ones
+    if record.compute_type == "amlcompute":
+        raise InvalidArgument(
+            f"Compute target '{name}' is an AmlCompute (batch jobs on this machine); web "
+            "services deploy to an AksCompute or KubernetesCompute (batch on Kubernetes lands "
+            "later).",
+            hint="Attach a cluster (KubernetesCompute.attach_configuration) and deploy there, "
+            "or leave deployment_target out for a local service.",
+        )
+    if config is None:
+        config = KubernetesWebservice.deploy_configuration()
+    if config.compute_type != record.compute_type:
+        raise InvalidArgument(
+            f"Compute target '{name}' is a {record.compute_type} cluster, but the deployment "
+            f"config is for {config.compute_type} services.",
+            hint="Use AksWebservice.deploy_configuration(...) (computeType AKS in a file).",
+        )
+    if config.compute_target not in (None, name):
+        raise InvalidArgument(
+            f"The deployment config names compute target '{config.compute_target}' but "
+            f"deployment_target is '{name}'.",
+            hint="Give one of them, or the same name in both.",
+        )
+    return dataclasses.replace(config, compute_target=name)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelport import workspace as base
 from modelport.core.model import Model
+from modelport.registry.datasets import Datastore
 
 if TYPE_CHECKING:
     from modelport.core.compute import ComputeTarget
@@ -41,6 +42,11 @@ class Workspace(base.Workspace):
         from modelport.core.environment import Environment  # the builder loads late (start-up)
 
         return {name: Environment.get(self, name) for name, _, _ in self.store.list_environments()}
+
+    def get_default_datastore(self) -> Datastore:
+        """The workspace's default datastore (a folder of the workspace), as
+        `Datastore.get_default(ws)`."""
+        return Datastore.get_default(self)
 
     def set_container_registry(
         self, address: str | None, username: str | None = None, password: str | None = None

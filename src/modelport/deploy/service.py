@@ -252,6 +252,24 @@ def update_service(
         return doc
 
 
+def update_metadata(
+    workspace: Workspace,
+    name: str,
+    tags: dict[str, str] | None = None,
+    properties: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Replace a service's tags and/or properties without a new revision (they describe the
+    service; the running processes never see them)."""
+    with service_lock(workspace, name):
+        doc = get_document(workspace, name)
+        if tags is not None:
+            doc["tags"] = {str(k): str(v) for k, v in tags.items()}
+        if properties is not None:
+            doc["properties"] = {str(k): str(v) for k, v in properties.items()}
+        workspace.store.put_document(KIND, name, doc)
+        return doc
+
+
 def restart_service(workspace: Workspace, name: str) -> None:
     with service_lock(workspace, name):
         doc = get_document(workspace, name)

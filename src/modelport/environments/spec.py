@@ -7,15 +7,27 @@ metadata store's.
 
 from __future__ import annotations
 
+import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, Self
 
-from modelport.errors import InvalidArgument, NotFound
+from modelport._ignored import IgnoredSetting, Unsupported, ignored, unsupported
+from modelport.errors import AlreadyExists, InvalidArgument, NotFound
 
 from .conda_dependencies import CondaDependencies
 from .curated import curated_dependencies, is_curated
 from .requirements import read_requirements
+from .sections import (
+    NO_PLATFORM,
+    NO_R,
+    NO_REGISTRY,
+    ContainerRegistry,
+    DatabricksSection,
+    DockerImagePlatform,
+    SparkSection,
+)
 
 DEFAULT_NAME = "modelport-default"
 # The default serving stack; `modelport` itself is installed from the running copy.
@@ -47,6 +59,17 @@ class PythonSection:
     user_managed_dependencies: bool = False
     interpreter_path: str | None = None
 
+    @property
+    def conda_dependencies_file(self) -> str | None:
+        """v1's path of a conda YAML; setting it loads the file into `conda_dependencies`."""
+        return self.__dict__.get("_conda_file")
+
+    @conda_dependencies_file.setter
+    def conda_dependencies_file(self, path: str | None) -> None:
+        self.__dict__["_conda_file"] = path
+        if path is not None:
+            self.conda_dependencies = CondaDependencies(path)
+
     def to_dict(self) -> dict[str, Any]:
         deps = self.conda_dependencies
         return {
@@ -65,13 +88,41 @@ class PythonSection:
         )
 
 
+_RUN_ONLY = "it configures v1's training-run containers; services here set their own"
+
+
 @dataclass
 class DockerSection:
-    """Container settings, stored for the packaging step (local services ignore them)."""
+    """Container settings, stored for the packaging step (local services ignore them).
+
+    `base_image` and `base_dockerfile` (Dockerfile text that builds the base) shape packaged
+    images; v1's run-container settings are accepted and ignored with a warning.
+    """
 
     base_image: str | None = None
     enabled: bool = False
     base_dockerfile: str | None = None
+
+    shm_size = IgnoredSetting("2g", _RUN_ONLY)
+    shared_volumes = IgnoredSetting(True, _RUN_ONLY)
+    arguments = IgnoredSetting([], _RUN_ONLY)
+    gpu_support = IgnoredSetting(False, "v1 itself deprecated it: GPUs are detected")
+    base_image_registry = IgnoredSetting(ContainerRegistry(), NO_REGISTRY)
+    platform = IgnoredSetting(DockerImagePlatform(), NO_PLATFORM)
+
+    @property
+    def build_context(self) -> None:
+        """v1's Docker build context; modelport builds from `base_dockerfile` text only."""
+        return None
+
+    @build_context.setter
+    def build_context(self, value: Any) -> None:
+        if value is not None:
+            raise Unsupported(
+                "DockerSection.build_context is not supported: packaged images are built "
+                "from a generated context.",
+                hint="Put the base image's Dockerfile lines in env.docker.base_dockerfile.",
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -105,6 +156,11 @@ class Environment:
         self.docker = DockerSection()
         self.environment_variables: dict[str, str] = {}
         self.inferencing_stack_version: str | None = None
+        self.spark = SparkSection()
+        self.databricks = DatabricksSection()
+        self.asset_id: str | None = None  # v1's registry asset id; environments here have none
+
+    r = IgnoredSetting(None, NO_R)
 
     # -- constructors users know from v1 -----------------------------------------------------
 
@@ -116,8 +172,12 @@ class Environment:
         return env
 
     @classmethod
-    def from_pip_requirements(cls, name: str, file_path: str | Path) -> Self:
+    def from_pip_requirements(
+        cls, name: str, file_path: str | Path, pip_version: str | None = None
+    ) -> Self:
         """An environment from a pip requirements file (with `-r` includes)."""
+        if pip_version is not None:
+            ignored("Environment.from_pip_requirements(pip_version=)", _NO_PIP)
         requirements = read_requirements(file_path)
         deps = CondaDependencies.create(pip_packages=requirements.packages)
         for option in requirements.options:
@@ -125,6 +185,91 @@ class Environment:
         env = cls(name)
         env.python.conda_dependencies = deps
         return env
+
+    @classmethod
+    def from_docker_image(
+        cls,
+        name: str,
+        image: str,
+        container_registry: Any = None,
+        conda_specification: str | Path | None = None,
+        pip_requirements: str | Path | None = None,
+    ) -> Self:
+        """An environment whose packaged image builds on `image`, with the packages of a
+        conda file or a requirements file (else none beyond the serving stack)."""
+        if container_registry is not None:
+            ignored("Environment.from_docker_image(container_registry=)", NO_REGISTRY)
+        env = cls._with_packages(name, conda_specification, pip_requirements)
+        env.docker.base_image = image
+        return env
+
+    @classmethod
+    def from_dockerfile(
+        cls,
+        name: str,
+        dockerfile: str | Path,
+        conda_specification: str | Path | None = None,
+        pip_requirements: str | Path | None = None,
+    ) -> Self:
+        """An environment whose packaged image builds on a Dockerfile (its path, or its text)."""
+        env = cls._with_packages(name, conda_specification, pip_requirements)
+        text = str(dockerfile)
+        if "\n" not in text and Path(text).is_file():
+            text = Path(text).read_text(encoding="utf-8")
+        env.docker.base_dockerfile = text
+        return env
+
+    @classmethod
+    def _with_packages(
+        cls, name: str, conda_file: str | Path | None, requirements: str | Path | None
+    ) -> Self:
+        if conda_file is not None and requirements is not None:
+            raise InvalidArgument(
+                "Give conda_specification or pip_requirements, not both.",
+                hint="Put the pip packages into the conda file's pip section.",
+            )
+        if conda_file is not None:
+            return cls.from_conda_specification(name, conda_file)
+        if requirements is not None:
+            return cls.from_pip_requirements(name, requirements)
+        return cls(name)
+
+    @staticmethod
+    @unsupported(
+        "modelport does not read conda installations",
+        hint="Export it (`conda env export -n NAME > env.yml`) and use "
+        "Environment.from_conda_specification(name, 'env.yml').",
+    )
+    def from_existing_conda_environment(name: str, conda_environment_name: str) -> Environment:
+        raise NotImplementedError  # never runs: `unsupported` replaces the body
+
+    @staticmethod
+    @unsupported(
+        "packaged images are built from a generated context",
+        hint="Use Environment.from_dockerfile(name, path_to_dockerfile) for the base image.",
+    )
+    def from_docker_build_context(name: str, docker_build_context: Any) -> Environment:
+        raise NotImplementedError  # never runs: `unsupported` replaces the body
+
+    @staticmethod
+    def add_private_pip_wheel(
+        workspace: _Workspace, file_path: str | Path, exist_ok: bool = False
+    ) -> str:
+        """Keep a wheel in the workspace (`<workspace>/wheels/`) and return its path, to add
+        as a pip package (`deps.add_pip_package(path)`), as v1 returns the wheel's URL."""
+        source = Path(file_path)
+        if not source.is_file() or source.suffix != ".whl":
+            raise InvalidArgument(f"{source} is not a wheel file (*.whl).")
+        target = workspace.path / "wheels" / source.name
+        if target.exists() and not exist_ok:
+            raise AlreadyExists(
+                f"Wheel {source.name} is already in the workspace.",
+                hint="Pass exist_ok=True to reuse it.",
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists():
+            shutil.copy2(source, target)
+        return str(target)
 
     @classmethod
     def default(cls) -> Self:
@@ -151,9 +296,17 @@ class Environment:
         return self
 
     @classmethod
-    def get(cls, workspace: _Workspace, name: str, version: int | str | None = None) -> Self:
+    def get(
+        cls,
+        workspace: _Workspace,
+        name: str,
+        version: int | str | None = None,
+        label: str | None = None,
+    ) -> Self:
         """A registered environment (latest version when none is given), or a curated
         `AzureML-…` one that v1 notebooks clone."""
+        if label is not None:
+            ignored("Environment.get(label=)", _NO_LABELS + "; the latest version is returned")
         try:
             found, spec = workspace.store.get_environment(name, _version(version))
         except NotFound:
@@ -163,6 +316,56 @@ class Environment:
             env.python.conda_dependencies = curated_dependencies(name)
             return env
         return cls.from_dict({**spec, "name": name, "version": found})
+
+    @staticmethod
+    def label(workspace: _Workspace, name: str, version: int | str, labels: list[str]) -> None:
+        """v1 labels environment versions; here versions are addressed by number only."""
+        ignored("Environment.label()", _NO_LABELS)
+
+    def save_to_directory(self, path: str | Path, overwrite: bool = False) -> None:
+        """Write `azureml_environment.json` (+ `conda_dependencies.yml`, `BaseDockerfile`)
+        into `path`, the files v1 writes; `load_from_directory` reads them back."""
+        folder = Path(path)
+        if folder.exists() and any(folder.iterdir()) and not overwrite:
+            raise AlreadyExists(
+                f"{folder} is not empty.", hint="Pass overwrite=True to replace its files."
+            )
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / _DEFINITION_FILE).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        deps = self.python.conda_dependencies
+        if deps is not None:
+            deps.save(folder / _CONDA_FILE)
+        if self.docker.base_dockerfile:
+            (folder / _DOCKERFILE).write_text(self.docker.base_dockerfile)
+
+    @classmethod
+    def load_from_directory(cls, path: str | Path) -> Self:
+        """An environment from a folder written by `save_to_directory`, here or by v1
+        (whose definition file uses v1's camelCase keys)."""
+        folder = Path(path)
+        definition = folder / _DEFINITION_FILE
+        if not definition.is_file():
+            raise NotFound(
+                f"{definition} does not exist.",
+                hint="Point at a folder written by Environment.save_to_directory.",
+            )
+        data = json.loads(definition.read_text(encoding="utf-8"))
+        if "format" in data:
+            env = cls.from_dict({**data, "version": None})
+        else:  # v1's own definition file
+            env = cls(str(data.get("name") or folder.name))
+            python = data.get("python") or {}
+            env.python.user_managed_dependencies = bool(python.get("userManagedDependencies"))
+            env.python.interpreter_path = python.get("interpreterPath")
+            docker = data.get("docker") or {}
+            env.docker.base_image = docker.get("baseImage")
+            env.environment_variables = dict(data.get("environmentVariables") or {})
+            env.inferencing_stack_version = data.get("inferencingStackVersion")
+        if (folder / _CONDA_FILE).is_file():
+            env.python.conda_dependencies = CondaDependencies(folder / _CONDA_FILE)
+        if (folder / _DOCKERFILE).is_file():
+            env.docker.base_dockerfile = (folder / _DOCKERFILE).read_text(encoding="utf-8")
+        return env
 
     def clone(self, new_name: str) -> Environment:
         """A copy under a new name, unregistered (v1's `env.clone("myenv")`)."""
@@ -222,6 +425,13 @@ class Environment:
 
     def __repr__(self) -> str:
         return f"Environment(name={self.name!r}, version={self.version!r})"
+
+
+_NO_PIP = "environments are installed with uv, whose version is modelport's own"
+_NO_LABELS = "modelport does not label environment versions"
+_DEFINITION_FILE = "azureml_environment.json"
+_CONDA_FILE = "conda_dependencies.yml"
+_DOCKERFILE = "BaseDockerfile"
 
 
 def _version(version: int | str | None) -> int | None:

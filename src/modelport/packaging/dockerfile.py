@@ -38,6 +38,8 @@ class DockerfileSpec:
     environment: dict[str, str] = field(default_factory=dict)
     extra_steps: str | None = None
     header: tuple[str, ...] = ()
+    source_directory: str | None = None  # AZUREML_SOURCE_DIRECTORY: its folder under the app root
+    base_dockerfile: str | None = None  # v1's env.docker.base_dockerfile: replaces the FROM line
 
 
 def render(spec: DockerfileSpec) -> str:
@@ -52,8 +54,11 @@ def render(spec: DockerfileSpec) -> str:
         f"{SUPPORT_DIR}/requirements.txt",
     ]
     lines = [f"# {line}" for line in spec.header]
+    if spec.base_dockerfile and spec.base_dockerfile.strip():
+        lines += ["# env.docker.base_dockerfile", spec.base_dockerfile.strip()]
+    else:
+        lines.append(f"FROM {spec.base_image}")
     lines += [
-        f"FROM {spec.base_image}",
         "",
         _env("PYTHONUNBUFFERED", "1"),
         _env("PIP_NO_CACHE_DIR", "1"),
@@ -74,6 +79,8 @@ def render(spec: DockerfileSpec) -> str:
         lines.append(f"COPY azureml-models/ {APP_ROOT}/azureml-models/")
     lines += [f"COPY app/ {APP_ROOT}/", f"WORKDIR {APP_ROOT}", ""]
     env = {**spec.environment, "AML_APP_ROOT": APP_ROOT, "AZUREML_ENTRY_SCRIPT": spec.entry_script}
+    if spec.source_directory is not None:
+        env["AZUREML_SOURCE_DIRECTORY"] = spec.source_directory
     if spec.model_dir is not None:
         env["AZUREML_MODEL_DIR"] = spec.model_dir
     lines += [_env(name, value) for name, value in env.items()]

@@ -6,6 +6,7 @@ one way to load, refresh and save it, and one not-found error per kind.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from modelport.errors import NotFound
@@ -49,3 +50,18 @@ class StoredDocument:
 
     def _forget(self) -> None:
         self.workspace.store.delete_document(self.KIND, self._name)
+
+
+def matches_tags(have: Mapping[str, str], wanted: Any) -> bool:
+    """v1's tag/property filter: `['key', ['key2', 'value']]` (or a dict of key -> value)
+    matches when every key is present and every pair equal."""
+    if not wanted:
+        return True
+    items = wanted.items() if isinstance(wanted, Mapping) else wanted
+    for item in items:
+        if isinstance(item, str):
+            if item not in have:
+                return False
+        elif have.get(str(item[0])) != str(item[1]):
+            return False
+    return True

@@ -54,7 +54,7 @@ class Experiment:
         if not callable(submit):
             raise InvalidArgument(
                 f"Cannot submit a {type(config).__name__} to an experiment.",
-                hint="Submit a modelport.pipeline.core.Pipeline.",
+                hint="Submit a ScriptRunConfig (modelport.core) or a modelport.pipeline Pipeline.",
             )
         run: Run = submit(self, tags=dict(tags or {}), **kwargs)
         return run

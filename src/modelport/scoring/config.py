@@ -186,12 +186,14 @@ class ServerConfig:
         """Environment variables a v1 entry script expects inside the service."""
         env = {
             "AML_APP_ROOT": self.app_root or "",
-            "AZUREML_ENTRY_SCRIPT": self.entry_script or "",
+            "AZUREML_ENTRY_SCRIPT": _under_root(self.entry_script or "", self.app_root or ""),
             "SERVICE_NAME": self.service_name,
             "MODELPORT_DATA_COLLECTION_DIR": self.data_collection_dir or "",
         }
         if self.model_dir:
             env["AZUREML_MODEL_DIR"] = self.model_dir
+        if self.source_dir:
+            env["AZUREML_SOURCE_DIRECTORY"] = self.source_dir
         env.update(self.extra_env)
         return env
 
@@ -216,6 +218,16 @@ def check_tls(certfile: str | None, keyfile: str | None) -> None:
             f"({exc.reason or exc}).",
             hint="Pass the PEM certificate and the PEM private key that belongs to it.",
         ) from None
+
+
+def _under_root(path: str, root: str) -> str:
+    """`path` relative to the app root when it lies inside it (v1 sets AZUREML_ENTRY_SCRIPT
+    to `src/score.py`, not an absolute path), else as given."""
+    if path and root and os.path.isabs(path):
+        relative = os.path.relpath(path, root)
+        if not relative.startswith(os.pardir):
+            return relative.replace(os.sep, "/")
+    return path
 
 
 def _abs(path: str | None) -> str | None:

@@ -22,6 +22,6 @@ except WebserviceException as exc:
 print(service.scoring_uri, service.get_logs())
 for m in M.list(ws, latest=True):
     print(m.name, m.version)
-datastore = ws.get_default_datastore()
+keys = ws.list_keys()
 exp = aml.Experiment(workspace=ws, name="demo")
 service.delete()

@@ -220,7 +220,7 @@ class LocalTarget(DeploymentTarget):
         app = rev / "app"
         ic = spec.inference_config
         source = Path(ic.source_directory) if ic.source_directory else None
-        entry = copy_app(ic.script_path().resolve(), source, app)
+        layout = copy_app(ic.script_path().resolve(), source, app, skip=[spec.workspace.path])
         log(f"app folder ready: {app}")
         place_models(spec.models, app / MODELS_FOLDER, log)
 
@@ -241,8 +241,9 @@ class LocalTarget(DeploymentTarget):
             credentials.ensure_token_secret(home / "token_secret")
             token_file = str(home / "token_secret")
         server = ServerConfig(
-            entry_script=entry,
+            entry_script=layout.entry_script,
             app_root=str(app),
+            source_dir=layout.source_directory,
             model_dir=str(model_dir) if spec.models else None,
             host=str(data["host"]),
             workers=dc.workers,

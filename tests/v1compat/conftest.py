@@ -1,0 +1,1 @@
+"""v1-style code for the names modelport adds for ported notebooks (issue 15, part 3)."""
