@@ -30,6 +30,9 @@ _EXPORTS: dict[str, str] = {
     "ContainerWebservice": "modelport.core.webservice",
     "KubernetesWebservice": "modelport.core.webservice",
     "WebserviceException": "modelport.errors",
+    "Endpoint": "modelport.core.endpoint",
+    "EndpointVersion": "modelport.core.endpoint",
+    "AksEndpoint": "modelport.core.endpoint",
     "Dataset": "modelport.registry.datasets",
     "Datastore": "modelport.registry.datasets",
     "ModelProfile": "modelport.profiling.profile",
@@ -39,12 +42,15 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "VERSION",
     "AciWebservice",
+    "AksEndpoint",
     "AksWebservice",
     "CondaDependencies",
     "ContainerWebservice",
     "Dataset",
     "Datastore",
     "DeploymentConfig",
+    "Endpoint",
+    "EndpointVersion",
     "Environment",
     "Experiment",
     "InferenceConfig",
@@ -74,6 +80,7 @@ def __getattr__(name: str) -> Any:
 
 if TYPE_CHECKING:
     from modelport.configs import DeploymentConfig, InferenceConfig
+    from modelport.core.endpoint import AksEndpoint, Endpoint, EndpointVersion
     from modelport.core.model import Model
     from modelport.core.webservice import (
         AciWebservice,
