@@ -198,11 +198,16 @@ class Endpoint(StoredDocument):
         environment_variables: dict[str, str] | None = None,
         tags: dict[str, str] | None = None,
         description: str | None = None,
+        deployment_config: DeploymentConfig | None = None,
+        shadow_queue_size: int = 1000,
+        shadow_workers: int = 4,
         **cloud: Any,
     ) -> EndpointConfig:
         """v1's AksEndpoint.deploy_configuration keywords; `compute_type` says where the
         versions run (local or container), `port`/`host` where the endpoint listens. The
-        first version is the default (`is_default` may only confirm it)."""
+        first version is the default (`is_default` may only confirm it). `deployment_config`
+        (e.g. read from a deploymentconfig.json) is the versions' base config; the keywords
+        given override it."""
         if is_default is False:
             raise WebserviceException(
                 "The first version of an endpoint is its default version.",
@@ -214,18 +219,26 @@ class Endpoint(StoredDocument):
             raise TypeError(
                 f"deploy_configuration() got unexpected keyword(s): {', '.join(unknown)}"
             )
-        dc = DeploymentConfig(
-            compute_type=compute_type,
-            extra=extra,
-            **_version_settings(
-                cpu_cores,
-                memory_gb,
-                scoring_timeout_ms,
-                replica_max_concurrent_requests,
-                max_request_wait_time,
-                workers,
-                _copied(environment_variables) if environment_variables is not None else None,
-            ),
+        base = control.version_settings(deployment_config) if deployment_config is not None else {}
+        if deployment_config is not None:
+            compute_type = deployment_config.compute_type
+            auth_enabled = auth_enabled or deployment_config.auth_enabled
+            token_auth_enabled = token_auth_enabled or deployment_config.token_auth_enabled
+        dc = DeploymentConfig.from_dict(
+            {
+                **base,
+                "compute_type": compute_type,
+                "extra": {**base.get("extra", {}), **extra},
+                **_version_settings(
+                    cpu_cores,
+                    memory_gb,
+                    scoring_timeout_ms,
+                    replica_max_concurrent_requests,
+                    max_request_wait_time,
+                    workers,
+                    _copied(environment_variables) if environment_variables is not None else None,
+                ),
+            }
         )
         return EndpointConfig(
             deployment_config=dc,
@@ -242,6 +255,8 @@ class Endpoint(StoredDocument):
             secondary_key=secondary_key,
             description=description,
             tags=_copied(tags),
+            shadow_queue_size=shadow_queue_size,
+            shadow_workers=shadow_workers,
         )
 
     # -- attributes -----------------------------------------------------------------------
@@ -330,6 +345,7 @@ class Endpoint(StoredDocument):
         shadow_percentile: float | None = None,
         workers: int | None = None,
         environment_variables: dict[str, str] | None = None,
+        deployment_config: DeploymentConfig | None = None,
         show_output: bool = False,
     ) -> EndpointVersion:
         """Deploy a new version; it gets traffic once it is Healthy. Without models or an
@@ -341,15 +357,22 @@ class Endpoint(StoredDocument):
             version_name,
             models,
             inference_config,
-            _version_settings(
-                cpu_cores,
-                memory_gb,
-                scoring_timeout_ms,
-                replica_max_concurrent_requests,
-                max_request_wait_time,
-                workers,
-                environment_variables,
-            ),
+            {
+                **(
+                    control.version_settings(deployment_config)
+                    if deployment_config is not None
+                    else {}
+                ),
+                **_version_settings(
+                    cpu_cores,
+                    memory_gb,
+                    scoring_timeout_ms,
+                    replica_max_concurrent_requests,
+                    max_request_wait_time,
+                    workers,
+                    environment_variables,
+                ),
+            },
             traffic_percentile=traffic_percentile,
             is_default=is_default,
             is_control_version=is_control_version_type,
@@ -394,6 +417,7 @@ class Endpoint(StoredDocument):
         shadow_percentile: float | None = None,
         workers: int | None = None,
         environment_variables: dict[str, str] | None = None,
+        deployment_config: DeploymentConfig | None = None,
         show_output: bool = False,
     ) -> EndpointVersion:
         """Change a version; values left None stay. `is_default=True` moves the default here."""
@@ -404,15 +428,22 @@ class Endpoint(StoredDocument):
             version_name,
             models,
             inference_config,
-            _version_settings(
-                cpu_cores,
-                memory_gb,
-                scoring_timeout_ms,
-                replica_max_concurrent_requests,
-                max_request_wait_time,
-                workers,
-                environment_variables,
-            ),
+            {
+                **(
+                    control.version_settings(deployment_config)
+                    if deployment_config is not None
+                    else {}
+                ),
+                **_version_settings(
+                    cpu_cores,
+                    memory_gb,
+                    scoring_timeout_ms,
+                    replica_max_concurrent_requests,
+                    max_request_wait_time,
+                    workers,
+                    environment_variables,
+                ),
+            },
             traffic_percentile=traffic_percentile,
             is_default=is_default,
             is_control_version=is_control_version_type,

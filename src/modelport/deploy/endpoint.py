@@ -74,6 +74,8 @@ class EndpointConfig:
     secondary_key: str | None = None
     description: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    shadow_queue_size: int = 1000  # copies waiting for a shadow version; more are dropped
+    shadow_workers: int = 4  # copies in flight to shadow versions at once
 
     def __post_init__(self) -> None:
         if self.auth_enabled and self.token_auth_enabled:
@@ -81,6 +83,10 @@ class EndpointConfig:
                 "auth_enabled and token_auth_enabled cannot both be on.",
                 hint="Pick key auth or token auth.",
             )
+        for key in ("shadow_queue_size", "shadow_workers"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidArgument(f"{key}={value!r} is not valid: must be a whole number >= 1.")
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -242,7 +248,11 @@ def create_endpoint(
                 "token_auth_enabled": config.token_auth_enabled,
                 "description": config.description,
                 "tags": dict(config.tags),
-                "version_config": _version_template(config.deployment_config),
+                "version_config": version_settings(config.deployment_config),
+                "shadow": {
+                    "queue": config.shadow_queue_size,
+                    "workers": config.shadow_workers,
+                },
                 "revision": 0,
                 "versions": {},
                 "created_time": now,
@@ -317,6 +327,7 @@ def create_version(
                 base["inference_config"]
             )
         dc = DeploymentConfig.from_dict({**doc["version_config"], **deployment_config})
+        router_host(dc.compute_type)  # a version the router cannot reach is refused up front
         try:
             services.deploy_service(
                 workspace,
@@ -621,6 +632,8 @@ def _table(
             "keys_file": str(home / "keys.json") if doc["auth_enabled"] else None,
             "token_secret_file": str(home / "token_secret") if doc["token_auth_enabled"] else None,
             "sink": str(home / SHADOW_SINK),
+            "shadow_queue": doc["shadow"]["queue"],
+            "shadow_workers": doc["shadow"]["workers"],
         }
     )
 
@@ -701,8 +714,9 @@ def _version_of(doc: dict[str, Any], version_name: str) -> dict[str, Any]:
         ) from None
 
 
-def _version_template(dc: DeploymentConfig) -> dict[str, Any]:
-    """What later versions inherit from the first: the version config without its address."""
+def version_settings(dc: DeploymentConfig) -> dict[str, Any]:
+    """A deployment config's settings for a version's service (what later versions inherit
+    from the first): all but its address, auth (the endpoint's) and description/tags."""
     data = dc.to_dict()
     data.pop("port", None)
     for key in ("auth_enabled", "token_auth_enabled", "description", "tags"):
