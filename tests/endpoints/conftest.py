@@ -88,6 +88,12 @@ class Load:
         for t in self.threads:
             t.join()
 
+    def more(self, count: int) -> int:
+        """Wait for `count` more answers; the index they start at."""
+        mark = len(self.results)
+        wait_for(lambda: len(self.results) >= mark + count, "the load stalled")
+        return mark
+
     def failures(self) -> list[int]:
         return [code for code, _ in self.results if code != 200]
 
