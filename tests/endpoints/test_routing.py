@@ -16,7 +16,8 @@ import pytest
 from modelport.core import Model, Workspace
 from modelport.core.endpoint import Endpoint
 from modelport.core.webservice import AksEndpoint, Webservice
-from modelport.errors import AuthNotEnabled
+from modelport.deploy import endpoint as control
+from modelport.errors import AuthNotEnabled, Conflict
 from tests.endpoints.conftest import HEADER, deploy_endpoint, wait_for
 
 
@@ -93,8 +94,18 @@ def test_split_targeting_auth_and_metrics(ews: Workspace, tiny: Model) -> None:
         endpoint.get_token()
     assert endpoint.run('"y"')["echo"] == '"y"'
 
-    # a version is an ordinary service; deleting the endpoint deletes them all
+    # a version is an ordinary service, deleted only through its endpoint
     assert sorted(s.name for s in Webservice.list(ews)) == ["split-a", "split-b"]
+    with pytest.raises(Conflict, match="is a version of endpoint 'split'"):
+        Webservice(ews, "split-b").delete()
+    # after a reboot (here: the router stopped) restart brings the same routing back
+    control.router_of(endpoint._doc).stop(endpoint.folder)
+    assert endpoint.state == "Unhealthy"
+    endpoint.restart()
+    assert endpoint.state == "Healthy"
+    r = httpx.post(endpoint.scoring_uri, content=b'"x"', headers=second)
+    assert r.status_code == 200
+    assert endpoint.versions["b"].traffic_percentile == 30
     endpoint.delete()
     assert Endpoint.list(ews) == [] and Webservice.list(ews) == []
     with pytest.raises(httpx.HTTPError):

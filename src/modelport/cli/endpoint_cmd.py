@@ -1,4 +1,4 @@
-"""`modelport endpoint create|list|show|delete|traffic|shadow-report|keys|token` and
+"""`modelport endpoint create|list|show|restart|delete|traffic|shadow-report|keys|token` and
 `modelport endpoint version add|update|delete`."""
 
 from __future__ import annotations
@@ -165,6 +165,16 @@ def list_endpoints(workspace_path: str | None, output: str) -> None:
 def show(workspace_path: str | None, name: str, output: str) -> None:
     """One endpoint: state, URIs, auth and its versions."""
     _show(_endpoint(workspace_path, name), output)
+
+
+@endpoint.command("restart")
+@workspace_option
+@click.argument("name")
+def restart(workspace_path: str | None, name: str) -> None:
+    """Start the router and any version that is down again (after a reboot or a kill)."""
+    found = _endpoint(workspace_path, name)
+    found.restart()
+    click.echo(f"Endpoint '{name}': {found.state} at {found.scoring_uri}")
 
 
 @endpoint.command("delete")

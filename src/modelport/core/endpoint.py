@@ -14,6 +14,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelport.configs import DeploymentConfig, InferenceConfig
@@ -275,6 +276,11 @@ class Endpoint(StoredDocument):
         return str(self._doc["compute_type"])
 
     @property
+    def folder(self) -> Path:
+        """The endpoint's folder: routing table, router log and status, shadow sink, keys."""
+        return Path(self._doc["home"])
+
+    @property
     def scoring_uri(self) -> str:
         return control.scoring_uri(self._doc)
 
@@ -477,6 +483,10 @@ class Endpoint(StoredDocument):
             self.workspace, self.name, auth_enabled, token_auth_enabled, description, tags
         )
 
+    def restart(self) -> None:
+        """Start a stopped router and any version that is down again (after a reboot)."""
+        control.restart_endpoint(self.workspace, self.name)
+
     def delete(self) -> None:
         """Stop the router and every version; forget the endpoint."""
         control.delete_endpoint(self.workspace, self.name)
@@ -535,11 +545,10 @@ class Endpoint(StoredDocument):
         return control.shadow_report(self.workspace, self.name)
 
     def get_logs(self, num_lines: int = 5000) -> str:
-        from pathlib import Path
-
+        """The tail of the router's log."""
         from modelport.routing.supervisor import LOG
 
-        path = Path(self._doc["home"]) / LOG
+        path = self.folder / LOG
         lines = path.read_text(errors="replace").splitlines() if path.exists() else []
         return "\n".join(lines[-num_lines:])
 

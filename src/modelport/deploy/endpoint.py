@@ -266,6 +266,7 @@ def create_endpoint(
                 _version_config(doc, config.deployment_config),
                 overwrite=overwrite,
                 show_output=show_output,
+                endpoint=name,
             )
             doc["versions"] = {version_name: first}
             doc["revision"] = 1
@@ -336,6 +337,7 @@ def create_version(
                 inference_config,
                 _version_config(doc, dc),
                 show_output=show_output,
+                endpoint=name,
             )
             _await_service(workspace, service_name, timeout_s)
             return _apply_routing(workspace, doc, versions)
@@ -489,6 +491,20 @@ def update_endpoint(
             doc["tags"] = dict(tags)
         doc.update(auth_enabled=key_auth, token_auth_enabled=token_auth)
         return _apply_routing(workspace, doc, doc["versions"])
+
+
+def restart_endpoint(workspace: Workspace, name: str) -> None:
+    """After a reboot or a kill: restart the versions that are not Healthy, then the router
+    on the recorded routing (the same revision)."""
+    with endpoint_lock(workspace, name):
+        doc = get_document(workspace, name)
+        for version in doc["versions"].values():
+            service_doc = services.get_document(workspace, version["service"])
+            if services.live_state(workspace, service_doc)[0] != HEALTHY:
+                services.restart_service(workspace, version["service"])
+        home, router = Path(doc["home"]), router_of(doc)
+        router.stop(home)
+        router.start(home, doc["router"], _table(workspace, doc, doc["versions"], doc["revision"]))
 
 
 def delete_endpoint(workspace: Workspace, name: str) -> None:
@@ -759,7 +775,7 @@ def _await_service(workspace: Workspace, service: str, timeout_s: float) -> None
 
 def _forget_service(workspace: Workspace, service: str) -> None:
     with suppress(NotFound):
-        services.delete_service(workspace, service)
+        services.delete_service(workspace, service, by_endpoint=True)
 
 
 def _replace_existing(workspace: Workspace, name: str, overwrite: bool) -> None:
