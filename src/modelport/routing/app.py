@@ -33,6 +33,7 @@ from modelport.routing.table import (
     read_table,
     write_json,
 )
+from modelport.routing.upstream import Upstreams
 from modelport.scoring._http import BodyTooLarge, read_body
 from modelport.scoring.auth import Authenticator
 
@@ -61,7 +62,7 @@ class RouterApp:
         self.metrics = RouterMetrics()
         self.table = read_table(folder)
         self.auth = _authenticator(self.table)
-        self.client: Any = None
+        self.client: Upstreams | None = None
         self.shadow: ShadowCopier | None = None
 
     # -- the table ------------------------------------------------------------------------
@@ -74,16 +75,14 @@ class RouterApp:
         ):
             self.auth = _authenticator(table)
         self.table = table
+        if self.client is not None:
+            self.client.forget_others({u.url for u in table.versions.values()})
         self.metrics.reloads += 1
         write_json(self.folder / APPLIED, {"revision": table.revision, "pid": os.getpid()})
         return table.revision
 
     async def startup(self) -> None:
-        import httpx
-
-        limits = httpx.Limits(max_connections=1024, max_keepalive_connections=256)
-        timeout = httpx.Timeout(3600.0, connect=10.0)  # the version enforces its scoring timeout
-        self.client = httpx.AsyncClient(limits=limits, timeout=timeout, http1=True)
+        self.client = Upstreams()
         table = self.table
         sink = (
             PairSink(Path(table.sink), table.sink_max_bytes, table.sink_backups)
@@ -100,7 +99,7 @@ class RouterApp:
         if self.shadow is not None:
             await self.shadow.close()
         if self.client is not None:
-            await self.client.aclose()
+            self.client.close()
 
     # -- dispatch ---------------------------------------------------------------------------
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -177,31 +176,32 @@ class RouterApp:
         except BodyTooLarge as exc:
             await _message(send, 413, str(exc))
             return
-        headers: list[tuple[str, str]] = []
+        headers: Headers = []
         request_id = None
         for key, value in scope["headers"]:
             if key in _HOP or key == b"authorization" or key == _VERSION_HEADER:
                 continue
             if key == b"x-request-id":
-                request_id = value.decode("latin-1")
-            headers.append((key.decode("latin-1"), value.decode("latin-1")))
+                request_id = value
+            headers.append((key, value))
         if request_id is None:
-            request_id = str(uuid.uuid4())
-            headers.append(("x-request-id", request_id))
-        target = path + (f"?{query}" if query else "")
+            request_id = str(uuid.uuid4()).encode()
+            headers.append((b"x-request-id", request_id))
+        target = (scope.get("raw_path") or path.encode()).decode("latin-1").split("?", 1)[0]
+        target += f"?{query}" if query else ""
         upstream_headers = headers
         if chosen.authorization:
-            upstream_headers = [*headers, ("authorization", chosen.authorization)]
+            upstream_headers = [*headers, (b"authorization", chosen.authorization.encode())]
         name = chosen.name
         started = time.perf_counter()
+        assert self.client is not None
         try:
-            response = await self.client.request(
-                method, chosen.url + target, content=body, headers=upstream_headers
+            status, answer_headers, content = await self.client.request(
+                chosen.url, method, target, upstream_headers, body
             )
-            status, content = response.status_code, response.content
             out = [
                 (k, v)
-                for k, v in response.headers.raw
+                for k, v in answer_headers
                 if k.lower() not in _HOP and k.lower() != _VERSION_HEADER
             ]
         except Exception as exc:  # the version did not answer: say so, never hang
@@ -224,7 +224,7 @@ class RouterApp:
                         target,
                         headers,
                         body,
-                        request_id,
+                        request_id.decode("latin-1"),
                         name,
                         status,
                         seconds * 1000,

@@ -18,6 +18,7 @@ from typing import Any
 
 from modelport.routing.metrics import RouterMetrics
 from modelport.routing.table import Upstream
+from modelport.routing.upstream import Upstreams
 
 
 @dataclass
@@ -25,7 +26,7 @@ class ShadowJob:
     shadow: Upstream
     method: str
     target: str  # path and query
-    headers: list[tuple[str, str]]
+    headers: list[tuple[bytes, bytes]]
     body: bytes
     request_id: str
     primary: str
@@ -68,7 +69,7 @@ class PairSink:
 class ShadowCopier:
     def __init__(
         self,
-        client: Any,
+        client: Upstreams,
         metrics: RouterMetrics,
         queue_size: int,
         workers: int,
@@ -97,13 +98,12 @@ class ShadowCopier:
     async def _copy(self, job: ShadowJob) -> None:
         headers = list(job.headers)
         if job.shadow.authorization:
-            headers.append(("authorization", job.shadow.authorization))
+            headers.append((b"authorization", job.shadow.authorization.encode()))
         started = time.perf_counter()
         try:
-            response = await self.client.request(
-                job.method, job.shadow.url + job.target, content=job.body, headers=headers
+            status, _, body = await self.client.request(
+                job.shadow.url, job.method, job.target, headers, job.body
             )
-            status, body = response.status_code, response.content
         except Exception:
             status, body = 0, b""
         seconds = time.perf_counter() - started
