@@ -28,6 +28,8 @@ class _Answer:
     """httptools callbacks for one response."""
 
     def __init__(self) -> None:
+        self.parser: httptools.HttpResponseParser | None = None
+        self.keep_alive = False
         self.headers: Headers = []
         self.chunks: list[bytes] = []
         self.complete = False
@@ -38,6 +40,9 @@ class _Answer:
 
     def on_headers_complete(self) -> None:
         self.headers_done = True
+        # asked here: after the message completes, llhttp answers False whatever was said
+        assert self.parser is not None
+        self.keep_alive = self.parser.should_keep_alive()
 
     def on_body(self, body: bytes) -> None:
         self.chunks.append(body)
@@ -63,7 +68,7 @@ class _Connection:
         """(status, headers, body, reusable); UpstreamError with `.sent_nothing` set when the
         connection was closed before any byte of an answer came (safe to retry)."""
         answer = _Answer()
-        parser = httptools.HttpResponseParser(answer)
+        parser = answer.parser = httptools.HttpResponseParser(answer)
         self.writer.write(head + body if len(body) < 65536 else head)
         if len(body) >= 65536:
             self.writer.write(body)
@@ -80,7 +85,7 @@ class _Connection:
                 parser.feed_data(data)
             except httptools.HttpParserError as exc:
                 raise UpstreamError(f"unreadable answer: {exc}") from None
-        reusable = parser.should_keep_alive() and not head_only
+        reusable = answer.keep_alive and not head_only
         return parser.get_status_code(), answer.headers, b"".join(answer.chunks), reusable
 
 
