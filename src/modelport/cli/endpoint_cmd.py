@@ -331,30 +331,13 @@ def _configs(ws: Any, ic_file: str | None, dc_file: str | None) -> tuple[Any, An
     )
 
 
-@version.command("add")
-@workspace_option
-@click.argument("name")
-@click.argument("version_name")
-@_version_options
-def version_add(
-    workspace_path: str | None,
-    name: str,
-    version_name: str,
-    models: tuple[str, ...],
-    ic_file: str | None,
-    dc_file: str | None,
-    traffic: float | None,
-    is_default: bool | None,
-    is_control: bool | None,
-    shadow: float | None,
-    description: str | None,
-    output: str,
-) -> None:
-    """Deploy a new version (the default's models and config unless given); it gets traffic
-    once it is Healthy."""
+def _change_version(method: str, workspace_path: str | None, name: str, version_name: str,
+                    models: tuple[str, ...], ic_file: str | None, dc_file: str | None,
+                    traffic: float | None, is_default: bool | None, is_control: bool | None,
+                    shadow: float | None, description: str | None, output: str) -> None:  # fmt: skip
     found = _endpoint(workspace_path, name)
     ic, dc = _configs(found.workspace, ic_file, dc_file)
-    found.create_version(
+    getattr(found, method)(
         version_name,
         models=list(models) or None,
         inference_config=ic,
@@ -367,6 +350,17 @@ def version_add(
         show_output=output != "json",
     )
     _show(found, output)
+
+
+@version.command("add")
+@workspace_option
+@click.argument("name")
+@click.argument("version_name")
+@_version_options
+def version_add(workspace_path: str | None, **options: Any) -> None:
+    """Deploy a new version (the default's models and config unless given); it gets traffic
+    once it is Healthy."""
+    _change_version("create_version", workspace_path, **options)
 
 
 @version.command("update")
@@ -374,36 +368,9 @@ def version_add(
 @click.argument("name")
 @click.argument("version_name")
 @_version_options
-def version_update(
-    workspace_path: str | None,
-    name: str,
-    version_name: str,
-    models: tuple[str, ...],
-    ic_file: str | None,
-    dc_file: str | None,
-    traffic: float | None,
-    is_default: bool | None,
-    is_control: bool | None,
-    shadow: float | None,
-    description: str | None,
-    output: str,
-) -> None:
+def version_update(workspace_path: str | None, **options: Any) -> None:
     """Change a version's models, config or routing; what is not given stays."""
-    found = _endpoint(workspace_path, name)
-    ic, dc = _configs(found.workspace, ic_file, dc_file)
-    found.update_version(
-        version_name,
-        models=list(models) or None,
-        inference_config=ic,
-        deployment_config=dc,
-        traffic_percentile=traffic,
-        is_default=is_default,
-        is_control_version_type=is_control,
-        shadow_percentile=shadow,
-        description=description,
-        show_output=output != "json",
-    )
-    _show(found, output)
+    _change_version("update_version", workspace_path, **options)
 
 
 @version.command("delete")

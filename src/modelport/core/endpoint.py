@@ -356,38 +356,7 @@ class Endpoint(StoredDocument):
     ) -> EndpointVersion:
         """Deploy a new version; it gets traffic once it is Healthy. Without models or an
         inference config it takes the default version's."""
-        _warn_cloud_only(dict(locals()))
-        self._doc = control.create_version(
-            self.workspace,
-            self.name,
-            version_name,
-            models,
-            inference_config,
-            {
-                **(
-                    control.version_settings(deployment_config)
-                    if deployment_config is not None
-                    else {}
-                ),
-                **_version_settings(
-                    cpu_cores,
-                    memory_gb,
-                    scoring_timeout_ms,
-                    replica_max_concurrent_requests,
-                    max_request_wait_time,
-                    workers,
-                    environment_variables,
-                ),
-            },
-            traffic_percentile=traffic_percentile,
-            is_default=is_default,
-            is_control_version=is_control_version_type,
-            shadow_percentile=shadow_percentile,
-            tags=tags,
-            description=description,
-            show_output=show_output,
-        )
-        return self.versions[version_name]
+        return self._change_version(control.create_version, dict(locals()))
 
     def update_version(
         self,
@@ -427,38 +396,40 @@ class Endpoint(StoredDocument):
         show_output: bool = False,
     ) -> EndpointVersion:
         """Change a version; values left None stay. `is_default=True` moves the default here."""
-        _warn_cloud_only(dict(locals()))
-        self._doc = control.update_version(
+        return self._change_version(control.update_version, dict(locals()))
+
+    def _change_version(self, change: Any, given: dict[str, Any]) -> EndpointVersion:
+        """create_version/update_version's one body: the keywords as the control plane takes them."""
+        _warn_cloud_only(given)
+        dc = given["deployment_config"]
+        settings = {
+            **(control.version_settings(dc) if dc is not None else {}),
+            **_version_settings(
+                given["cpu_cores"],
+                given["memory_gb"],
+                given["scoring_timeout_ms"],
+                given["replica_max_concurrent_requests"],
+                given["max_request_wait_time"],
+                given["workers"],
+                given["environment_variables"],
+            ),
+        }
+        self._doc = change(
             self.workspace,
             self.name,
-            version_name,
-            models,
-            inference_config,
-            {
-                **(
-                    control.version_settings(deployment_config)
-                    if deployment_config is not None
-                    else {}
-                ),
-                **_version_settings(
-                    cpu_cores,
-                    memory_gb,
-                    scoring_timeout_ms,
-                    replica_max_concurrent_requests,
-                    max_request_wait_time,
-                    workers,
-                    environment_variables,
-                ),
-            },
-            traffic_percentile=traffic_percentile,
-            is_default=is_default,
-            is_control_version=is_control_version_type,
-            shadow_percentile=shadow_percentile,
-            tags=tags,
-            description=description,
-            show_output=show_output,
+            given["version_name"],
+            given["models"],
+            given["inference_config"],
+            settings,
+            traffic_percentile=given["traffic_percentile"],
+            is_default=given["is_default"],
+            is_control_version=given["is_control_version_type"],
+            shadow_percentile=given["shadow_percentile"],
+            tags=given["tags"],
+            description=given["description"],
+            show_output=given["show_output"],
         )
-        return self.versions[version_name]
+        return self.versions[given["version_name"]]
 
     def delete_version(self, version_name: str) -> None:
         """Stop routing to it, let its requests finish, delete its service."""
