@@ -131,3 +131,15 @@ def test_endpoints_on_kubernetes_wait_for_its_router(ews: Workspace, tiny: Model
     assert Endpoint.list(ews) == [] and ews.store.list_documents("service") == []
     with pytest.raises(InvalidArgument, match="Invalid endpoint name"):
         Model.deploy(ews, "No_Good", [tiny], None, Endpoint.deploy_configuration())
+
+
+def test_a_version_left_by_a_killed_deploy_can_be_deleted(ews: Workspace, tiny: Model) -> None:
+    from modelport.core.webservice import LocalWebservice, Webservice
+    from modelport.deploy.service import deploy_service
+    from tests.endpoints.conftest import echo_config
+
+    # what a deploy killed between the version's service and the endpoint's record leaves
+    config = LocalWebservice.deploy_configuration(workers=1)
+    deploy_service(ews, "ghost-a", [tiny], echo_config(), config, endpoint="ghost")
+    Webservice(ews, "ghost-a").delete()  # no endpoint lists it: an ordinary service
+    assert Webservice.list(ews) == []

@@ -267,7 +267,7 @@ def delete_service(workspace: Workspace, name: str, by_endpoint: bool = False) -
     endpoint is deleted through its endpoint, which first stops routing to it."""
     with service_lock(workspace, name):
         doc = get_document(workspace, name)
-        if doc.get("endpoint") and not by_endpoint:
+        if doc.get("endpoint") and not by_endpoint and _routed_by(workspace, doc):
             raise Conflict(
                 f"Service '{name}' is a version of endpoint '{doc['endpoint']}'.",
                 hint=f"Delete the version (modelport endpoint version delete {doc['endpoint']} "
@@ -276,6 +276,16 @@ def delete_service(workspace: Workspace, name: str, by_endpoint: bool = False) -
         target_of(doc).delete(record_of(workspace, doc))
         workspace.store.delete_document(KIND, name)
         shutil.rmtree(doc["home"], ignore_errors=True)
+
+
+def _routed_by(workspace: Workspace, doc: dict[str, Any]) -> bool:
+    """Whether the endpoint the service was deployed for still lists it (a deploy killed
+    before the endpoint was recorded leaves a service anyone may delete)."""
+    try:
+        endpoint = workspace.store.get_document("endpoint", doc["endpoint"])
+    except NotFound:
+        return False
+    return any(v.get("service") == doc["name"] for v in endpoint.get("versions", {}).values())
 
 
 def choose_target(
