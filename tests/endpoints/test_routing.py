@@ -21,6 +21,15 @@ from modelport.errors import AuthNotEnabled, Conflict
 from tests.endpoints.conftest import HEADER, deploy_endpoint, wait_for
 
 
+def _refusals(endpoint: Endpoint) -> float:
+    text = httpx.get(endpoint.scoring_uri.removesuffix("score") + "metrics").text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("modelport_router_requests_total") and 'code="4xx"' in line
+    )
+
+
 def test_split_targeting_auth_and_metrics(ews: Workspace, tiny: Model) -> None:
     endpoint = deploy_endpoint(ews, "split", tiny, traffic_percentile=20, auth_enabled=True)
     assert AksEndpoint is Endpoint and endpoint.state == "Healthy"
@@ -82,7 +91,9 @@ def test_split_targeting_auth_and_metrics(ews: Workspace, tiny: Model) -> None:
     assert 'modelport_router_request_duration_seconds_count{version="a"}' in metrics
 
     # auth: the endpoint's keys; the versions are closed to callers without their own key
+    refused = _refusals(endpoint)
     assert httpx.post(endpoint.scoring_uri, content=b'"x"').status_code == 401
+    assert _refusals(endpoint) == refused + 1  # counted, under the version it would have gone to
     bad = httpx.post(endpoint.scoring_uri, content=b'"x"', headers={"Authorization": "Bearer no"})
     assert bad.status_code == 401 and "not valid" in bad.json()["message"]
     second = {"Authorization": f"Bearer {secondary}"}

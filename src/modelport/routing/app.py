@@ -170,11 +170,13 @@ class RouterApp:
             if problem is not None:
                 field = "error" if path.startswith("/v2") else "message"
                 await _respond(send, 401, [JSON_CT], orjson.dumps({field: problem}))
+                self.metrics.refused(chosen.name, 401)
                 return
         try:
             body = await read_body(receive, table.max_body_bytes)
         except BodyTooLarge as exc:
             await _message(send, 413, str(exc))
+            self.metrics.refused(chosen.name, 413)
             return
         headers: Headers = []
         request_id = None

@@ -53,6 +53,10 @@ class RouterMetrics:
         self.requests[(version, _klass(status))] += 1
         self.latency[version].observe(seconds)
 
+    def refused(self, version: str, status: int) -> None:
+        """Answered by the router itself (401, 413): counted, kept out of the latency."""
+        self.requests[(version, _klass(status))] += 1
+
     def shadowed(self, version: str, status: int, seconds: float, equal: bool) -> None:
         self.shadow_sent[version] += 1
         self.shadow_latency[version].observe(seconds)
