@@ -31,6 +31,9 @@ _EXPORTS: dict[str, str] = {
     "ContainerWebservice": "modelport.core.webservice",
     "KubernetesWebservice": "modelport.core.webservice",
     "WebserviceException": "modelport.errors",
+    "Endpoint": "modelport.core.endpoint",
+    "EndpointVersion": "modelport.core.endpoint",
+    "AksEndpoint": "modelport.core.endpoint",
     "Dataset": "modelport.registry.datasets",
     "Datastore": "modelport.registry.datasets",
     "ModelProfile": "modelport.profiling.profile",
@@ -43,6 +46,7 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "VERSION",
     "AciWebservice",
+    "AksEndpoint",
     "AksWebservice",
     "ComputeTarget",
     "CondaDependencies",
@@ -50,6 +54,8 @@ __all__ = [
     "Dataset",
     "Datastore",
     "DeploymentConfig",
+    "Endpoint",
+    "EndpointVersion",
     "Environment",
     "Experiment",
     "Image",
@@ -83,6 +89,7 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:
     from modelport.configs import DeploymentConfig, InferenceConfig
     from modelport.core.compute import ComputeTarget
+    from modelport.core.endpoint import AksEndpoint, Endpoint, EndpointVersion
     from modelport.core.image import Image
     from modelport.core.model import Model
     from modelport.core.run import Run

@@ -34,3 +34,25 @@ def die_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     except (OSError, AttributeError):  # not Linux: the children watch their parent instead
         pass
+
+
+def spawn_detached(argv: list[str], log_path: str) -> None:
+    """Start `argv` detached from this process: through a short-lived launcher, so it is
+    reparented away from us (never our zombie), leads its own session and outlives the CLI
+    and its terminal. Its output goes to `log_path`."""
+    import subprocess
+    import sys
+
+    launcher = (
+        "import subprocess, sys\n"
+        "subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=sys.stdout, "
+        "stderr=sys.stderr, start_new_session=True)"
+    )
+    with open(log_path, "ab") as log:
+        subprocess.run(
+            [sys.executable, "-c", launcher, *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            check=True,
+        )

@@ -96,6 +96,10 @@ class ServiceNotFound(NotFound, WebserviceException):
     """No service by that name (also a WebserviceException, as v1 code catches that)."""
 
 
+class EndpointNotFound(NotFound, WebserviceException):
+    """No endpoint of that name in this workspace."""
+
+
 class AuthNotEnabled(InvalidArgument, WebserviceException):
     """Keys or a token were asked of a service with that kind of auth off (a user mistake, and
     a WebserviceException as in v1)."""

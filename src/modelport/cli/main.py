@@ -35,6 +35,10 @@ _COMMANDS: dict[str, tuple[str, str]] = {
         "modelport.cli.compute_cmd:compute",
         "Attach, list, show and detach Kubernetes clusters.",
     ),
+    "endpoint": (
+        "modelport.cli.endpoint_cmd:endpoint",
+        "Endpoints: versions, traffic split, shadow traffic.",
+    ),
     "profile": ("modelport.cli.profile_cmd:profile", "Profile a model service; show results."),
     "dataset": ("modelport.cli.dataset_cmd:dataset", "Register and list request datasets."),
     "migrate": ("modelport.cli.migrate_cmd:migrate", "Check and port Azure ML v1 code (imports)."),

@@ -20,7 +20,9 @@ from modelport.registry.resources import ResourceConfiguration
 
 if TYPE_CHECKING:
     from modelport.configs import DeploymentConfig, InferenceConfig
+    from modelport.core.endpoint import Endpoint
     from modelport.core.webservice import Webservice
+    from modelport.deploy.endpoint import EndpointConfig
     from modelport.packaging.package import ModelPackage
     from modelport.profiling.profile import ModelProfile
     from modelport.workspace import Workspace
@@ -87,12 +89,25 @@ class Model(registry.Model):
         name: str,
         models: Sequence[registry.Model | str],
         inference_config: InferenceConfig | None = None,
-        deployment_config: DeploymentConfig | None = None,
+        deployment_config: DeploymentConfig | EndpointConfig | None = None,
         deployment_target: Any = None,
         overwrite: bool = False,
         show_output: bool = False,
-    ) -> Webservice:
-        """Deploy `models` as service `name`; call `wait_for_deployment()` on the result."""
+    ) -> Webservice | Endpoint:
+        """Deploy `models` as service `name`, or with an endpoint config
+        (`Endpoint.deploy_configuration`) as endpoint `name` with its first version; call
+        `wait_for_deployment()` on the result."""
+        from modelport.deploy.endpoint import EndpointConfig
+
+        if isinstance(deployment_config, EndpointConfig):
+            from modelport.core.endpoint import Endpoint
+            from modelport.deploy.endpoint import create_endpoint
+
+            create_endpoint(
+                workspace, name, models, inference_config, deployment_config, overwrite, show_output
+            )
+            return Endpoint(workspace, name)
+
         from modelport.core.webservice import Webservice
 
         return Webservice._deploy(

@@ -34,6 +34,7 @@ from modelport.deploy.target import (
 )
 from modelport.errors import (
     AlreadyExists,
+    Conflict,
     InvalidArgument,
     NotFound,
     ServiceNotFound,
@@ -111,9 +112,11 @@ def deploy_service(
     deployment_config: DeploymentConfig | None,
     overwrite: bool = False,
     show_output: bool = False,
+    endpoint: str | None = None,
 ) -> dict[str, Any]:
     """Model.deploy's engine: check, record, place and start the service; its document (plus
-    `log_shown`: how much of the log `show_output` printed, so waiting prints only the rest)."""
+    `log_shown`: how much of the log `show_output` printed, so waiting prints only the rest).
+    `endpoint` names the endpoint the service is a version of (only it may delete it)."""
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise InvalidArgument(
             f"Invalid service name {name!r}: use 3-32 characters, lowercase letters, digits and "
@@ -144,6 +147,7 @@ def deploy_service(
             "error": None,
             "description": dc.description,
             "tags": dc.tags,
+            "endpoint": endpoint,
             "home": str(home),
             "target": {},
             "started": False,
@@ -276,13 +280,30 @@ def restart_service(workspace: Workspace, name: str) -> None:
         target_of(doc).restart(record_of(workspace, doc))
 
 
-def delete_service(workspace: Workspace, name: str) -> None:
-    """Stop everything the service runs, free what it holds, forget it."""
+def delete_service(workspace: Workspace, name: str, by_endpoint: bool = False) -> None:
+    """Stop everything the service runs, free what it holds, forget it. A version of an
+    endpoint is deleted through its endpoint, which first stops routing to it."""
     with service_lock(workspace, name):
         doc = get_document(workspace, name)
+        if doc.get("endpoint") and not by_endpoint and _routed_by(workspace, doc):
+            raise Conflict(
+                f"Service '{name}' is a version of endpoint '{doc['endpoint']}'.",
+                hint=f"Delete the version (modelport endpoint version delete {doc['endpoint']} "
+                "VERSION) or the endpoint.",
+            )
         target_of(doc).delete(record_of(workspace, doc))
         workspace.store.delete_document(KIND, name)
         shutil.rmtree(doc["home"], ignore_errors=True)
+
+
+def _routed_by(workspace: Workspace, doc: dict[str, Any]) -> bool:
+    """Whether the endpoint the service was deployed for still lists it (a deploy killed
+    before the endpoint was recorded leaves a service anyone may delete)."""
+    try:
+        endpoint = workspace.store.get_document("endpoint", doc["endpoint"])
+    except NotFound:
+        return False
+    return any(v.get("service") == doc["name"] for v in endpoint.get("versions", {}).values())
 
 
 def choose_target(

@@ -15,7 +15,6 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import time
 import uuid
@@ -26,6 +25,7 @@ from typing import Any
 import psutil
 
 from modelport._net import client_host
+from modelport._procs import spawn_detached
 from modelport.app_folder import copy_app, place_models
 from modelport.deploy import credentials
 from modelport.deploy.placement import machine_problem, place_here
@@ -308,29 +308,11 @@ def _await_update(home: Path, update_id: str | None, timeout: float = 900) -> st
 
 
 def _spawn_supervisor(home: Path) -> None:
-    """Start the supervisor detached: through a short-lived launcher, so it is reparented
-    away from this process (never our zombie) and outlives the CLI and its terminal."""
-    launcher = (
-        "import subprocess, sys\n"
-        "subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=sys.stdout, "
-        "stderr=sys.stderr, start_new_session=True)"
+    """Start the supervisor detached (it outlives the CLI and its terminal)."""
+    spawn_detached(
+        [sys.executable, "-m", "modelport.targets.local.supervisor", str(home)],
+        str(home / LOG_NAME),
     )
-    with open(home / LOG_NAME, "ab") as log:
-        subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                launcher,
-                sys.executable,
-                "-m",
-                "modelport.targets.local.supervisor",
-                str(home),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            check=True,
-        )
     # wait until it has claimed the status file, so state reads are never stale
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

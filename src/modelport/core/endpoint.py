@@ -1,0 +1,549 @@
+"""Endpoints: several versions of a service behind one address, with a traffic split, a
+control version and shadow versions (`azureml.core.webservice.AksEndpoint` in v1).
+
+`Endpoint(ws, name)` is a handle on an endpoint the control plane (`modelport.deploy.endpoint`)
+recorded; each version is an `EndpointVersion`, a `Webservice` handle on the version's
+service. `AksEndpoint` is the v1 name of the same class: where it runs is the config's
+`compute_type` (local by default, as every v1 config with no cloud runs here).
+"""
+
+from __future__ import annotations
+
+import builtins
+import time
+import warnings
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelport.configs import DeploymentConfig, InferenceConfig
+from modelport.core.services import Webservice, _copied
+from modelport.deploy import endpoint as control
+from modelport.deploy import service as services
+from modelport.deploy.endpoint import EndpointConfig
+from modelport.deploy.states import HEALTHY, TRANSITIONING
+from modelport.errors import AuthNotEnabled, EndpointNotFound, WebserviceException
+from modelport.registry.documents import StoredDocument
+from modelport.registry.models import Model
+
+if TYPE_CHECKING:
+    from modelport.workspace import Workspace
+
+__all__ = ["AksEndpoint", "Endpoint", "EndpointConfig", "EndpointVersion"]
+
+# v1 keywords that size or probe Kubernetes replicas; nothing here has replicas or probes
+_CLOUD_ONLY = (
+    "autoscale_enabled",
+    "autoscale_min_replicas",
+    "autoscale_max_replicas",
+    "autoscale_refresh_seconds",
+    "autoscale_target_utilization",
+    "collect_model_data",
+    "num_replicas",
+    "gpu_cores",
+    "period_seconds",
+    "initial_delay_seconds",
+    "timeout_seconds",
+    "success_threshold",
+    "failure_threshold",
+    "namespace",
+    "compute_target_name",
+    "cpu_cores_limit",
+    "memory_gb_limit",
+    "enable_app_insights",
+    "properties",
+)
+
+
+def _warn_cloud_only(given: dict[str, Any]) -> dict[str, Any]:
+    """Warn once about v1 cluster keywords that have no meaning for versions on this machine;
+    return them (kept in the config's `extra`, for the Kubernetes router later)."""
+    used = {k: v for k, v in given.items() if k in _CLOUD_ONLY and v not in (None, False)}
+    if used:
+        warnings.warn(
+            f"Ignoring {', '.join(sorted(used))}: they size or probe Kubernetes replicas, and "
+            "endpoint versions here run as one local service or container each.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return used
+
+
+def _version_settings(
+    cpu_cores: float | None,
+    memory_gb: float | None,
+    scoring_timeout_ms: int | None,
+    replica_max_concurrent_requests: int | None,
+    max_request_wait_time: int | None,
+    workers: int | None,
+    environment_variables: dict[str, str] | None,
+) -> dict[str, Any]:
+    values = {
+        "cpu_cores": cpu_cores,
+        "memory_gb": memory_gb,
+        "scoring_timeout_ms": scoring_timeout_ms,
+        "max_concurrent_requests_per_container": replica_max_concurrent_requests,
+        "max_request_wait_time": max_request_wait_time,
+        "workers": workers,
+        "environment_variables": environment_variables,
+    }
+    return {k: v for k, v in values.items() if v is not None}
+
+
+class EndpointVersion(Webservice):
+    """One version of an endpoint: a Webservice handle on its service, with the version's
+    name (`name`), routing (`traffic_percentile`, `is_default`, `is_control_version`,
+    `shadow_percentile`) and `service_name`. Changes go through its endpoint."""
+
+    def __init__(self, endpoint: Endpoint, entry: dict[str, Any]) -> None:
+        super().__init__(endpoint.workspace, entry["service"])
+        self.endpoint = endpoint
+        self.name = entry["name"]
+        self.service_name = entry["service"]
+        self._entry = entry
+        self._traffic = control.weights(endpoint._doc["versions"])[entry["name"]]
+
+    @property
+    def traffic_percentile(self) -> float:
+        """The share of live traffic it gets now (the default: what the others leave)."""
+        return self._traffic
+
+    @property
+    def is_default(self) -> bool:
+        return bool(self._entry["is_default"])
+
+    @property
+    def is_control_version(self) -> bool:
+        return bool(self._entry["is_control_version"])
+
+    is_control_version_type = is_control_version  # the v1 keyword's name
+
+    @property
+    def shadow_percentile(self) -> float:
+        return float(self._entry.get("shadow_percentile") or 0)
+
+    @property
+    def description(self) -> str | None:
+        return self._entry.get("description")
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return dict(self._entry.get("tags") or {})
+
+    def update(self, **changes: Any) -> None:  # type: ignore[override]
+        """`endpoint.update_version(this version, ...)`."""
+        self.endpoint.update_version(self.name, **changes)
+
+    def delete(self) -> None:
+        self.endpoint.delete_version(self.name)
+
+    def restart(self) -> None:
+        services.restart_service(self.workspace, self.service_name)
+
+    def serialize(self) -> dict[str, Any]:
+        return {
+            **super().serialize(),
+            "name": self.name,
+            "service": self.service_name,
+            "traffic_percentile": self.traffic_percentile,
+            "is_default": self.is_default,
+            "is_control_version": self.is_control_version,
+            "shadow_percentile": self.shadow_percentile,
+        }
+
+    def __repr__(self) -> str:
+        return f"EndpointVersion(endpoint={self.endpoint.name!r}, name={self.name!r})"
+
+
+class Endpoint(StoredDocument):
+    """A handle on one endpoint: `Endpoint(ws, name)`."""
+
+    KIND = control.KIND
+
+    def __init__(self, workspace: Workspace, name: str) -> None:
+        self.name = name
+        super().__init__(workspace, name)
+
+    @classmethod
+    def _missing(cls, name: str) -> EndpointNotFound:
+        return EndpointNotFound(
+            f"Endpoint '{name}' does not exist in this workspace.",
+            hint="List endpoints with `modelport endpoint list`.",
+        )
+
+    @staticmethod
+    def list(workspace: Workspace) -> builtins.list[Endpoint]:
+        return [Endpoint(workspace, n) for n in sorted(control.endpoint_names(workspace))]
+
+    @staticmethod
+    def deploy_configuration(
+        version_name: str | None = None,
+        traffic_percentile: float | None = None,
+        is_default: bool | None = None,
+        is_control_version: bool | None = None,
+        shadow_percentile: float | None = None,
+        compute_type: str = "local",
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        auth_enabled: bool = False,
+        token_auth_enabled: bool = False,
+        primary_key: str | None = None,
+        secondary_key: str | None = None,
+        cpu_cores: float | None = None,
+        memory_gb: float | None = None,
+        scoring_timeout_ms: int | None = None,
+        replica_max_concurrent_requests: int | None = None,
+        max_request_wait_time: int | None = None,
+        workers: int | None = None,
+        environment_variables: dict[str, str] | None = None,
+        tags: dict[str, str] | None = None,
+        description: str | None = None,
+        deployment_config: DeploymentConfig | None = None,
+        shadow_queue_size: int = 1000,
+        shadow_workers: int = 4,
+        **cloud: Any,
+    ) -> EndpointConfig:
+        """v1's AksEndpoint.deploy_configuration keywords; `compute_type` says where the
+        versions run (local or container), `port`/`host` where the endpoint listens. The
+        first version is the default (`is_default` may only confirm it). `deployment_config`
+        (e.g. read from a deploymentconfig.json) is the versions' base config; the keywords
+        given override it."""
+        if is_default is False:
+            raise WebserviceException(
+                "The first version of an endpoint is its default version.",
+                hint="Leave is_default unset (or True); later versions may take the default.",
+            )
+        extra = _warn_cloud_only(cloud)
+        unknown = sorted(set(cloud) - set(_CLOUD_ONLY))
+        if unknown:
+            raise TypeError(
+                f"deploy_configuration() got unexpected keyword(s): {', '.join(unknown)}"
+            )
+        base = control.version_settings(deployment_config) if deployment_config is not None else {}
+        if deployment_config is not None:
+            compute_type = deployment_config.compute_type
+            auth_enabled = auth_enabled or deployment_config.auth_enabled
+            token_auth_enabled = token_auth_enabled or deployment_config.token_auth_enabled
+        dc = DeploymentConfig.from_dict(
+            {
+                **base,
+                "compute_type": compute_type,
+                "extra": {**base.get("extra", {}), **extra},
+                **_version_settings(
+                    cpu_cores,
+                    memory_gb,
+                    scoring_timeout_ms,
+                    replica_max_concurrent_requests,
+                    max_request_wait_time,
+                    workers,
+                    _copied(environment_variables) if environment_variables is not None else None,
+                ),
+            }
+        )
+        return EndpointConfig(
+            deployment_config=dc,
+            version_name=version_name,
+            traffic_percentile=traffic_percentile,
+            is_default=True,
+            is_control_version=is_control_version,
+            shadow_percentile=shadow_percentile,
+            host=host,
+            port=port,
+            auth_enabled=auth_enabled,
+            token_auth_enabled=token_auth_enabled,
+            primary_key=primary_key,
+            secondary_key=secondary_key,
+            description=description,
+            tags=_copied(tags),
+            shadow_queue_size=shadow_queue_size,
+            shadow_workers=shadow_workers,
+        )
+
+    # -- attributes -----------------------------------------------------------------------
+    @property
+    def versions(self) -> dict[str, EndpointVersion]:
+        """Version name → version (state, scoring details, traffic)."""
+        self._refresh()
+        return {n: EndpointVersion(self, v) for n, v in self._doc["versions"].items()}
+
+    @property
+    def default_version(self) -> str:
+        return control._default_of(self._doc["versions"])
+
+    @property
+    def compute_type(self) -> str:
+        return str(self._doc["compute_type"])
+
+    @property
+    def folder(self) -> Path:
+        """The endpoint's folder: routing table, router log and status, shadow sink, keys."""
+        return Path(self._doc["home"])
+
+    @property
+    def scoring_uri(self) -> str:
+        return control.scoring_uri(self._doc)
+
+    @property
+    def swagger_uri(self) -> str:
+        return control.swagger_uri(self._doc)
+
+    @property
+    def auth_enabled(self) -> bool:
+        return bool(self._doc["auth_enabled"])
+
+    @property
+    def token_auth_enabled(self) -> bool:
+        return bool(self._doc["token_auth_enabled"])
+
+    @property
+    def description(self) -> str | None:
+        return self._doc.get("description")
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return dict(self._doc.get("tags") or {})
+
+    @property
+    def created_time(self) -> datetime:
+        return datetime.fromtimestamp(self._doc["created_time"]).astimezone()
+
+    @property
+    def state(self) -> str:
+        return control.live_state(self.workspace, self._doc)[0]
+
+    @property
+    def error(self) -> str | None:
+        return control.live_state(self.workspace, self._doc)[1]
+
+    # -- versions -------------------------------------------------------------------------
+    def create_version(
+        self,
+        version_name: str,
+        autoscale_enabled: bool | None = None,
+        autoscale_min_replicas: int | None = None,
+        autoscale_max_replicas: int | None = None,
+        autoscale_refresh_seconds: int | None = None,
+        autoscale_target_utilization: int | None = None,
+        collect_model_data: bool | None = None,
+        cpu_cores: float | None = None,
+        memory_gb: float | None = None,
+        scoring_timeout_ms: int | None = None,
+        replica_max_concurrent_requests: int | None = None,
+        max_request_wait_time: int | None = None,
+        num_replicas: int | None = None,
+        tags: dict[str, str] | None = None,
+        properties: dict[str, str] | None = None,
+        description: str | None = None,
+        models: Sequence[Model | str] | None = None,
+        inference_config: InferenceConfig | None = None,
+        gpu_cores: int | None = None,
+        period_seconds: int | None = None,
+        initial_delay_seconds: int | None = None,
+        timeout_seconds: int | None = None,
+        success_threshold: int | None = None,
+        failure_threshold: int | None = None,
+        traffic_percentile: float | None = None,
+        is_default: bool | None = None,
+        is_control_version_type: bool | None = None,
+        cpu_cores_limit: float | None = None,
+        memory_gb_limit: float | None = None,
+        shadow_percentile: float | None = None,
+        workers: int | None = None,
+        environment_variables: dict[str, str] | None = None,
+        deployment_config: DeploymentConfig | None = None,
+        show_output: bool = False,
+    ) -> EndpointVersion:
+        """Deploy a new version; it gets traffic once it is Healthy. Without models or an
+        inference config it takes the default version's."""
+        return self._change_version(control.create_version, dict(locals()))
+
+    def update_version(
+        self,
+        version_name: str,
+        autoscale_enabled: bool | None = None,
+        autoscale_min_replicas: int | None = None,
+        autoscale_max_replicas: int | None = None,
+        autoscale_refresh_seconds: int | None = None,
+        autoscale_target_utilization: int | None = None,
+        collect_model_data: bool | None = None,
+        cpu_cores: float | None = None,
+        memory_gb: float | None = None,
+        scoring_timeout_ms: int | None = None,
+        replica_max_concurrent_requests: int | None = None,
+        max_request_wait_time: int | None = None,
+        num_replicas: int | None = None,
+        tags: dict[str, str] | None = None,
+        properties: dict[str, str] | None = None,
+        description: str | None = None,
+        models: Sequence[Model | str] | None = None,
+        inference_config: InferenceConfig | None = None,
+        gpu_cores: int | None = None,
+        period_seconds: int | None = None,
+        initial_delay_seconds: int | None = None,
+        timeout_seconds: int | None = None,
+        success_threshold: int | None = None,
+        failure_threshold: int | None = None,
+        traffic_percentile: float | None = None,
+        is_default: bool | None = None,
+        is_control_version_type: bool | None = None,
+        cpu_cores_limit: float | None = None,
+        memory_gb_limit: float | None = None,
+        shadow_percentile: float | None = None,
+        workers: int | None = None,
+        environment_variables: dict[str, str] | None = None,
+        deployment_config: DeploymentConfig | None = None,
+        show_output: bool = False,
+    ) -> EndpointVersion:
+        """Change a version; values left None stay. `is_default=True` moves the default here."""
+        return self._change_version(control.update_version, dict(locals()))
+
+    def _change_version(self, change: Any, given: dict[str, Any]) -> EndpointVersion:
+        """create_version/update_version's one body: the keywords as the control plane takes them."""
+        _warn_cloud_only(given)
+        dc = given["deployment_config"]
+        settings = {
+            **(control.version_settings(dc) if dc is not None else {}),
+            **_version_settings(
+                given["cpu_cores"],
+                given["memory_gb"],
+                given["scoring_timeout_ms"],
+                given["replica_max_concurrent_requests"],
+                given["max_request_wait_time"],
+                given["workers"],
+                given["environment_variables"],
+            ),
+        }
+        self._doc = change(
+            self.workspace,
+            self.name,
+            given["version_name"],
+            given["models"],
+            given["inference_config"],
+            settings,
+            traffic_percentile=given["traffic_percentile"],
+            is_default=given["is_default"],
+            is_control_version=given["is_control_version_type"],
+            shadow_percentile=given["shadow_percentile"],
+            tags=given["tags"],
+            description=given["description"],
+            show_output=given["show_output"],
+        )
+        return self.versions[given["version_name"]]
+
+    def delete_version(self, version_name: str) -> None:
+        """Stop routing to it, let its requests finish, delete its service."""
+        self._doc = control.delete_version(self.workspace, self.name, version_name)
+
+    def set_traffic(self, shares: dict[str, float | str]) -> None:
+        """Several versions' traffic in one change: `{"v1": 70, "v2": 30}`; a value
+        "default" makes that version the default (it takes what the others leave)."""
+        self._doc = control.set_traffic(self.workspace, self.name, shares)
+
+    def update(
+        self,
+        auth_enabled: bool | None = None,
+        token_auth_enabled: bool | None = None,
+        enable_app_insights: bool | None = None,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+        properties: dict[str, str] | None = None,
+    ) -> None:
+        _warn_cloud_only({"enable_app_insights": enable_app_insights, "properties": properties})
+        self._doc = control.update_endpoint(
+            self.workspace, self.name, auth_enabled, token_auth_enabled, description, tags
+        )
+
+    def restart(self) -> None:
+        """Start a stopped router and any version that is down again (after a reboot)."""
+        control.restart_endpoint(self.workspace, self.name)
+
+    def delete(self) -> None:
+        """Stop the router and every version; forget the endpoint."""
+        control.delete_endpoint(self.workspace, self.name)
+
+    def wait_for_deployment(
+        self, show_output: bool = False, timeout_sec: float | None = None
+    ) -> None:
+        """Block until the router and every version are Healthy; raise if one fails."""
+        deadline = time.monotonic() + (timeout_sec or 900)
+        last = None
+        while True:
+            self._refresh()
+            state, error = control.live_state(self.workspace, self._doc)
+            if show_output and state != last:
+                print(f"{self.name}: {state}" + (f" ({error})" if error else ""), flush=True)
+                last = state
+            if state != TRANSITIONING:
+                break
+            if time.monotonic() > deadline:
+                raise WebserviceException(
+                    f"Endpoint '{self.name}' is still {state} after {timeout_sec}s."
+                )
+            time.sleep(0.05)
+        if state != HEALTHY:
+            raise WebserviceException(
+                f"Endpoint '{self.name}' deployment ended in state {state}: {error}."
+            )
+
+    # -- auth, scoring, shadow --------------------------------------------------------------
+    def get_keys(self) -> tuple[str, str]:
+        if not self.auth_enabled:
+            raise AuthNotEnabled(
+                f"Key auth is not enabled on endpoint '{self.name}'.",
+                hint="Deploy it with auth_enabled=True, or endpoint.update(auth_enabled=True).",
+            )
+        return control.endpoint_keys(self._doc)
+
+    def regen_key(self, key: str, set_key: str | None = None) -> None:
+        self.get_keys()  # the same refusal when key auth is off
+        control.regen_endpoint_key(self._doc, key, set_key)
+
+    def get_token(self) -> tuple[str, datetime]:
+        if not self.token_auth_enabled:
+            raise AuthNotEnabled(
+                f"Token auth is not enabled on endpoint '{self.name}'.",
+                hint="Deploy it with token_auth_enabled=True.",
+            )
+        token, refresh_after = control.endpoint_token(self._doc)
+        return token, refresh_after
+
+    run = Webservice.run  # the same client call, through the endpoint's router
+
+    def get_shadow_report(self) -> dict[str, Any]:
+        """Per shadow version: pairs, agreement, error rates, p50/p99 latency beside the
+        primary's, and copies dropped because the shadow queue was full."""
+        return control.shadow_report(self.workspace, self.name)
+
+    def get_logs(self, num_lines: int = 5000) -> str:
+        """The tail of the router's log."""
+        from modelport.routing.supervisor import LOG
+
+        path = self.folder / LOG
+        lines = path.read_text(errors="replace").splitlines() if path.exists() else []
+        return "\n".join(lines[-num_lines:])
+
+    def serialize(self) -> dict[str, Any]:
+        state, error = control.live_state(self.workspace, self._doc)
+        return {
+            "name": self.name,
+            "state": state,
+            "error": error,
+            "compute_type": self.compute_type,
+            "scoring_uri": self.scoring_uri,
+            "swagger_uri": self.swagger_uri,
+            "auth_enabled": self.auth_enabled,
+            "token_auth_enabled": self.token_auth_enabled,
+            "default_version": self.default_version,
+            "versions": {n: v.serialize() for n, v in self.versions.items()},
+            "created_time": self.created_time.isoformat(timespec="seconds"),
+        }
+
+    def _refresh(self) -> None:
+        super()._refresh()
+
+    def __repr__(self) -> str:
+        return f"Endpoint(workspace={self.workspace!r}, name={self.name!r})"
+
+
+AksEndpoint = Endpoint

@@ -1,0 +1,5 @@
+import sys
+
+from modelport.routing.supervisor import main
+
+sys.exit(main())

@@ -1,0 +1,308 @@
+"""The router's ASGI app: weighted choice per request, explicit version targeting, auth,
+per-version metrics, shadow copies, and a routing table swapped in place on reload.
+
+Own routes: `/` (liveness), `/metrics`, `/swagger.json` (the default version's, or the
+targeted one's), `/-/routing` (what it serves: revision, weights, requests in flight per
+version, shadow counts; never upstream addresses or keys) and `POST /-/reload` (from this
+machine only). Everything else is forwarded to the chosen version as it came, with the
+answering version named in the `x-modelport-version` response header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import orjson
+
+from modelport.routing.metrics import RouterMetrics
+from modelport.routing.shadow import PairSink, ShadowCopier, ShadowJob
+from modelport.routing.table import (
+    APPLIED,
+    VERSION_HEADER,
+    VERSION_QUERY,
+    RoutingTable,
+    Upstream,
+    read_table,
+    write_json,
+)
+from modelport.routing.upstream import Upstreams
+from modelport.scoring._http import BodyTooLarge, read_body
+from modelport.scoring.auth import Authenticator
+
+Headers = list[tuple[bytes, bytes]]
+JSON_CT = (b"content-type", b"application/json")
+_HOP = {
+    b"connection",
+    b"keep-alive",
+    b"proxy-authenticate",
+    b"proxy-authorization",
+    b"te",
+    b"trailer",
+    b"transfer-encoding",
+    b"upgrade",
+    b"host",
+    b"content-length",
+}
+_VERSION_HEADER = VERSION_HEADER.encode()
+_LOOPBACK = ("127.", "::1", "localhost")
+
+
+class RouterApp:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.rng = random.Random()
+        self.metrics = RouterMetrics()
+        self.table = read_table(folder)
+        self.auth = _authenticator(self.table)
+        self.client: Upstreams | None = None
+        self.shadow: ShadowCopier | None = None
+
+    # -- the table ------------------------------------------------------------------------
+    def reload(self) -> int:
+        """Swap in the table on disk; requests in flight finish on the version they chose."""
+        table = read_table(self.folder)
+        if (table.keys_file, table.token_secret_file) != (
+            self.table.keys_file,
+            self.table.token_secret_file,
+        ):
+            self.auth = _authenticator(table)
+        self.table = table
+        if self.client is not None:
+            self.client.forget_others({u.url for u in table.versions.values()})
+        self.metrics.reloads += 1
+        write_json(self.folder / APPLIED, {"revision": table.revision, "pid": os.getpid()})
+        return table.revision
+
+    async def startup(self) -> None:
+        self.client = Upstreams()
+        table = self.table
+        sink = (
+            PairSink(Path(table.sink), table.sink_max_bytes, table.sink_backups)
+            if table.sink
+            else None
+        )
+        self.shadow = ShadowCopier(
+            self.client, self.metrics, table.shadow_queue, table.shadow_workers, sink
+        )
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.reload)
+        self.reload()  # a table written while this process started is not missed
+
+    async def shutdown(self) -> None:
+        if self.shadow is not None:
+            await self.shadow.close()
+        if self.client is not None:
+            self.client.close()
+
+    # -- dispatch ---------------------------------------------------------------------------
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        path, method = scope["path"], scope["method"]
+        if method == "GET" and path == "/":
+            await _respond(send, 200, [(b"content-type", b"text/plain")], b"Healthy")
+        elif method == "GET" and path == "/metrics":
+            await _respond(send, 200, [(b"content-type", b"text/plain")], self.metrics.render())
+        elif method == "GET" and path == "/-/routing":
+            await _respond(send, 200, [JSON_CT], orjson.dumps(self._routing()))
+        elif method == "POST" and path == "/-/reload":
+            if not _from_loopback(scope):
+                await _message(send, 403, "Reload is accepted from this machine only.")
+                return
+            revision = self.reload()
+            await _respond(send, 200, [JSON_CT], orjson.dumps({"revision": revision}))
+        else:
+            await self._forward(scope, receive, send)
+
+    async def _forward(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        table = self.table  # one table for the whole request, whatever a reload does meanwhile
+        path = scope["path"]
+        query = scope.get("query_string", b"").decode("latin-1")
+        named, query = _named_version(scope["headers"], query)
+        if named is not None:
+            chosen = table.versions.get(named)
+            if chosen is None:
+                known = ", ".join(sorted(table.versions))
+                await _message(
+                    send,
+                    404,
+                    f"Endpoint '{table.endpoint}' has no version '{named}' (it has: {known}).",
+                )
+                return
+        elif path == "/swagger.json":
+            chosen = table.versions[table.default]
+        else:
+            chosen = table.choose(self.rng)
+        name = chosen.name
+        self.metrics.in_flight[name] += 1  # counted from the choice on: a drain waits for it
+        try:
+            await self._proxy(scope, receive, send, table, chosen, named, query)
+        finally:
+            self.metrics.in_flight[name] -= 1
+
+    async def _proxy(
+        self,
+        scope: dict[str, Any],
+        receive: Any,
+        send: Any,
+        table: RoutingTable,
+        chosen: Upstream,
+        named: str | None,
+        query: str,
+    ) -> None:
+        path, method = scope["path"], scope["method"]
+        authorization = None
+        for key, value in scope["headers"]:
+            if key == b"authorization":
+                authorization = value
+        if self.auth is not None and _needs_auth(method, path):
+            problem = self.auth.check(authorization)
+            if problem is not None:
+                field = "error" if path.startswith("/v2") else "message"
+                await _respond(send, 401, [JSON_CT], orjson.dumps({field: problem}))
+                self.metrics.refused(chosen.name, 401)
+                return
+        try:
+            body = await read_body(receive, table.max_body_bytes)
+        except BodyTooLarge as exc:
+            await _message(send, 413, str(exc))
+            self.metrics.refused(chosen.name, 413)
+            return
+        headers: Headers = []
+        request_id = None
+        for key, value in scope["headers"]:
+            if key in _HOP or key == b"authorization" or key == _VERSION_HEADER:
+                continue
+            if key == b"x-request-id":
+                request_id = value
+            headers.append((key, value))
+        if request_id is None:
+            request_id = str(uuid.uuid4()).encode()
+            headers.append((b"x-request-id", request_id))
+        target = (scope.get("raw_path") or path.encode()).decode("latin-1").split("?", 1)[0]
+        target += f"?{query}" if query else ""
+        upstream_headers = headers
+        if chosen.authorization:
+            upstream_headers = [*headers, (b"authorization", chosen.authorization.encode())]
+        name = chosen.name
+        started = time.perf_counter()
+        assert self.client is not None
+        try:
+            status, answer_headers, content = await self.client.request(
+                chosen.url, method, target, upstream_headers, body
+            )
+            out = [
+                (k, v)
+                for k, v in answer_headers
+                if k.lower() not in _HOP and k.lower() != _VERSION_HEADER
+            ]
+        except Exception as exc:  # the version did not answer: say so, never hang
+            self.metrics.upstream_errors[name] += 1
+            status = 502
+            content = orjson.dumps(
+                {"message": f"Version '{name}' did not answer: {type(exc).__name__}: {exc}"}
+            )
+            out = [JSON_CT]
+        seconds = time.perf_counter() - started
+        out.append((_VERSION_HEADER, name.encode()))
+        await _respond(send, status, out, content)
+        self.metrics.answered(name, status, seconds)
+        if named is None and self.shadow is not None:
+            for shadow in table.shadows_for(self.rng, chosen):
+                self.shadow.offer(
+                    ShadowJob(
+                        shadow,
+                        method,
+                        target,
+                        headers,
+                        body,
+                        request_id.decode("latin-1"),
+                        name,
+                        status,
+                        seconds * 1000,
+                        content,
+                    )
+                )
+
+    def _routing(self) -> dict[str, Any]:
+        table = self.table
+        return {
+            "endpoint": table.endpoint,
+            "revision": table.revision,
+            "default": table.default,
+            "versions": {
+                u.name: {"weight": u.weight, "shadow": u.shadow, "control": u.control}
+                for u in table.versions.values()
+            },
+            "in_flight": {k: v for k, v in self.metrics.in_flight.items() if v},
+            "shadow": self.metrics.shadow_stats(),
+            "shadow_queued": self.shadow.queue.qsize() if self.shadow else 0,
+        }
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.startup()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def _authenticator(table: RoutingTable) -> Authenticator | None:
+    if not table.keys_file and not table.token_secret_file:
+        return None
+    return Authenticator(table.keys_file, table.token_secret_file)
+
+
+def _needs_auth(method: str, path: str) -> bool:
+    """The requests a version itself would authenticate: scoring, V2 inference."""
+    if method == "OPTIONS":
+        return False
+    return path == "/score" or (path.startswith("/v2/models/") and path.endswith("/infer"))
+
+
+def _named_version(headers: Headers, query: str) -> tuple[str | None, str]:
+    """The version a request names (header or query flag) and the query without the flag."""
+    named = None
+    for key, value in headers:
+        if key == _VERSION_HEADER:
+            named = value.decode("latin-1").strip()
+    if VERSION_QUERY in query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        kept = [(k, v) for k, v in pairs if k != VERSION_QUERY]
+        for k, v in pairs:
+            if k == VERSION_QUERY:
+                named = v
+        query = urlencode(kept)
+    return named, query
+
+
+def _from_loopback(scope: dict[str, Any]) -> bool:
+    client = scope.get("client")
+    return client is not None and str(client[0]).startswith(_LOOPBACK)
+
+
+async def _respond(send: Any, status: int, headers: Headers, body: bytes) -> None:
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _message(send: Any, status: int, message: str) -> None:
+    await _respond(send, status, [JSON_CT], orjson.dumps({"message": message}))
+
+
+__all__ = ["RouterApp", "Upstream"]

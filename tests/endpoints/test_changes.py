@@ -1,0 +1,145 @@
+"""Routing changes under a concurrent load loop drop no request, and bad input changes
+nothing: each case is refused with a clear error while the previous routing keeps serving."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from modelport.core import Model, Workspace
+from modelport.core.endpoint import Endpoint
+from modelport.errors import AlreadyExists, InvalidArgument, NotFound
+from tests.endpoints.conftest import HEADER, Load, deploy_endpoint, wait_for
+
+
+def _routing(endpoint: Endpoint) -> dict:
+    return httpx.get(endpoint.scoring_uri.removesuffix("score") + "-/routing").json()
+
+
+def _served(endpoint: Endpoint) -> tuple:
+    """What the router serves: its table's revision, default and weights."""
+    routing = _routing(endpoint)
+    return routing["revision"], routing["default"], routing["versions"]
+
+
+def test_weights_and_versions_change_under_load_without_a_drop(ews: Workspace, tiny: Model) -> None:
+    endpoint = deploy_endpoint(ews, "busy", tiny)
+    endpoint.create_version(
+        "b", traffic_percentile=10, environment_variables={"ECHO_REVISION": "2"}
+    )
+    with Load(endpoint.scoring_uri) as load:
+        for share in (50, 0, 90, 25, 100):  # five weight changes
+            endpoint.set_traffic({"b": share})
+            mark = load.more(30)
+            seen = set(load.answered_since(mark + len(load.threads)))  # past those in flight
+            if share == 0:
+                assert seen == {"a"}  # applied: nothing reaches b any more
+            if share == 100:
+                assert seen == {"b"}
+        # a version added, updated (a new revision of its service) and deleted under load
+        endpoint.set_traffic({"b": 40})
+        endpoint.create_version(
+            "c", traffic_percentile=30, environment_variables={"ECHO_REVISION": "3"}
+        )
+        mark = len(load.results)
+        wait_for(lambda: "c" in load.answered_since(mark), "c never answered")
+        endpoint.update_version(
+            "c", traffic_percentile=60, environment_variables={"ECHO_REVISION": "4"}
+        )
+        assert endpoint.versions["c"].traffic_percentile == 60
+        endpoint.update_version("c", is_default=True)  # v1: the default moves to c
+        assert endpoint.versions["a"].traffic_percentile == 0  # a had 0 of its own
+        endpoint.update_version("a", is_default=True)
+        endpoint.delete_version("c")
+        mark = load.more(30)
+    assert load.failures() == []
+    assert {v for _, v in load.results} == {"a", "b", "c"}
+    assert "c" not in load.answered_since(mark + len(load.threads))
+    assert set(endpoint.versions) == {"a", "b"}
+    assert _routing(endpoint)["in_flight"] == {}
+
+
+def test_bad_input_leaves_routing_unchanged(ews: Workspace, tiny: Model) -> None:
+    endpoint = deploy_endpoint(ews, "strict", tiny)
+    endpoint.create_version(
+        "b", traffic_percentile=30, environment_variables={"ECHO_REVISION": "2"}
+    )
+    before = _served(endpoint)
+    cases = [
+        (
+            InvalidArgument,
+            "outside 0-100",
+            lambda: endpoint.update_version("b", traffic_percentile=101),
+        ),
+        (InvalidArgument, "outside 0-100", lambda: endpoint.set_traffic({"b": -1})),
+        (
+            InvalidArgument,
+            "at most 100%",
+            lambda: endpoint.create_version("c", traffic_percentile=80),
+        ),
+        (
+            InvalidArgument,
+            "two default",
+            lambda: endpoint.set_traffic({"a": "default", "b": "default"}),
+        ),
+        (InvalidArgument, "no default", lambda: endpoint.update_version("a", is_default=False)),
+        (
+            InvalidArgument,
+            "takes what the others leave",
+            lambda: endpoint.set_traffic({"a": 60, "b": 30}),
+        ),
+        (InvalidArgument, "is the default version", lambda: endpoint.delete_version("a")),
+        (AlreadyExists, "already has a version 'b'", lambda: endpoint.create_version("b")),
+        (
+            InvalidArgument,
+            "shadow and also take live traffic",
+            lambda: endpoint.create_version("c", traffic_percentile=10, shadow_percentile=10),
+        ),
+        (
+            InvalidArgument,
+            "it is the default",
+            lambda: endpoint.update_version("a", shadow_percentile=5),
+        ),
+        (InvalidArgument, "must be a number", lambda: endpoint.set_traffic({"b": "lots"})),
+        (NotFound, "has no version 'zzz'", lambda: endpoint.set_traffic({"zzz": 10})),
+        (
+            InvalidArgument,
+            "longer than 32",
+            lambda: endpoint.create_version("a-much-too-long-version-name-x"),
+        ),
+    ]
+    with Load(endpoint.scoring_uri) as load:
+        for error, message, call in cases:
+            with pytest.raises(error, match=message):
+                call()
+            assert _served(endpoint) == before, message
+            load.more(5)  # requests keep succeeding
+    assert load.failures() == []
+    assert set(endpoint.versions) == {"a", "b"} and endpoint.versions["b"].traffic_percentile == 30
+    assert [s for s in ews.store.list_documents("service")].__len__() == 2  # nothing deployed
+
+    endpoint.delete_version("b")
+    with pytest.raises(InvalidArgument, match="last version"):
+        endpoint.delete_version("a")
+    assert httpx.post(endpoint.scoring_uri, content=b'"x"').headers[HEADER] == "a"
+
+
+def test_endpoints_on_kubernetes_wait_for_its_router(ews: Workspace, tiny: Model) -> None:
+    config = Endpoint.deploy_configuration(compute_type="kubernetes")
+    with pytest.raises(InvalidArgument, match="land with the Kubernetes router"):
+        Model.deploy(ews, "kube", [tiny], None, config)
+    assert Endpoint.list(ews) == [] and ews.store.list_documents("service") == []
+    with pytest.raises(InvalidArgument, match="Invalid endpoint name"):
+        Model.deploy(ews, "No_Good", [tiny], None, Endpoint.deploy_configuration())
+
+
+def test_a_version_left_by_a_killed_deploy_can_be_deleted(ews: Workspace, tiny: Model) -> None:
+    from modelport.core.webservice import LocalWebservice, Webservice
+    from modelport.deploy.service import deploy_service
+    from tests.endpoints.conftest import echo_config
+
+    # what a deploy killed between the version's service and the endpoint's record leaves
+    config = LocalWebservice.deploy_configuration(workers=1)
+    deploy_service(ews, "ghost-a", [tiny], echo_config(), config, endpoint="ghost")
+    Webservice(ews, "ghost-a").delete()  # no endpoint lists it: an ordinary service
+    assert Webservice.list(ews) == []
