@@ -99,6 +99,8 @@ def ensure_running(workspace: Workspace) -> dict[str, Any]:
             start_new_session=True,  # outlives the command that started it
             env={**os.environ, "MODELPORT_WORKSPACE": str(workspace.path)},
         )
+    # reaps it should it end while we run (no zombie), and keeps the handle referenced
+    threading.Thread(target=proc.wait, name="events-process-reaper", daemon=True).start()
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         info = running(workspace)
