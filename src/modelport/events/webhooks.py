@@ -159,7 +159,7 @@ def send_test(workspace: Workspace, webhook_id: str) -> Outcome:
 
 
 def retry_delay(attempts: int) -> float:
-    """Exponential back-off after `attempts` failures, capped (MODELPORT_WEBHOOK_RETRY_*)."""
+    """Exponential back-off after `attempts` failures, capped (MODELPORT_WEBHOOK_RETRY_BASE_S, _MAX_S)."""
     base = float(settings.get("MODELPORT_WEBHOOK_RETRY_BASE_S"))
     cap = float(settings.get("MODELPORT_WEBHOOK_RETRY_MAX_S"))
     return float(min(cap, base * 2 ** max(0, attempts - 1)))
