@@ -31,10 +31,6 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODELPORT_EVENTS_POLL_S", "0.05")
 
 
-def stop_events(ws: Workspace) -> None:
-    process.stop(ws)
-
-
 class Receiver:
     """The receiver process on a fixed loopback port; start/kill/restart it at will."""
 
@@ -85,7 +81,7 @@ def receiver(tmp_path: Path) -> Iterator[Receiver]:
 def events_ws(ws: Workspace) -> Iterator[Workspace]:
     """`ws` (SQLite, then PostgreSQL) whose events process is stopped by PID afterwards."""
     yield ws
-    stop_events(ws)
+    process.stop(ws)
 
 
 def wait_for(condition: Callable[[], Any], what: str, timeout: float = 120) -> Any:

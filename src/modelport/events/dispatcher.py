@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from modelport import settings
+from modelport.errors import NotFound
 from modelport.events import triggers, webhooks
 from modelport.registry.events import PENDING, DeliveryRecord
 
@@ -94,7 +95,7 @@ class Dispatcher:
         webhook_id = delivery.subscriber[len(webhooks.SUBSCRIBER) :]
         try:
             doc = webhooks.get(self.workspace, webhook_id)
-        except Exception:
+        except NotFound:
             self.store.update_delivery(
                 delivery.id, status="failed", last_error="the webhook was deleted"
             )
