@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 import click
 
@@ -12,15 +11,10 @@ from modelport.cli._output import (
     emit_json,
     emit_mapping,
     emit_table,
+    open_workspace,
     output_option,
     workspace_option,
 )
-
-
-def _workspace(path: str | None) -> Any:
-    from modelport.core.workspace import Workspace
-
-    return Workspace.get(path)
 
 
 @click.group()
@@ -34,7 +28,7 @@ def serve(workspace_path: str | None) -> None:
     """Run the events process in the foreground (Ctrl-C stops it)."""
     from modelport.core import events as sdk
 
-    sdk.serve(_workspace(workspace_path))
+    sdk.serve(open_workspace(workspace_path))
 
 
 @events.command("status")
@@ -44,7 +38,7 @@ def status(workspace_path: str | None, output: str) -> None:
     """Whether the events process runs (restarted if dead with work to do), cursor, queue."""
     from modelport.core import events as sdk
 
-    data = sdk.status(_workspace(workspace_path))
+    data = sdk.status(open_workspace(workspace_path))
     emit_json(data) if output == "json" else emit_mapping(data)
 
 
@@ -54,7 +48,7 @@ def stop(workspace_path: str | None) -> None:
     """Stop the background events process (webhooks and triggers wait until it runs again)."""
     from modelport.core import events as sdk
 
-    pid = sdk.stop(_workspace(workspace_path))
+    pid = sdk.stop(open_workspace(workspace_path))
     click.echo(f"Stopped the events process (pid {pid})" if pid else "No events process runs.")
 
 
@@ -70,7 +64,7 @@ def list_events(
     """The event log, oldest first."""
     from modelport.core import events as sdk
 
-    rows = sdk.list_events(_workspace(workspace_path), after, limit, list(types))
+    rows = sdk.list_events(open_workspace(workspace_path), after, limit, list(types))
     if output == "json":
         emit_json(rows)
         return

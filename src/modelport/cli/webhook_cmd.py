@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import click
 
@@ -11,15 +10,10 @@ from modelport.cli._output import (
     emit_json,
     emit_mapping,
     emit_table,
+    open_workspace,
     output_option,
     workspace_option,
 )
-
-
-def _workspace(path: str | None) -> Any:
-    from modelport.core.workspace import Workspace
-
-    return Workspace.get(path)
 
 
 @click.group()
@@ -64,7 +58,7 @@ def create(
     from modelport.core.webhook import Webhook
 
     hook = Webhook.create(
-        _workspace(workspace_path), list(events), url, filters, secret, description
+        open_workspace(workspace_path), list(events), url, filters, secret, description
     )
     data = {**hook.serialize(), "secret": hook.secret}
     if output == "json":
@@ -82,7 +76,7 @@ def list_webhooks(workspace_path: str | None, output: str) -> None:
     """Every webhook (secrets not shown)."""
     from modelport.core.webhook import Webhook
 
-    rows = [h.serialize() for h in Webhook.list(_workspace(workspace_path))]
+    rows = [h.serialize() for h in Webhook.list(open_workspace(workspace_path))]
     if output == "json":
         emit_json(rows)
         return
@@ -100,7 +94,7 @@ def delete(workspace_path: str | None, webhook_id: str) -> None:
     """Delete a webhook; its pending deliveries are dropped."""
     from modelport.core.webhook import Webhook
 
-    Webhook(_workspace(workspace_path), webhook_id).delete()
+    Webhook(open_workspace(workspace_path), webhook_id).delete()
     click.echo(f"Deleted webhook {webhook_id}")
 
 
@@ -112,7 +106,7 @@ def test(workspace_path: str | None, webhook_id: str) -> None:
     from modelport.core.webhook import Webhook
     from modelport.errors import ModelportError
 
-    result = Webhook(_workspace(workspace_path), webhook_id).test()
+    result = Webhook(open_workspace(workspace_path), webhook_id).test()
     if not result["ok"]:
         raise ModelportError(
             f"The receiver did not accept the test event: {result['error']}",
@@ -130,7 +124,7 @@ def deliveries(workspace_path: str | None, webhook_id: str, limit: int, output: 
     """The delivery log, newest first: status, attempts, last error."""
     from modelport.core.webhook import Webhook
 
-    rows = Webhook(_workspace(workspace_path), webhook_id).deliveries(limit)
+    rows = Webhook(open_workspace(workspace_path), webhook_id).deliveries(limit)
     if output == "json":
         emit_json(rows)
         return
