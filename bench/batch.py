@@ -210,12 +210,18 @@ def _compare(
     """Plain loop and batch run alternately `repeat` times: on a shared machine the load
     swings within seconds, so each ratio compares neighbours and the median is reported."""
     pairs: list[tuple[float, float]] = []
+    cpu = []
     for _ in range(repeat):
+        before = time.process_time()
         plain = _plain_loop(entry, kind, data, size, root / f"plain-{kind}.txt")
+        plain_cpu = time.process_time() - before
         started = time.perf_counter()
         run = _submit(ws, _step(entry, kind, data, size, workers, allow_reuse=False))
         status = run.wait_for_completion(show_output=False)
         pairs.append((plain, time.perf_counter() - started))
+        done = run.get_steps()[0].get_summary()
+        # CPU-bound bound on `workers` dedicated cores: independent of the machine's load
+        cpu.append(plain_cpu / ((done["worker_cpu_s"] + done["driver_cpu_s"]) / workers))
     summary = run.get_steps()[0].get_summary()
     plain_rows = sorted((root / f"plain-{kind}.txt").read_text().splitlines())
     batch_rows = sorted(_output(run).read_text().splitlines())
@@ -234,6 +240,7 @@ def _compare(
         "speedups_each_pair": [round(r, 2) for r in ratios],
         "pairs_s": [[round(p, 2), round(b, 2)] for p, b in pairs],
         "items_per_s": round(summary["items"] / batch),
+        "plain_cpu_over_batch_cpu_per_worker": [round(c, 2) for c in cpu],
         "same_rows_as_plain_loop": differing == 0,
         "differing_rows": differing,
         "example_difference": next(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import sys
 import threading
@@ -198,6 +199,9 @@ def _execute(ws: Any, run_id: str, spec: BatchSpec, folder: Path, log: DriverLog
         "failed_items": runner.failures,
         "unit": unit,
         "seconds": round(time.time() - started, 3),
+        # CPU the step used, whatever the machine's load: workers (reaped) and the driver
+        "worker_cpu_s": round(_children_cpu(), 3),
+        "driver_cpu_s": round(time.process_time(), 3),
         "output": str(output_dir / spec.append_row_file_name) if append else None,
         "failed_inputs": runner.failed_inputs[:100],
     }
@@ -286,6 +290,11 @@ def _assemble(work: Path, batches: list[MiniBatch], entries: dict[int, Entry], d
                 with open(part_path(work, batch.index), "rb") as part:
                     shutil.copyfileobj(part, out, 1 << 20)
     os.replace(tmp, dest)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _python(ws: Any, spec: BatchSpec, log: DriverLog) -> str:
