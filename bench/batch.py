@@ -6,7 +6,8 @@
 Reports, for files and for the CSV, the wall time of a plain single-process loop calling the
 same init()/run() over the same mini-batches (reading inputs and writing the result file),
 the wall time of the batch run from submit to Completed (driver and worker start-up
-included), and their ratio. Then: a files run SIGKILLed at 50% and resubmitted, compared
+included), and their ratio; alternately `--repeat` times (the median pair is reported, every pair
+listed), since the load of a shared machine changes within seconds. Then: a files run SIGKILLed at 50% and resubmitted, compared
 byte for byte with an uninterrupted run; and an error threshold exceeded.
 """
 
@@ -85,6 +86,13 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--csv-mb", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3, help="Alternating pairs per comparison.")
+    parser.add_argument(
+        "--only",
+        choices=["files", "csv"],
+        default=None,
+        help="One comparison, no resume/threshold.",
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="mp-batch-bench-"))
     try:
@@ -94,15 +102,22 @@ def main() -> None:
         (scripts / "files.py").write_text(FILE_SCRIPT)
         (scripts / "table.py").write_text(TABLE_SCRIPT)
         (scripts / "failing.py").write_text(FAILING_SCRIPT)
-        data = _make_files(root / "files", args.files)
-        csv = _make_csv(root / "big.csv", args.csv_mb)
         report: dict[str, Any] = {"cpus": os.cpu_count(), "workers": args.workers}
-        report["files"] = _compare(ws, scripts / "files.py", "files", data, 10, args.workers, root)
-        report["csv"] = _compare(
-            ws, scripts / "table.py", "tabular", csv, "1MB", args.workers, root
-        )
-        report["resume"] = _resume(ws, scripts / "files.py", data, args.workers, root)
-        report["threshold"] = _threshold(ws, scripts / "failing.py", data, root)
+        report["load_average_at_start"] = [round(x, 2) for x in os.getloadavg()]
+        if args.only != "csv":
+            data = _make_files(root / "files", args.files)
+            report["files"] = _compare(
+                ws, scripts / "files.py", "files", data, 10, args.workers, root, args.repeat
+            )
+        if args.only != "files":
+            csv = _make_csv(root / "big.csv", args.csv_mb)
+            report["csv"] = _compare(
+                ws, scripts / "table.py", "tabular", csv, "1MB", args.workers, root, args.repeat
+            )
+        if args.only is None:
+            report["resume"] = _resume(ws, scripts / "files.py", data, args.workers, root)
+            report["threshold"] = _threshold(ws, scripts / "failing.py", data, root)
+        report["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
         print(json.dumps(report, indent=2))
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -183,20 +198,38 @@ def _plain_loop(entry: Path, kind: str, data: Path, size: Any, out: Path) -> flo
 
 
 def _compare(
-    ws: Workspace, entry: Path, kind: str, data: Path, size: Any, workers: int, root: Path
+    ws: Workspace,
+    entry: Path,
+    kind: str,
+    data: Path,
+    size: Any,
+    workers: int,
+    root: Path,
+    repeat: int,
 ) -> dict[str, Any]:
-    plain = _plain_loop(entry, kind, data, size, root / f"plain-{kind}.txt")
-    started = time.perf_counter()
-    run = _submit(ws, _step(entry, kind, data, size, workers, allow_reuse=False))
-    status = run.wait_for_completion(show_output=False)
-    batch = time.perf_counter() - started
+    """Plain loop and batch run alternately `repeat` times: on a shared machine the load
+    swings within seconds, so each ratio compares neighbours and the median is reported."""
+    pairs: list[tuple[float, float]] = []
+    cpu = []
+    for _ in range(repeat):
+        before = time.process_time()
+        plain = _plain_loop(entry, kind, data, size, root / f"plain-{kind}.txt")
+        plain_cpu = time.process_time() - before
+        started = time.perf_counter()
+        run = _submit(ws, _step(entry, kind, data, size, workers, allow_reuse=False))
+        status = run.wait_for_completion(show_output=False)
+        pairs.append((plain, time.perf_counter() - started))
+        done = run.get_steps()[0].get_summary()
+        # CPU-bound bound on `workers` dedicated cores: independent of the machine's load
+        cpu.append(plain_cpu / ((done["worker_cpu_s"] + done["driver_cpu_s"]) / workers))
     summary = run.get_steps()[0].get_summary()
     plain_rows = sorted((root / f"plain-{kind}.txt").read_text().splitlines())
     batch_rows = sorted(_output(run).read_text().splitlines())
     differing = sum(a != b for a, b in zip(plain_rows, batch_rows, strict=False)) + abs(
         len(plain_rows) - len(batch_rows)
     )
-    same = differing == 0
+    ratios = sorted(p / b for p, b in pairs)
+    plain, batch = sorted(pairs, key=lambda pb: pb[0] / pb[1])[len(pairs) // 2]
     return {
         "status": status,
         "items": summary["items"],
@@ -204,8 +237,11 @@ def _compare(
         "plain_loop_s": round(plain, 2),
         "batch_s": round(batch, 2),
         "speedup": round(plain / batch, 2),
+        "speedups_each_pair": [round(r, 2) for r in ratios],
+        "pairs_s": [[round(p, 2), round(b, 2)] for p, b in pairs],
         "items_per_s": round(summary["items"] / batch),
-        "same_rows_as_plain_loop": same,
+        "plain_cpu_over_batch_cpu_per_worker": [round(c, 2) for c in cpu],
+        "same_rows_as_plain_loop": differing == 0,
         "differing_rows": differing,
         "example_difference": next(
             ([a, b] for a, b in zip(plain_rows, batch_rows, strict=False) if a != b), None

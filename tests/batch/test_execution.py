@@ -213,3 +213,47 @@ def test_worker_gets_step_arguments_and_entry_script_shim(
     assert run.wait_for_completion(show_output=False) == "Completed"
     assert _output(run) == ["x1:worker-0"] * 3
     assert os.path.exists(run.find_step_run("step")[0].files_dir / "logs" / "worker-0.log")
+
+
+def test_workers_lead_their_own_sessions_and_die_with_the_driver(
+    bws: Workspace, files: Callable[..., Path], script: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    """Each worker is a session of its own (autogroup then gives it a job's CPU share, see
+    worker._own_session), yet no worker outlives a driver killed by SIGKILL."""
+    pids = tmp_path / "pids.txt"
+    entry = script(
+        "session.py",
+        f"""
+        import os
+        import time
+
+        def init():
+            with open({str(pids)!r}, "a") as f:
+                f.write(f"{{os.getpid()}}\\n")
+
+        def run(mini_batch):
+            time.sleep(3600 if os.path.basename(mini_batch[0]) == "f0010.txt" else 0)
+            return [str(os.getsid(0) == os.getpid()) for _ in mini_batch]
+        """,
+    )
+    run = _submit(bws, entry, files(12), run_invocation_timeout=3600, mini_batch_size=1)
+    wait_for(lambda: pids.exists() and len(pids.read_text().split()) == 2, "two workers")
+    step = run.find_step_run("step")[0]
+    journal = Path(json.loads((step.files_dir / "step.json").read_text())["work_dir"])
+    wait_for(
+        lambda: (journal / "journal.jsonl").read_text().count('"done"') >= 10, "ten mini-batches"
+    )
+    parts = sorted((journal / "parts").glob("*.part"))
+    assert {p.read_text() for p in parts} == {"True\n"}  # every worker led its own session
+    workers = [int(p) for p in pids.read_text().split()]
+    os.kill(int(run.get_properties()["driver_pid"]), 9)  # the driver alone, not a group
+    wait_for(lambda: not any(_alive(p) for p in workers), "workers outlived the driver")
+
+
+def _alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

@@ -27,6 +27,7 @@ def test_weights_and_versions_change_under_load_without_a_drop(ews: Workspace, t
     endpoint.create_version(
         "b", traffic_percentile=10, environment_variables={"ECHO_REVISION": "2"}
     )
+    first_event = ews.store.last_event_id()
     with Load(endpoint.scoring_uri) as load:
         for share in (50, 0, 90, 25, 100):  # five weight changes
             endpoint.set_traffic({"b": share})
@@ -57,6 +58,14 @@ def test_weights_and_versions_change_under_load_without_a_drop(ews: Workspace, t
     assert "c" not in load.answered_since(mark + len(load.threads))
     assert set(endpoint.versions) == {"a", "b"}
     assert _routing(endpoint)["in_flight"] == {}
+    # each change of the split was recorded with the endpoint, in order
+    changes = [
+        e.payload["traffic"]
+        for e in ews.store.read_events(first_event, limit=100, types=["endpoint.traffic_changed"])
+        if e.payload["name"] == "busy"
+    ]
+    assert changes[:5] == [{"a": 100 - s, "b": s} for s in (50, 0, 90, 25, 100)]
+    assert changes[-1] == {"a": 60.0, "b": 40.0}  # after c was deleted
 
 
 def test_bad_input_leaves_routing_unchanged(ews: Workspace, tiny: Model) -> None:

@@ -8,6 +8,7 @@ another machine) from the file alone.
 from __future__ import annotations
 
 import ast
+import copy
 import dataclasses
 import hashlib
 import json
@@ -59,7 +60,13 @@ class BatchSpec:
     input_name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """A JSON-ready copy; not `dataclasses.asdict`, whose deep copy walks every input
+        path one by one (a tenth of a second per call for 10,000 files)."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["inputs"] = list(self.inputs)
+        if self.environment is not None:
+            data["environment"] = copy.deepcopy(self.environment)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BatchSpec:

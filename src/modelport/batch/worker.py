@@ -9,6 +9,7 @@ range of a delimited file) and writes its own result part; the driver only sees 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import io
 import json
@@ -28,6 +29,7 @@ ONLINE_SEP = "\n"
 def main(argv: list[str]) -> int:
     spec_path, worker_id, fd_in, fd_out = argv[0], int(argv[1]), int(argv[2]), int(argv[3])
     _die_with_parent()
+    _own_session()
     with open(spec_path, encoding="utf-8") as f:
         job = json.load(f)
     spec = job["spec"]
@@ -72,6 +74,16 @@ def _die_with_parent() -> None:
     libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     if os.getppid() == 1:  # the driver died before prctl took effect
         os._exit(1)
+
+
+def _own_session() -> None:
+    """Lead a session of its own. Linux's autogroup scheduler (on by default) gives each
+    session one share of the CPUs, so workers left in the driver's session would split one
+    share between them on a busy machine, and N workers would run no faster than one: as
+    its own session each worker gets the share a separate job would. The driver still stops
+    it (PR_SET_PDEATHSIG, and a closed task pipe ends its loop)."""
+    with contextlib.suppress(OSError):  # already a session leader
+        os.setsid()
 
 
 def _install_entry_script_shim(worker_id: int, job: dict[str, Any]) -> None:

@@ -74,6 +74,13 @@ def output_option(func: F) -> F:
     )(func)
 
 
+def open_workspace(path: str | None) -> Any:
+    """The v1 façade's workspace at `-w PATH` (or the default), imported when first used."""
+    from modelport.core.workspace import Workspace
+
+    return Workspace.get(path)
+
+
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 

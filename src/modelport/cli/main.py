@@ -43,6 +43,11 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "dataset": ("modelport.cli.dataset_cmd:dataset", "Register and list request datasets."),
     "migrate": ("modelport.cli.migrate_cmd:migrate", "Check and port Azure ML v1 code (imports)."),
     "batch": ("modelport.cli.batch_cmd:batch", "Batch inference over files or rows; list runs."),
+    "webhook": ("modelport.cli.webhook_cmd:webhook", "Signed calls to a URL on registry events."),
+    "events": (
+        "modelport.cli.events_cmd:events",
+        "The event log; the process delivering webhooks and triggers.",
+    ),
 }
 
 

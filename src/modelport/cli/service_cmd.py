@@ -1,4 +1,4 @@
-"""`modelport service list|show|logs|update|restart|delete|keys|regen-key|token`."""
+"""`modelport service list|show|logs|update|restart|delete|keys|regen-key|token|follow|unfollow`."""
 
 from __future__ import annotations
 
@@ -161,3 +161,70 @@ def token(workspace_path: str | None, name: str, output: str) -> None:
     value, refresh_after = _service(workspace_path, name).get_token()
     data = {"accessToken": value, "refreshAfter": refresh_after.isoformat()}
     emit_json(data) if output == "json" else emit_mapping(data)
+
+
+@service.command("follow")
+@workspace_option
+@click.argument("name")
+@click.option("--model", "model_name", default=None, help="Follow this model's new versions.")
+@click.option(
+    "--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Only versions with this tag."
+)
+@click.option(
+    "--smoke-data",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="JSON request body, list of bodies or JSON lines that must score with 200 first.",
+)
+@output_option
+def follow(
+    workspace_path: str | None,
+    name: str,
+    model_name: str | None,
+    tags: tuple[str, ...],
+    smoke_data: str | None,
+    output: str,
+) -> None:
+    """Roll the service to each newly registered matching version (without --model: show
+    what it follows and the last outcomes)."""
+    from modelport.errors import InvalidArgument
+
+    svc = _service(workspace_path, name)
+    if model_name is None:
+        if tags or smoke_data:
+            raise InvalidArgument("--tag and --smoke-data need --model.")
+        data = svc.follow_status()
+        if output == "json":
+            emit_json(data)
+            return
+        emit_mapping({k: v for k, v in data.items() if k != "history"})
+        emit_table(
+            "Last versions",
+            ["Model", "Outcome", "Reason"],
+            ((h["model"], h["outcome"], h["reason"] or "") for h in data["history"]),
+        )
+        return
+    pairs = {}
+    for item in tags:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidArgument(f"Invalid --tag {item!r}.", hint="Write --tag KEY=VALUE.")
+        pairs[key] = value
+    data = svc.follow(model_name, tags=pairs, smoke_data=smoke_data)
+    if output == "json":
+        emit_json(data)
+        return
+    click.echo(
+        f"Service '{name}' follows model '{model_name}'"
+        + (f" with tags {pairs}" if pairs else "")
+        + (" behind a smoke gate" if smoke_data else "")
+    )
+
+
+@service.command("unfollow")
+@workspace_option
+@click.argument("name")
+def unfollow(workspace_path: str | None, name: str) -> None:
+    """Stop taking new model versions automatically."""
+    _service(workspace_path, name).unfollow()
+    click.echo(f"Service '{name}' follows no model")

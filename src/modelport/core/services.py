@@ -436,8 +436,41 @@ class Webservice(StoredDocument):
         control.restart_service(self.workspace, self.name)
 
     def delete(self) -> None:
-        """Stop every process, free the port and forget the service."""
+        """Stop every process, free the port and forget the service (and what it follows)."""
+        from modelport.events import triggers
+
         control.delete_service(self.workspace, self.name)
+        if any(t["name"] == self.name for t in triggers.list_all(self.workspace)):
+            triggers.unfollow(self.workspace, self.name)
+
+    # -- continuous deployment (modelport's addition; see docs/events.md) ------------------
+    def follow(
+        self,
+        model_name: str,
+        tags: dict[str, str] | None = None,
+        smoke_data: str | Path | None = None,
+    ) -> dict[str, Any]:
+        """Roll this service to every version of `model_name` registered from now on whose
+        tags include `tags`, through `update()` (no dropped request). With `smoke_data` (a
+        JSON request body, a list of them, or JSON lines) the new version must first score
+        every request with 200 on a candidate revision, else the current one keeps serving.
+        Starts the workspace's events process if it is not running."""
+        from modelport.events import process, triggers
+
+        trigger = triggers.follow(self.workspace, self.name, model_name, tags, smoke_data)
+        process.ensure_running(self.workspace)
+        return trigger
+
+    def unfollow(self) -> None:
+        from modelport.events import triggers
+
+        triggers.unfollow(self.workspace, self.name)
+
+    def follow_status(self) -> dict[str, Any]:
+        """The followed model, tags, smoke data and the last outcomes (newest last)."""
+        from modelport.events import triggers
+
+        return triggers.get(self.workspace, self.name)
 
     def _refresh(self) -> None:
         try:

@@ -40,6 +40,7 @@ from modelport.errors import (
     NotFound,
     WebserviceException,
 )
+from modelport.registry.events import endpoint_traffic_changed
 from modelport.registry.models import Model
 from modelport.routing.table import RoutingTable, Upstream
 
@@ -606,13 +607,18 @@ def _apply_routing(
     """Check, hand the router the new table, wait until it serves it, record it.
 
     Every traffic change (create/update/delete version, `set_traffic`, endpoint auth) ends
-    here, so this is where an `endpoint.traffic_changed` event belongs."""
+    here, and records an `endpoint.traffic_changed` event when the split changed."""
     check_routing(doc["name"], versions)
     revision = int(doc["revision"]) + 1
     table = _table(workspace, doc, versions, revision)
     router_of(doc).apply(Path(doc["home"]), doc["router"], table)
+    previous = weights(doc["versions"]) if doc.get("versions") else None
+    now = weights(versions)
+    event = None
+    if now != previous:  # committed with the record, so a listener never misses one
+        event = endpoint_traffic_changed(doc["name"], now, previous, tags=doc.get("tags"))
     doc = {**doc, "versions": versions, "revision": revision, "updated_time": time.time()}
-    workspace.store.put_document(KIND, doc["name"], doc)
+    workspace.store.put_document(KIND, doc["name"], doc, event=event)
     return doc
 
 

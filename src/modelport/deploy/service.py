@@ -40,6 +40,7 @@ from modelport.errors import (
     ServiceNotFound,
     WebserviceException,
 )
+from modelport.registry.events import service_state_changed
 from modelport.registry.models import Model, resolve_models
 from modelport.runtimes.config import no_code_config
 
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from modelport.workspace import Workspace
 
 KIND = "service"
+DELETED = "Deleted"  # the state a service.state_changed event reports for a deleted service
 _NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 _V1_NAMES = {"container": "ACI", "kubernetes": "AKS"}
 
@@ -162,7 +164,7 @@ def deploy_service(
             doc["deployment_config"] = spec.deployment_config.to_dict()
         else:
             doc.update(state=UNSCHEDULABLE, error=unschedulable)
-        workspace.store.put_document(KIND, name, doc)
+        _record(workspace, doc, None)
         if unschedulable is not None:
             raise WebserviceException(
                 f"Service '{name}' is Unschedulable: {unschedulable}.",
@@ -177,12 +179,12 @@ def deploy_service(
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             log(f"deployment failed: {reason}")
             doc.update(state=FAILED, error=reason)
-            workspace.store.put_document(KIND, name, doc)
+            _record(workspace, doc, TRANSITIONING)
             if not isinstance(exc, InvalidArgument | NotFound):
                 raise WebserviceException(f"Deploying service '{name}' failed: {reason}") from exc
             raise
         doc["started"] = True
-        workspace.store.put_document(KIND, name, doc)
+        _record(workspace, doc, TRANSITIONING)
         log.flush()
     return {**doc, "log_shown": log.shown}
 
@@ -229,6 +231,7 @@ def update_service(
             else [Model(workspace, id=m) for m in doc["models"]]
         )
         revision = int(doc["revision"]) + 1
+        before = doc.get("state")
         spec = ServiceSpec(workspace, name, revision, resolved, ic, dc)
         record = record_of(workspace, doc)
         log = _deploy_log(target, record, show_output)
@@ -252,7 +255,7 @@ def update_service(
             doc["description"] = description
         if tags is not None:
             doc["tags"] = tags
-        workspace.store.put_document(KIND, name, doc)
+        _record(workspace, doc, before)
         return doc
 
 
@@ -292,7 +295,7 @@ def delete_service(workspace: Workspace, name: str, by_endpoint: bool = False) -
                 "VERSION) or the endpoint.",
             )
         target_of(doc).delete(record_of(workspace, doc))
-        workspace.store.delete_document(KIND, name)
+        workspace.store.delete_document(KIND, name, event=_state_event(doc, DELETED))
         shutil.rmtree(doc["home"], ignore_errors=True)
 
 
@@ -356,7 +359,29 @@ def _replace_existing(workspace: Workspace, name: str, overwrite: bool) -> None:
         )
     if existing.get("target"):
         target_of(existing).delete(record_of(workspace, existing))
-    workspace.store.delete_document(KIND, name)
+    workspace.store.delete_document(KIND, name, event=_state_event(existing, DELETED))
+
+
+def _record(workspace: Workspace, doc: dict[str, Any], before: str | None) -> None:
+    """Write the service's document; when its recorded state changed, with a
+    `service.state_changed` event in the same transaction."""
+    event = None if doc.get("state") == before else _state_event(doc, before=before)
+    workspace.store.put_document(KIND, doc["name"], doc, event=event)
+
+
+def _state_event(doc: dict[str, Any], state: str | None = None, before: str | None = None) -> Any:
+    """The event for `doc` now in `state` (its own by default); with an explicit state
+    (Deleted) the document's state is the previous one."""
+    previous = doc.get("state") if state is not None else before
+    return service_state_changed(
+        doc["name"],
+        state or doc["state"],
+        previous,
+        error=doc.get("error"),
+        revision=doc.get("revision"),
+        models=doc.get("models"),
+        tags=doc.get("tags"),
+    )
 
 
 def _placed(dc: DeploymentConfig, data: dict[str, Any]) -> DeploymentConfig:

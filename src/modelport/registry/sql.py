@@ -23,11 +23,15 @@ from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.exc import OperationalError
 
 from modelport.errors import ModelportError, NotFound
+from modelport.registry import events as ev
+from modelport.registry.events import DeliveryRecord, EventRecord, NewEvent
 from modelport.registry.records import ModelRecord, RunRecord, select_models
 from modelport.registry.store import MetadataStore
 
 T = TypeVar("T")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the event outbox, consumer cursors and the delivery log
+# Writers of events take this PostgreSQL transaction lock, so event ids commit in id order.
+_EVENTS_LOCK_KEY = 0x6D70_6576
 
 metadata = sa.MetaData()
 
@@ -82,6 +86,41 @@ documents = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
 )
 
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("time", sa.Float, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sqlite_autoincrement=True,  # ids are never reused, even after the newest row goes
+)
+
+cursors = sa.Table(
+    "event_cursors",
+    metadata,
+    sa.Column("consumer", sa.String(64), primary_key=True),
+    sa.Column("last_id", sa.Integer, nullable=False),
+)
+
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("subscriber", sa.String(128), nullable=False),
+    sa.Column("event_id", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_time", sa.Float, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("last_status_code", sa.Integer),
+    sa.Column("created_time", sa.Float, nullable=False),
+    sa.Column("updated_time", sa.Float, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False, default="{}"),
+    sa.UniqueConstraint("subscriber", "event_id"),
+    sa.Index("ix_deliveries_due", "status", "next_time"),
+)
+
 schema_info = sa.Table(
     "schema_info",
     metadata,
@@ -117,9 +156,11 @@ class SQLStore(MetadataStore):
             pass
 
         def create(conn: Connection) -> None:
-            metadata.create_all(conn)
+            metadata.create_all(conn)  # adds the tables a newer schema has, keeps the rest
             if conn.execute(sa.select(schema_info.c.version)).first() is None:
                 conn.execute(schema_info.insert().values(version=SCHEMA_VERSION))
+            else:
+                conn.execute(schema_info.update().values(version=SCHEMA_VERSION))
 
         # another process may create the schema at the same moment
         with contextlib.suppress(SAIntegrityError):
@@ -180,6 +221,7 @@ class SQLStore(MetadataStore):
                     created_time=record.created_time,
                 )
             )
+            self._emit(conn, ev.model_event(ev.MODEL_REGISTERED, record))
             return record
 
         return self._write(insert)
@@ -226,6 +268,7 @@ class SQLStore(MetadataStore):
             if body is None:
                 raise _model_not_found(self, name, version)
             record = ModelRecord(**json.loads(body))
+            old_tags = dict(record.tags)
             if description is not None:
                 record.description = description
             if tags is not None:
@@ -237,17 +280,22 @@ class SQLStore(MetadataStore):
                 .where(models.c.name == name, models.c.version == version)
                 .values(body=_dumps(record.to_dict()))
             )
+            if record.tags != old_tags:
+                event = ev.model_event(ev.MODEL_TAGS_CHANGED, record)
+                event.payload["previous_tags"] = old_tags
+                self._emit(conn, event)
             return record
 
         return self._write(update)
 
     def delete_model(self, name: str, version: int) -> None:
         def delete(conn: Connection) -> None:
-            result = conn.execute(
-                models.delete().where(models.c.name == name, models.c.version == version)
-            )
-            if result.rowcount == 0:
+            where = (models.c.name == name, models.c.version == version)
+            body = conn.execute(sa.select(models.c.body).where(*where)).scalar()
+            if body is None:
                 raise _model_not_found(self, name, version)
+            conn.execute(models.delete().where(*where))
+            self._emit(conn, ev.model_event(ev.MODEL_DELETED, ModelRecord(**json.loads(body))))
 
         self._write(delete)
 
@@ -360,7 +408,9 @@ class SQLStore(MetadataStore):
         return out
 
     # -- documents -------------------------------------------------------------------
-    def put_document(self, kind: str, name: str, body: dict[str, Any]) -> None:
+    def put_document(
+        self, kind: str, name: str, body: dict[str, Any], event: NewEvent | None = None
+    ) -> None:
         text = _dumps(body)
 
         def put(conn: Connection) -> None:
@@ -371,6 +421,8 @@ class SQLStore(MetadataStore):
             )
             if updated.rowcount == 0:
                 conn.execute(documents.insert().values(kind=kind, name=name, body=text))
+            if event is not None:
+                self._emit(conn, event)
 
         self._write(put)
 
@@ -393,15 +445,140 @@ class SQLStore(MetadataStore):
         with self._read() as conn:
             return [json.loads(b) for b in conn.execute(query).scalars()]
 
-    def delete_document(self, kind: str, name: str) -> None:
+    def delete_document(self, kind: str, name: str, event: NewEvent | None = None) -> None:
         def delete(conn: Connection) -> None:
             result = conn.execute(
                 documents.delete().where(documents.c.kind == kind, documents.c.name == name)
             )
             if result.rowcount == 0:
                 raise NotFound(f"No {kind} named '{name}' in this workspace.")
+            if event is not None:
+                self._emit(conn, event)
 
         self._write(delete)
+
+    # -- the event outbox and its delivery log -----------------------------------------
+    def _emit(self, conn: Connection, event: NewEvent) -> int:
+        """Append `event` inside the caller's transaction (see registry/events.py)."""
+        if not self._sqlite:  # SQLite writers are serialised by BEGIN IMMEDIATE already
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _EVENTS_LOCK_KEY})
+        result = conn.execute(
+            events.insert().values(type=event.type, time=time.time(), payload=_dumps(event.payload))
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def append_event(self, event: NewEvent) -> int:
+        return self._write(lambda conn: self._emit(conn, event))
+
+    def read_events(
+        self, after: int = 0, limit: int = 100, types: Sequence[str] = ()
+    ) -> list[EventRecord]:
+        query = sa.select(events).where(events.c.id > after).order_by(events.c.id).limit(limit)
+        if types:
+            query = query.where(events.c.type.in_(list(types)))
+        with self._read() as conn:
+            return [_event(row) for row in conn.execute(query)]
+
+    def get_event(self, event_id: int) -> EventRecord:
+        with self._read() as conn:
+            row = conn.execute(sa.select(events).where(events.c.id == event_id)).first()
+        if row is None:
+            raise NotFound(f"No event {event_id} in this workspace.")
+        return _event(row)
+
+    def last_event_id(self) -> int:
+        with self._read() as conn:
+            return int(conn.execute(sa.select(sa.func.max(events.c.id))).scalar() or 0)
+
+    def get_cursor(self, consumer: str) -> int:
+        with self._read() as conn:
+            value = conn.execute(
+                sa.select(cursors.c.last_id).where(cursors.c.consumer == consumer)
+            ).scalar()
+        return int(value or 0)
+
+    def advance_cursor(
+        self, consumer: str, to_id: int, new_deliveries: Sequence[tuple[str, int]] = ()
+    ) -> None:
+        """Queue (subscriber, event id) deliveries and move the cursor, atomically: a
+        consumer that dies before this commits reads the same events again."""
+
+        def advance(conn: Connection) -> None:
+            now = time.time()
+            for subscriber, event_id in new_deliveries:
+                exists = conn.execute(
+                    sa.select(deliveries.c.id).where(
+                        deliveries.c.subscriber == subscriber, deliveries.c.event_id == event_id
+                    )
+                ).first()
+                if exists is None:
+                    conn.execute(
+                        deliveries.insert().values(
+                            subscriber=subscriber,
+                            event_id=event_id,
+                            status=ev.PENDING,
+                            attempts=0,
+                            next_time=now,
+                            created_time=now,
+                            updated_time=now,
+                            detail="{}",
+                        )
+                    )
+            updated = conn.execute(
+                cursors.update().where(cursors.c.consumer == consumer).values(last_id=to_id)
+            )
+            if updated.rowcount == 0:
+                conn.execute(cursors.insert().values(consumer=consumer, last_id=to_id))
+
+        self._write(advance)
+
+    def due_deliveries(
+        self, subscriber_prefix: str, now: float, limit: int = 50
+    ) -> list[DeliveryRecord]:
+        query = (
+            sa.select(deliveries)
+            .where(
+                deliveries.c.status == ev.PENDING,
+                deliveries.c.next_time <= now,
+                deliveries.c.subscriber.startswith(subscriber_prefix),
+            )
+            .order_by(deliveries.c.next_time, deliveries.c.id)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [_delivery(row) for row in conn.execute(query)]
+
+    def update_delivery(self, delivery_id: int, **fields: Any) -> None:
+        if "detail" in fields:
+            fields["detail"] = _dumps(fields["detail"])
+        fields["updated_time"] = time.time()
+        self._write(
+            lambda conn: conn.execute(
+                deliveries.update().where(deliveries.c.id == delivery_id).values(**fields)
+            )
+        )
+
+    def list_deliveries(self, subscriber: str, limit: int = 100) -> list[DeliveryRecord]:
+        query = (
+            sa.select(deliveries)
+            .where(deliveries.c.subscriber == subscriber)
+            .order_by(deliveries.c.id.desc())
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [_delivery(row) for row in conn.execute(query)]
+
+
+def _event(row: Any) -> EventRecord:
+    return EventRecord(int(row.id), row.type, float(row.time), json.loads(row.payload))
+
+
+def _delivery(row: Any) -> DeliveryRecord:
+    data = dict(row._mapping)
+    data["detail"] = json.loads(data.get("detail") or "{}")
+    return DeliveryRecord(**data)
 
 
 def _model_not_found(store: SQLStore, name: str, version: int | None) -> NotFound:

@@ -14,13 +14,14 @@ from collections.abc import Sequence
 from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
+from modelport.registry.events import DeliveryRecord, EventRecord, NewEvent
 from modelport.registry.records import ModelRecord, RunRecord, select_models
 from modelport.registry.store import MetadataStore
 
 if TYPE_CHECKING:
     from modelport.registry.sql import SQLStore
 
-SCHEMA_VERSION = 1  # must equal modelport.registry.sql.SCHEMA_VERSION (a test checks)
+SCHEMA_VERSION = 2  # must equal modelport.registry.sql.SCHEMA_VERSION (a test checks)
 PREFIX = "sqlite:///"
 
 
@@ -144,11 +145,46 @@ class SQLiteStore(MetadataStore):
     def get_metrics(self, run_id: str) -> dict[str, list[Any]]:
         return self.sql.get_metrics(run_id)
 
-    def put_document(self, kind: str, name: str, body: dict[str, Any]) -> None:
-        self.sql.put_document(kind, name, body)
+    def put_document(
+        self, kind: str, name: str, body: dict[str, Any], event: NewEvent | None = None
+    ) -> None:
+        self.sql.put_document(kind, name, body, event)
 
-    def delete_document(self, kind: str, name: str) -> None:
-        self.sql.delete_document(kind, name)
+    def delete_document(self, kind: str, name: str, event: NewEvent | None = None) -> None:
+        self.sql.delete_document(kind, name, event)
+
+    def append_event(self, event: NewEvent) -> int:
+        return self.sql.append_event(event)
+
+    def read_events(
+        self, after: int = 0, limit: int = 100, types: Sequence[str] = ()
+    ) -> list[EventRecord]:
+        return self.sql.read_events(after, limit, types)
+
+    def get_event(self, event_id: int) -> EventRecord:
+        return self.sql.get_event(event_id)
+
+    def last_event_id(self) -> int:
+        return self.sql.last_event_id()
+
+    def get_cursor(self, consumer: str) -> int:
+        return self.sql.get_cursor(consumer)
+
+    def advance_cursor(
+        self, consumer: str, to_id: int, new_deliveries: Sequence[tuple[str, int]] = ()
+    ) -> None:
+        self.sql.advance_cursor(consumer, to_id, new_deliveries)
+
+    def due_deliveries(
+        self, subscriber_prefix: str, now: float, limit: int = 50
+    ) -> list[DeliveryRecord]:
+        return self.sql.due_deliveries(subscriber_prefix, now, limit)
+
+    def update_delivery(self, delivery_id: int, **fields: Any) -> None:
+        self.sql.update_delivery(delivery_id, **fields)
+
+    def list_deliveries(self, subscriber: str, limit: int = 100) -> list[DeliveryRecord]:
+        return self.sql.list_deliveries(subscriber, limit)
 
     def close(self) -> None:
         if self._sql is not None:

@@ -10,6 +10,7 @@ import abc
 from collections.abc import Sequence
 from typing import Any
 
+from modelport.registry.events import DeliveryRecord, EventRecord, NewEvent
 from modelport.registry.records import ModelRecord, RunRecord
 
 
@@ -19,7 +20,10 @@ class MetadataStore(abc.ABC):
     # -- models ----------------------------------------------------------------------
     @abc.abstractmethod
     def create_model(self, record: ModelRecord) -> ModelRecord:
-        """Insert a new version of `record.name`; the store assigns the next version number."""
+        """Insert a new version of `record.name`; the store assigns the next version number.
+
+        Model changes write their event (`model.registered`, `model.tags_changed`,
+        `model.deleted`) in the same transaction."""
 
     @abc.abstractmethod
     def get_model(self, name: str, version: int | None = None) -> ModelRecord:
@@ -87,8 +91,11 @@ class MetadataStore(abc.ABC):
 
     # -- generic documents (services, datasets, profiles, …) ---------------------------
     @abc.abstractmethod
-    def put_document(self, kind: str, name: str, body: dict[str, Any]) -> None:
-        """Create or replace one named document of a kind (e.g. a service's state)."""
+    def put_document(
+        self, kind: str, name: str, body: dict[str, Any], event: NewEvent | None = None
+    ) -> None:
+        """Create or replace one named document of a kind (e.g. a service's state), with
+        `event` appended to the outbox in the same transaction."""
 
     @abc.abstractmethod
     def get_document(self, kind: str, name: str) -> dict[str, Any]:
@@ -98,8 +105,49 @@ class MetadataStore(abc.ABC):
     def list_documents(self, kind: str) -> list[dict[str, Any]]: ...
 
     @abc.abstractmethod
-    def delete_document(self, kind: str, name: str) -> None:
+    def delete_document(self, kind: str, name: str, event: NewEvent | None = None) -> None:
         """Raises NotFound."""
+
+    # -- the event outbox (registry/events.py) and its delivery log ----------------------
+    @abc.abstractmethod
+    def append_event(self, event: NewEvent) -> int:
+        """Append one event on its own; returns its id."""
+
+    @abc.abstractmethod
+    def read_events(
+        self, after: int = 0, limit: int = 100, types: Sequence[str] = ()
+    ) -> list[EventRecord]:
+        """Events with id > `after`, oldest first."""
+
+    @abc.abstractmethod
+    def get_event(self, event_id: int) -> EventRecord:
+        """Raises NotFound."""
+
+    @abc.abstractmethod
+    def last_event_id(self) -> int: ...
+
+    @abc.abstractmethod
+    def get_cursor(self, consumer: str) -> int:
+        """The last event id `consumer` has handled (0: none)."""
+
+    @abc.abstractmethod
+    def advance_cursor(
+        self, consumer: str, to_id: int, new_deliveries: Sequence[tuple[str, int]] = ()
+    ) -> None:
+        """Queue (subscriber, event id) deliveries and move the cursor in one transaction."""
+
+    @abc.abstractmethod
+    def due_deliveries(
+        self, subscriber_prefix: str, now: float, limit: int = 50
+    ) -> list[DeliveryRecord]:
+        """Pending deliveries due by `now` for subscribers starting with the prefix."""
+
+    @abc.abstractmethod
+    def update_delivery(self, delivery_id: int, **fields: Any) -> None: ...
+
+    @abc.abstractmethod
+    def list_deliveries(self, subscriber: str, limit: int = 100) -> list[DeliveryRecord]:
+        """Newest first."""
 
     @abc.abstractmethod
     def close(self) -> None: ...
