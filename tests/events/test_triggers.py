@@ -17,7 +17,7 @@ from modelport.core import Model, Workspace
 from modelport.core.model import InferenceConfig
 from modelport.core.webservice import LocalWebservice, Webservice
 from modelport.environments import Environment
-from modelport.events import process
+from modelport.events import process, triggers
 from modelport.registry import events as ev
 from tests.conftest import run_cli
 from tests.events.conftest import wait_for
@@ -176,3 +176,54 @@ def _write(tmp_path: Path, version: str) -> Path:
     folder.mkdir()
     (folder / "model.json").write_text(json.dumps({"version": version}))
     return folder / "model.json"
+
+
+def test_a_followed_endpoint_adds_each_new_version_at_its_share(
+    cd_ws: Workspace, tmp_path: Path
+) -> None:
+    """A new matching version joins the endpoint as `v<version>` with the share asked for,
+    the default keeps the rest; a version that fails the smoke gate joins nothing."""
+    from modelport.core.endpoint import Endpoint
+
+    ws = cd_ws
+    first = _model(ws, tmp_path, "v1")
+    config = InferenceConfig(entry_script=str(SCRIPT), environment=Environment.current())
+    endpoint = Model.deploy(
+        ws, "followed-ep", [first], config,
+        Endpoint.deploy_configuration(version_name="main", workers=1),
+    )  # fmt: skip
+    assert isinstance(endpoint, Endpoint)
+    endpoint.wait_for_deployment()
+    smoke = tmp_path / "smoke.json"
+    smoke.write_text(json.dumps({"smoke": 1}))
+    followed = run_cli(
+        "endpoint", "follow", "followed-ep", "-w", str(ws.path), "--model", "cd-model",
+        "--traffic", "25", "--smoke-data", str(smoke),
+    )  # fmt: skip
+    assert followed.returncode == 0, followed.stderr
+
+    second = _model(ws, tmp_path, "v2")
+    wait_for(lambda: len(endpoint.follow_status()["history"]) >= 1, "v2 never handled", 600)
+    assert endpoint.follow_status()["history"][-1]["outcome"] == "applied"
+    added = f"v{second.version}"
+    versions = Endpoint(ws, "followed-ep").versions
+    assert set(versions) == {"main", added}
+    assert versions[added].traffic_percentile == 25
+    answer = httpx.post(
+        endpoint.scoring_uri, json={"x": 1}, headers={"x-modelport-version": added}, timeout=60
+    )
+    assert answer.status_code == 200 and answer.json() == {"version": "v2"}
+
+    _model(ws, tmp_path, "v3", run_fails=True)  # breaks on the smoke data
+    wait_for(lambda: len(endpoint.follow_status()["history"]) >= 2, "v3 never handled", 600)
+    last = endpoint.follow_status()["history"][-1]
+    assert last["outcome"] == "rejected" and "smoke" in last["reason"]
+    assert set(Endpoint(ws, "followed-ep").versions) == {"main", added}
+
+    events = ws.store.read_events(0, limit=1000, types=[ev.ENDPOINT_TRAFFIC_CHANGED])
+    assert [e.payload["traffic"] for e in events if e.payload["name"] == "followed-ep"][-1] == {
+        "main": 75.0,
+        added: 25.0,
+    }
+    Endpoint(ws, "followed-ep").delete()
+    assert all(t["name"] != "endpoint:followed-ep" for t in triggers.list_all(ws))

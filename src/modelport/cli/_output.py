@@ -81,6 +81,19 @@ def open_workspace(path: str | None) -> Any:
     return Workspace.get(path)
 
 
+def key_values(values: Sequence[str], what: str) -> dict[str, str]:
+    """`--tag k=v` style options as a mapping; a malformed one is a user error."""
+    from modelport.errors import InvalidArgument
+
+    out: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidArgument(f"Invalid --{what} {item!r}: write key=value.")
+        out[key] = value
+    return out
+
+
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 

@@ -11,6 +11,7 @@ from modelport.cli._output import (
     emit_json,
     emit_mapping,
     emit_table,
+    key_values,
     output_option,
     workspace_option,
 )
@@ -184,6 +185,78 @@ def delete(workspace_path: str | None, name: str) -> None:
     """Stop the router and every version; forget the endpoint."""
     _endpoint(workspace_path, name).delete()
     click.echo(f"Deleted endpoint '{name}'")
+
+
+@endpoint.command("follow")
+@workspace_option
+@click.argument("name")
+@click.option("--model", "model_name", default=None, help="Follow this model's new versions.")
+@click.option(
+    "--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Only versions with this tag."
+)
+@click.option(
+    "--traffic",
+    "traffic_percentile",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Share of live traffic (percent) each new version starts with.",
+)
+@click.option(
+    "--smoke-data",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="JSON request body, list of bodies or JSON lines that must score with 200 first.",
+)
+@output_option
+def follow(
+    workspace_path: str | None,
+    name: str,
+    model_name: str | None,
+    tags: tuple[str, ...],
+    traffic_percentile: float,
+    smoke_data: str | None,
+    output: str,
+) -> None:
+    """Add each newly registered matching version as a new endpoint version (without
+    --model: show what it follows and the last outcomes)."""
+    from modelport.errors import InvalidArgument
+
+    found = _endpoint(workspace_path, name)
+    if model_name is None:
+        if tags or smoke_data:
+            raise InvalidArgument("--tag and --smoke-data need --model.")
+        data = found.follow_status()
+        if output == "json":
+            emit_json(data)
+            return
+        emit_mapping({k: v for k, v in data.items() if k != "history"})
+        emit_table(
+            "Last versions",
+            ["Model", "Outcome", "Reason"],
+            ((h["model"], h["outcome"], h["reason"] or "") for h in data["history"]),
+        )
+        return
+    pairs = key_values(tags, "tag")
+    data = found.follow(model_name, pairs, traffic_percentile, smoke_data)
+    if output == "json":
+        emit_json(data)
+        return
+    click.echo(
+        f"Endpoint '{name}' adds each new version of model '{model_name}'"
+        + (f" with tags {pairs}" if pairs else "")
+        + f" at {traffic_percentile:g}% of traffic"
+        + (" behind a smoke gate" if smoke_data else "")
+    )
+
+
+@endpoint.command("unfollow")
+@workspace_option
+@click.argument("name")
+def unfollow(workspace_path: str | None, name: str) -> None:
+    """Stop adding new model versions automatically."""
+    _endpoint(workspace_path, name).unfollow()
+    click.echo(f"Endpoint '{name}' follows no model")
 
 
 def _shares(pairs: tuple[str, ...]) -> dict[str, float | str]:

@@ -10,6 +10,7 @@ from modelport.cli._output import (
     emit_json,
     emit_mapping,
     emit_table,
+    key_values,
     output_option,
     workspace_option,
 )
@@ -17,16 +18,6 @@ from modelport.errors import InvalidArgument
 
 if TYPE_CHECKING:
     from modelport.core.model import Model
-
-
-def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise InvalidArgument(f"Invalid --{what} {item!r}: write key=value.")
-        out[key] = value
-    return out
 
 
 def _summary(model: Model) -> dict[str, Any]:
@@ -111,8 +102,8 @@ def register(
         else None
     )
     common: dict[str, Any] = {
-        "tags": _pairs(tags, "tag"),
-        "properties": _pairs(properties, "property"),
+        "tags": key_values(tags, "tag"),
+        "properties": key_values(properties, "property"),
         "description": description,
         "model_framework": framework,
         "model_framework_version": framework_version,
@@ -248,8 +239,8 @@ def update(
 ) -> None:
     """Change a version's description, tags or properties."""
     _, found = _resolve(workspace_path, model_id or model_id_opt)
-    new_tags = _pairs(add_tags, "add-tag")
-    new_props = _pairs(add_properties, "add-property")
+    new_tags = key_values(add_tags, "add-tag")
+    new_props = key_values(add_properties, "add-property")
     if description is None and not (new_tags or remove_tags or new_props):
         raise InvalidArgument(
             "Nothing to update.",

@@ -10,6 +10,7 @@ from modelport.cli._output import (
     emit_json,
     emit_mapping,
     emit_table,
+    key_values,
     output_option,
     workspace_option,
 )
@@ -204,12 +205,7 @@ def follow(
             ((h["model"], h["outcome"], h["reason"] or "") for h in data["history"]),
         )
         return
-    pairs = {}
-    for item in tags:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise InvalidArgument(f"Invalid --tag {item!r}.", hint="Write --tag KEY=VALUE.")
-        pairs[key] = value
+    pairs = key_values(tags, "tag")
     data = svc.follow(model_name, tags=pairs, smoke_data=smoke_data)
     if output == "json":
         emit_json(data)

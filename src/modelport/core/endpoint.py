@@ -269,7 +269,7 @@ class Endpoint(StoredDocument):
 
     @property
     def default_version(self) -> str:
-        return control._default_of(self._doc["versions"])
+        return control.default_version(self._doc["versions"])
 
     @property
     def compute_type(self) -> str:
@@ -459,8 +459,44 @@ class Endpoint(StoredDocument):
         control.restart_endpoint(self.workspace, self.name)
 
     def delete(self) -> None:
-        """Stop the router and every version; forget the endpoint."""
+        """Stop the router and every version; forget the endpoint (and what it follows)."""
+        from modelport.events import triggers
+
         control.delete_endpoint(self.workspace, self.name)
+        trigger = triggers.ENDPOINT_PREFIX + self.name
+        if any(t["name"] == trigger for t in triggers.list_all(self.workspace)):
+            triggers.unfollow(self.workspace, trigger)
+
+    # -- continuous deployment (modelport's addition; see docs/events.md) ------------------
+    def follow(
+        self,
+        model_name: str,
+        tags: dict[str, str] | None = None,
+        traffic_percentile: float = 0,
+        smoke_data: str | Path | None = None,
+    ) -> dict[str, Any]:
+        """Add every version of `model_name` registered from now on whose tags include
+        `tags` as a new endpoint version `v<version>` with `traffic_percentile` of live
+        traffic (0: reachable only by name), after `smoke_data` scores with 200 on it.
+        Starts the workspace's events process if it is not running."""
+        from modelport.events import process, triggers
+
+        trigger = triggers.follow_endpoint(
+            self.workspace, self.name, model_name, tags, traffic_percentile, smoke_data
+        )
+        process.ensure_running(self.workspace)
+        return trigger
+
+    def unfollow(self) -> None:
+        from modelport.events import triggers
+
+        triggers.unfollow(self.workspace, triggers.ENDPOINT_PREFIX + self.name)
+
+    def follow_status(self) -> dict[str, Any]:
+        """The followed model, tags, traffic share and the last outcomes (newest last)."""
+        from modelport.events import triggers
+
+        return triggers.get(self.workspace, triggers.ENDPOINT_PREFIX + self.name)
 
     def wait_for_deployment(
         self, show_output: bool = False, timeout_sec: float | None = None

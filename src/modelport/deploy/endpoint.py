@@ -322,7 +322,7 @@ def create_version(
         versions = _with(doc["versions"], version_name, entry)
         check_routing(name, versions)
         if models is None or inference_config is None:
-            default = doc["versions"][_default_of(doc["versions"])]
+            default = doc["versions"][default_version(doc["versions"])]
             base = services.get_document(workspace, default["service"])
             models = models if models is not None else list(base["models"])
             inference_config = inference_config or InferenceConfig.from_dict(
@@ -649,7 +649,7 @@ def _table(
         {
             "revision": revision,
             "endpoint": doc["name"],
-            "default": _default_of(versions),
+            "default": default_version(versions),
             "versions": upstreams,
             "keys_file": str(home / "keys.json") if doc["auth_enabled"] else None,
             "token_secret_file": str(home / "token_secret") if doc["token_auth_enabled"] else None,
@@ -720,7 +720,7 @@ def _with(
     return result
 
 
-def _default_of(versions: dict[str, dict[str, Any]]) -> str:
+def default_version(versions: dict[str, dict[str, Any]]) -> str:
     return next(n for n, v in versions.items() if v["is_default"])
 
 

@@ -8,6 +8,11 @@ first runs beside the service as a short-lived local service on its own loopback
 must answer every smoke request with 200; only then does the service update. A rejected or
 failed version leaves the serving revision alone; the reason lands in the trigger's history,
 the delivery log and a `trigger.completed` event.
+
+An endpoint can follow a model too (`follow_endpoint`): each new matching version joins the
+endpoint as a new version `v<version>` with a given share of live traffic (0 = reachable only
+by name until someone gives it traffic), after the same smoke gate; the serving versions and
+their split stay as they are when it fails. Its trigger is named `endpoint:<endpoint>`.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelport import settings
 from modelport.configs import DeploymentConfig, InferenceConfig
+from modelport.deploy import endpoint as endpoints
 from modelport.deploy import service as control
 from modelport.deploy.states import HEALTHY, TRANSITIONING
 from modelport.errors import InvalidArgument, ModelportError, NotFound
@@ -40,6 +46,7 @@ SUBSCRIBER = "trigger:"
 HISTORY = 20
 APPLIED, REJECTED, FAILED, SKIPPED = "applied", "rejected", "failed", "skipped"
 _GATE = "smoke gate of "  # the description that marks a candidate service
+ENDPOINT_PREFIX = "endpoint:"  # trigger names of endpoints (service names have no colon)
 
 
 def follow(
@@ -59,25 +66,74 @@ def follow(
             f"{', '.join(doc['models']) or 'no model'}).",
             hint="Follow a model the service was deployed with, or update it to use that model.",
         )
+    return _record(workspace, service, model, tags, smoke_data)
+
+
+def _record(
+    workspace: Workspace,
+    name: str,
+    model: str,
+    tags: dict[str, str] | None,
+    smoke_data: str | Path | None,
+    **more: Any,
+) -> dict[str, Any]:
+    """Write trigger `name` (and its copy of the smoke data)."""
     smoke_path = None
     if smoke_data is not None:
         requests = load_smoke(Path(smoke_data))
-        smoke_path = _smoke_folder(workspace) / f"{service}.json"
+        smoke_path = _smoke_folder(workspace) / f"{name}.json"
         smoke_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = smoke_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(requests))
         tmp.replace(smoke_path)
     trigger: dict[str, Any] = {
-        "name": service,
+        "name": name,
         "model": model,
         "tags": dict(tags or {}),
         "smoke_data": str(smoke_path) if smoke_path else None,
         "created_time": time.time(),
         "after_event": workspace.store.last_event_id(),  # versions registered from now on
         "history": [],
+        **more,
     }
-    workspace.store.put_document(KIND, service, trigger)
+    workspace.store.put_document(KIND, name, trigger)
     return trigger
+
+
+def follow_endpoint(
+    workspace: Workspace,
+    endpoint: str,
+    model: str,
+    tags: dict[str, str] | None = None,
+    traffic_percentile: float = 0,
+    smoke_data: str | Path | None = None,
+) -> dict[str, Any]:
+    """Make every version of `model` registered from now on whose tags include `tags` join
+    `endpoint` as a new version with `traffic_percentile` of live traffic."""
+    doc = endpoints.get_document(workspace, endpoint)
+    default = doc["versions"][endpoints.default_version(doc["versions"])]
+    served = control.get_document(workspace, default["service"])["models"]
+    if not any(m.partition(":")[0] == model for m in served):
+        raise InvalidArgument(
+            f"Endpoint '{endpoint}' does not serve model '{model}' (its default version serves "
+            f"{', '.join(served) or 'no model'}).",
+            hint="Follow a model the endpoint's default version was deployed with.",
+        )
+    if not isinstance(traffic_percentile, int | float) or not 0 <= traffic_percentile < 100:
+        raise InvalidArgument(
+            f"traffic_percentile must be from 0 up to (not including) 100, not "
+            f"{traffic_percentile!r}.",
+            hint="Give the share of live traffic each new version starts with (0: none).",
+        )
+    return _record(
+        workspace,
+        ENDPOINT_PREFIX + endpoint,
+        model,
+        tags,
+        smoke_data,
+        endpoint=endpoint,
+        traffic_percentile=float(traffic_percentile),
+    )
 
 
 def unfollow(workspace: Workspace, service: str) -> None:
@@ -90,6 +146,12 @@ def get(workspace: Workspace, service: str) -> dict[str, Any]:
     try:
         return workspace.store.get_document(KIND, service)
     except NotFound:
+        if service.startswith(ENDPOINT_PREFIX):
+            endpoint = service[len(ENDPOINT_PREFIX) :]
+            raise NotFound(
+                f"Endpoint '{endpoint}' follows no model.",
+                hint=f"Start with `modelport endpoint follow {endpoint} --model NAME`.",
+            ) from None
         raise NotFound(
             f"Service '{service}' follows no model.",
             hint=f"Start with `modelport service follow {service} --model NAME`.",
@@ -140,6 +202,8 @@ def apply(workspace: Workspace, service: str, event: EventRecord) -> tuple[str, 
     model_id = str(event.payload["id"])
     try:
         trigger = get(workspace, service)
+        if trigger.get("endpoint"):
+            return _join_endpoint(workspace, trigger, event)
         doc = control.get_document(workspace, service)
     except NotFound as exc:
         return SKIPPED, str(exc)
@@ -152,6 +216,42 @@ def apply(workspace: Workspace, service: str, event: EventRecord) -> tuple[str, 
             return _finish(workspace, trigger, event, REJECTED, f"smoke gate failed: {reason}")
     try:
         control.update_service(workspace, service, models=models)
+    except ModelportError as exc:
+        return _finish(workspace, trigger, event, FAILED, str(exc).splitlines()[0])
+    return _finish(workspace, trigger, event, APPLIED, None)
+
+
+def _join_endpoint(
+    workspace: Workspace, trigger: dict[str, Any], event: EventRecord
+) -> tuple[str, str | None]:
+    """Add the registered version to the followed endpoint as version `v<version>`."""
+    model_id = str(event.payload["id"])
+    name = trigger["endpoint"]
+    try:
+        doc = endpoints.get_document(workspace, name)
+    except NotFound as exc:
+        return SKIPPED, str(exc)
+    version = "v" + model_id.rpartition(":")[2]
+    if version in doc["versions"]:
+        return _finish(workspace, trigger, event, APPLIED, f"version '{version}' exists already")
+    default = doc["versions"][endpoints.default_version(doc["versions"])]
+    base = control.get_document(workspace, default["service"])
+    models = [model_id if m.partition(":")[0] == trigger["model"] else m for m in base["models"]]
+    if trigger.get("smoke_data"):
+        reason = smoke_gate(workspace, base, models, Path(trigger["smoke_data"]))
+        if reason is not None:
+            return _finish(workspace, trigger, event, REJECTED, f"smoke gate failed: {reason}")
+    try:
+        endpoints.create_version(
+            workspace,
+            name,
+            version,
+            models,
+            InferenceConfig.from_dict(base["inference_config"]),
+            {},
+            traffic_percentile=trigger.get("traffic_percentile", 0),
+            description=f"registered as {model_id}; joined by a trigger",
+        )
     except ModelportError as exc:
         return _finish(workspace, trigger, event, FAILED, str(exc).splitlines()[0])
     return _finish(workspace, trigger, event, APPLIED, None)
@@ -241,6 +341,9 @@ def _finish(
     }
     trigger["history"] = [*trigger.get("history", []), entry][-HISTORY:]
     payload = {"name": trigger["name"], "service": trigger["name"], **entry}
+    if trigger.get("endpoint"):
+        payload["service"] = None
+        payload["endpoint"] = trigger["endpoint"]
     workspace.store.put_document(
         KIND, trigger["name"], trigger, event=NewEvent(TRIGGER_COMPLETED, payload)
     )
