@@ -166,6 +166,9 @@ class DeploymentConfig:
     ssl_cert_pem_file: Text | None = None
     ssl_key_pem_file: Text | None = None
     ssl_cname: Text | None = None
+    # modelport's: environment pins that cannot install on this Python get the nearest
+    # release that can (see docs/environments.md); the deploy log lists every change.
+    resolve_nearest: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -136,14 +136,21 @@ def test_concurrent_builders_of_one_spec_build_once(env_cache: Path) -> None:
     assert _leftovers(env_cache) == []
 
 
-@pytest.mark.slow
-def test_old_pin_that_cannot_build_names_the_requirement(env_cache: Path) -> None:
+def test_old_pin_that_cannot_install_names_the_requirement_and_the_switch(
+    env_cache: Path,
+) -> None:
+    """Refused before any install (an old sdist would otherwise try to compile for minutes)."""
     env = _env(conda=("scikit-learn=0.20.0",))
+    before = set(env_cache.iterdir())
     with pytest.raises(EnvironmentBuildError) as caught:
         build_environment(env, env_cache, lambda _: None, install_modelport=False)
     message = str(caught.value)
-    assert "requirement 'scikit-learn==0.20.0' (from conda: scikit-learn=0.20.0) failed" in message
-    assert "relax the pin" in message
+    assert "'scikit-learn==0.20.0' (from conda: scikit-learn=0.20.0)" in message
+    assert f"installs on Python {CURRENT} here" in message
+    assert "nearest that installs: 1." in message  # the first release with wheels for it
+    assert "env.python.resolve_nearest = True" in caught.value.hint
+    assert "--resolve-nearest" in caught.value.hint
+    assert set(env_cache.iterdir()) - before <= {env_cache / ".pypi", env_cache / ".locks"}
 
 
 @pytest.mark.slow

@@ -274,6 +274,12 @@ def update(
 )
 @click.option("--dc", "--deploy-config-file", "dc_file", default=None, help="deploymentconfig.json")
 @click.option("--overwrite", is_flag=True, help="Replace a service of the same name.")
+@click.option(
+    "--resolve-nearest",
+    is_flag=True,
+    help="Install the nearest working release for environment pins that cannot install on "
+    "this Python (each change is logged).",
+)
 @output_option
 def deploy(
     workspace_path: str | None,
@@ -282,6 +288,7 @@ def deploy(
     ic_file: str,
     dc_file: str | None,
     overwrite: bool,
+    resolve_nearest: bool,
     output: str,
 ) -> None:
     """Deploy models as a web service and wait until it is Healthy."""
@@ -290,12 +297,16 @@ def deploy(
     from modelport.core.workspace import Workspace
 
     ws = Workspace.get(workspace_path)
+    dc = DeploymentConfig.from_file(dc_file) if dc_file else None
+    if resolve_nearest:
+        dc = dc or DeploymentConfig()
+        dc.resolve_nearest = True
     service = Model.deploy(
         ws,
         name,
         list(models),
         inference_config=InferenceConfig.from_file(ic_file, ws),
-        deployment_config=DeploymentConfig.from_file(dc_file) if dc_file else None,
+        deployment_config=dc,
         overwrite=overwrite,
         show_output=output != "json",
     )

@@ -20,7 +20,7 @@ from modelport.errors import InvalidArgument
 from .conda import conda_to_pip
 from .spec import Environment
 
-HASH_FORMAT = 1
+HASH_FORMAT = 2  # 2: the runtime wheel's digest, resolve_nearest and exclude_newer
 _REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
 
 
