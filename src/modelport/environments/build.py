@@ -364,17 +364,15 @@ def _install_args(plan: _Plan, wheel: Path | None) -> list[str]:
 
 
 def _cutoff_args(plan: _Plan) -> list[str]:
-    """uv's --exclude-newer at the cut-off; the server's plumbing (unless the environment
-    names it) stays current, since the runtime's floors may be newer than the cut-off."""
+    """uv's --exclude-newer at the cut-off; the server's plumbing stays current (the
+    runtime's floors may be newer than the cut-off; the environment's own pins still hold)."""
     if plan.cutoff is None:
         return []
     args = ["--exclude-newer", plan.cutoff.strftime("%Y-%m-%dT%H:%M:%SZ")]
     if plan.wheel is not None:
         now = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        named = runtime.requirement_names(plan.resolved.requirements)
         for package in runtime.PLUMBING:
-            if package not in named:
-                args += ["--exclude-newer-package", f"{package}={now}"]
+            args += ["--exclude-newer-package", f"{package}={now}"]
     return args
 
 

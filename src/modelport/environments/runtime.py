@@ -23,7 +23,7 @@ import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,7 +82,8 @@ MODULES: tuple[str, ...] = (
 )
 # What those modules import, with the oldest release each works with. uvicorn's protocol
 # classes changed in 0.29; werkzeug's Request/Response and PyJWT's decode(algorithms=) are
-# stable since 2.0; inference-schema 1.8 is the first with the decorators' current internals.
+# stable since 2.0; inference-schema before 1.7.1 cannot import on Python 3.11 (its wrapt
+# pin uses inspect.formatargspec; 1.7.1 passes tests/scoring's schema and swagger tests).
 # (uvicorn itself requires click and h11: the only reason click is in a service environment.)
 REQUIRES: tuple[str, ...] = (
     "uvicorn>=0.29",
@@ -91,10 +92,10 @@ REQUIRES: tuple[str, ...] = (
     "orjson>=3.9",
     "werkzeug>=2.0",
     "PyJWT>=2.0",
-    "inference-schema>=1.8",
+    "inference-schema>=1.7.1",
 )
-# The server's own plumbing: resolved to current releases even when an environment is
-# resolved as of an old date (unless the environment names them itself).
+# The server's own plumbing: exempt from an environment's resolution cut-off (its floors are
+# newer than most v1 environments); a version the environment pins still holds.
 PLUMBING: tuple[str, ...] = ("uvicorn", "httptools", "uvloop", "orjson", "pyjwt", "inference-schema")
 _SKIP_DIRS = {"__pycache__", ".mypy_cache", ".ruff_cache"}
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # reproducible archives: the digest names the content
@@ -213,12 +214,3 @@ def _hash(data: bytes) -> str:
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
     return f"sha256={digest}"
 
-
-def requirement_names(requirements: Iterable[str]) -> set[str]:
-    """PEP 503 names of requirement strings (`Scikit_Learn>=1` -> `scikit-learn`)."""
-    import re
-
-    return {
-        re.sub(r"[-_.]+", "-", re.split(r"[\[<>=!~;@ ]", r.strip(), maxsplit=1)[0]).lower()
-        for r in requirements
-    }
