@@ -145,9 +145,9 @@ def test_old_pin_that_cannot_install_names_the_requirement_and_the_switch(
     with pytest.raises(EnvironmentBuildError) as caught:
         build_environment(env, env_cache, lambda _: None, install_modelport=False)
     message = str(caught.value)
-    assert "'scikit-learn==0.20.0' (from conda: scikit-learn=0.20.0)" in message
-    assert f"installs on Python {CURRENT} here" in message
-    assert "nearest that installs: 1." in message  # the first release with wheels for it
+    assert f"Environment 't' on Python {CURRENT}: 'scikit-learn==0.20.0'" in message
+    assert "(from conda: scikit-learn=0.20.0) has no release that installs here" in message
+    assert "(nearest that does: 1." in message  # the first release with wheels for it
     assert "env.python.resolve_nearest = True" in caught.value.hint
     assert "--resolve-nearest" in caught.value.hint
     assert set(env_cache.iterdir()) - before <= {env_cache / ".pypi", env_cache / ".locks"}

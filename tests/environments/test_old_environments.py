@@ -84,13 +84,17 @@ REQUEST = json.dumps({"data": [[4.0], [10.0]]})
 
 
 def _uv_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV" and not k.startswith("MODELPORT_")}
+    env = {
+        k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV" and not k.startswith("MODELPORT_")
+    }
     env["UV_PYTHON_DOWNLOADS"] = "never"
     return env
 
 
 def _score(url: str, body: str = REQUEST) -> dict[str, object]:
-    request = urllib.request.Request(url, data=body.encode(), headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=body.encode(), headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=120) as response:
         return json.loads(response.read())  # type: ignore[no-any-return]
 
@@ -101,7 +105,9 @@ def _app(tmp_path: Path) -> Path:
     (app / "score.py").write_text(SCORE)
     (app / "myenv.yml").write_text(OLD_ENV)
     (app / "coef.json").write_text(json.dumps(COEF))
-    (app / "inferenceconfig.json").write_text(json.dumps({"entryScript": "score.py", "condaFile": "myenv.yml"}))
+    (app / "inferenceconfig.json").write_text(
+        json.dumps({"entryScript": "score.py", "condaFile": "myenv.yml"})
+    )
     return app
 
 
@@ -112,7 +118,12 @@ def installed_modelport(tmp_path: Path) -> Path:
     assert uv is not None, "uv is a dependency of modelport"
     wheel = modelport_wheel(tmp_path / "wheels", lambda _: None)
     venv = tmp_path / "venv"
-    subprocess.run([uv, "venv", "--python", sys.executable, venv], env=_uv_env(), check=True, capture_output=True)
+    subprocess.run(
+        [uv, "venv", "--python", sys.executable, venv],
+        env=_uv_env(),
+        check=True,
+        capture_output=True,
+    )
     subprocess.run(
         [uv, "pip", "install", "--python", venv / "bin" / "python", wheel],
         env=_uv_env(),
@@ -170,7 +181,10 @@ def test_an_installed_wheel_deploys_an_old_v1_environment_with_resolve_nearest(
     assert answer["modelport"] == ["modelport-runtime"]
     assert answer["host_side"] == []
     # what changed, the cut-off used, and where modelport came from: in the service's logs
-    assert "resolve_nearest: scikit-learn==0.22.1 -> scikit-learn==1.1.3 (conda: scikit-learn=0.22.1)" in logs
+    assert (
+        "resolve_nearest: scikit-learn==0.22.1 -> scikit-learn==1.1.3 (conda: scikit-learn=0.22.1)"
+        in logs
+    )
     assert "resolution cut-off: 2023-02-18 (the newest pin, pandas==1.5.3, was released" in logs
     assert "modelport-runtime==0.1.0 (from file://" in logs
 
@@ -197,7 +211,9 @@ def service_ws(tmp_path: Path) -> Iterator[Workspace]:
     workspace.close()
 
 
-def test_the_newest_releases_deploy_with_the_slim_runtime(service_ws: Workspace, app_dir: Path) -> None:
+def test_the_newest_releases_deploy_with_the_slim_runtime(
+    service_ws: Workspace, app_dir: Path
+) -> None:
     env = Environment("newest")
     env.python.conda_dependencies = CondaDependencies.create(
         pip_packages=["azureml-defaults", "numpy", "pandas", "scikit-learn", "inference-schema"]
@@ -205,7 +221,10 @@ def test_the_newest_releases_deploy_with_the_slim_runtime(service_ws: Workspace,
     service = _deploy(service_ws, app_dir, "newest", env)
     answer = _score(service.scoring_uri)
     assert answer["prediction"] == [9.0, 21.0]
-    assert int(str(answer["numpy"]).split(".")[0]) >= 2 and int(str(answer["pandas"]).split(".")[0]) >= 2
+    assert (
+        int(str(answer["numpy"]).split(".")[0]) >= 2
+        and int(str(answer["pandas"]).split(".")[0]) >= 2
+    )
     assert answer["modelport"] == ["modelport-runtime"] and answer["host_side"] == []
     assert "resolution cut-off: none (no exact pins): current releases" in service.get_logs()
 
@@ -230,7 +249,9 @@ def test_old_native_pins_resolve_as_of_their_date_and_an_abi_crash_fails_the_dep
 ) -> None:
     (app_dir / "score.py").write_text(ONNX_SCORE)
     env = Environment("onnx-old")
-    env.python.conda_dependencies = CondaDependencies.create(pip_packages=["onnxruntime==1.15.1", "numpy"])
+    env.python.conda_dependencies = CondaDependencies.create(
+        pip_packages=["onnxruntime==1.15.1", "numpy"]
+    )
     service = _deploy(service_ws, app_dir, "onnx-dated", env)
     answer = _score(service.scoring_uri, "{}")
     assert answer["onnxruntime"] == "1.15.1" and str(answer["numpy"]).startswith("1.")

@@ -88,9 +88,13 @@ def test_the_runtime_wheel_holds_exactly_its_modules(tmp_path: Path) -> None:
     code = {n for n in names if not n.startswith("modelport_runtime-")}
     assert len(code) == len(runtime.MODULES)
     assert "modelport/scoring/__main__.py" in code and "modelport/runtimes/sklearn_score.py" in code
-    assert not any(n.startswith(("modelport/registry", "modelport/cli", "modelport/core")) for n in code)
+    assert not any(
+        n.startswith(("modelport/registry", "modelport/cli", "modelport/core")) for n in code
+    )
     assert all(name in record for name in names)
-    requires = [line.split(": ", 1)[1] for line in metadata.splitlines() if line.startswith("Requires-Dist")]
+    requires = [
+        line.split(": ", 1)[1] for line in metadata.splitlines() if line.startswith("Requires-Dist")
+    ]
     assert requires == list(runtime.REQUIRES)
     lowered = " ".join(requires).lower()
     for absent in ("sqlalchemy", "click", "rich", "pandas", "numpy", "psutil"):
@@ -103,7 +107,9 @@ def test_the_digest_follows_the_content(tmp_path: Path) -> None:
     assert runtime.runtime_source().key == source.key
     copy = tmp_path / "errors.py"
     copy.write_bytes(source.files["modelport/errors.py"].read_bytes() + b"\n# edited\n")
-    edited = runtime.WheelSource(source.name, {**source.files, "modelport/errors.py": copy}, source.metadata)
+    edited = runtime.WheelSource(
+        source.name, {**source.files, "modelport/errors.py": copy}, source.metadata
+    )
     assert edited.key != source.key and edited.key.startswith("0.1.0-")
 
 

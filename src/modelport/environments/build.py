@@ -220,10 +220,13 @@ def _check_pins(plan: _Plan, cache_root: Path, name: str, has_uv: bool, log: Log
                 written = f"'{requirement}'" + (f" (from {origin})" if origin else "")
                 instead = f"{pin.name}{pin.extras}=={found.version}" if found else None
                 if not plan.resolve_nearest or instead is None:
-                    near = f"; nearest that installs: {found.version}" if found else ""
-                    refused.append(f"{written}{near}")
+                    near = f" (nearest that does: {found.version})" if found else ""
+                    refused.append(f"{written} has no release that installs here{near}")
                     continue
-                log(f"resolve_nearest: {requirement} -> {instead}" + (f" ({origin})" if origin else ""))
+                log(
+                    f"resolve_nearest: {requirement} -> {instead}"
+                    + (f" ({origin})" if origin else "")
+                )
                 requirements[index] = instead
                 pin = pins.exact_pin(instead) or pin
             release = pins.release_of(pin, releases)
@@ -233,10 +236,8 @@ def _check_pins(plan: _Plan, cache_root: Path, name: str, has_uv: bool, log: Log
         log(f"note: {exc}: pins are not checked and no resolution cut-off is used")
         return plan
     if refused:
-        python = current_python()
         raise EnvironmentBuildError(
-            f"Environment {name!r}: no release matching {', '.join(refused)} installs on "
-            f"Python {python} here.",
+            f"Environment {name!r} on Python {current_python()}: {'; '.join(refused)}.",
             hint=NEAREST_HINT,
         )
     plan = replace(plan, resolved=replace(resolved, requirements=tuple(requirements)))

@@ -96,7 +96,14 @@ REQUIRES: tuple[str, ...] = (
 )
 # The server's own plumbing: exempt from an environment's resolution cut-off (its floors are
 # newer than most v1 environments); a version the environment pins still holds.
-PLUMBING: tuple[str, ...] = ("uvicorn", "httptools", "uvloop", "orjson", "pyjwt", "inference-schema")
+PLUMBING: tuple[str, ...] = (
+    "uvicorn",
+    "httptools",
+    "uvloop",
+    "orjson",
+    "pyjwt",
+    "inference-schema",
+)
 _SKIP_DIRS = {"__pycache__", ".mypy_cache", ".ruff_cache"}
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # reproducible archives: the digest names the content
 
@@ -161,7 +168,10 @@ def full_source() -> WheelSource:
                 path = Path(folder) / name
                 files[path.relative_to(root.parent).as_posix()] = path
     dist = importlib.metadata.distribution("modelport")
-    metadata = dist.read_text("METADATA") or f"Metadata-Version: 2.1\nName: modelport\nVersion: {__version__}\n"
+    metadata = (
+        dist.read_text("METADATA")
+        or f"Metadata-Version: 2.1\nName: modelport\nVersion: {__version__}\n"
+    )
     return WheelSource("modelport", files, metadata, dist.read_text("entry_points.txt"))
 
 
@@ -195,9 +205,16 @@ def installed_wheel(source: WheelSource, cache_root: Path, log: Log, label: str)
 
 def _write_wheel(source: WheelSource, target: Path) -> None:
     info = f"{source.name.replace('-', '_')}-{__version__}.dist-info"
-    wheel_meta = "Wheel-Version: 1.0\nGenerator: modelport\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    entries: list[tuple[str, bytes]] = [(a, p.read_bytes()) for a, p in sorted(source.files.items())]
-    entries += [(f"{info}/METADATA", source.metadata.encode()), (f"{info}/WHEEL", wheel_meta.encode())]
+    wheel_meta = (
+        "Wheel-Version: 1.0\nGenerator: modelport\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
+    entries: list[tuple[str, bytes]] = [
+        (a, p.read_bytes()) for a, p in sorted(source.files.items())
+    ]
+    entries += [
+        (f"{info}/METADATA", source.metadata.encode()),
+        (f"{info}/WHEEL", wheel_meta.encode()),
+    ]
     if source.entry_points:
         entries.append((f"{info}/entry_points.txt", source.entry_points.encode()))
     record = "".join(f"{name},{_hash(data)},{len(data)}\n" for name, data in entries)
@@ -213,4 +230,3 @@ def _write_wheel(source: WheelSource, target: Path) -> None:
 def _hash(data: bytes) -> str:
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
     return f"sha256={digest}"
-

@@ -247,7 +247,7 @@ class Environment:
 def _exclude_newer(value: Any) -> str | None:
     """AUTO, None, or a date: checked when set, so a typo fails where it was written."""
     if value is None or value == AUTO:
-        return value  # type: ignore[no-any-return]
+        return value
     import datetime as dt
 
     text = value.isoformat() if isinstance(value, dt.date) else str(value)

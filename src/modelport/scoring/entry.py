@@ -87,7 +87,7 @@ def native_imports_checked(path: str) -> Iterator[None]:
     """Fail start-up (EntryScriptError) when loading or init() left a native extension
     half-imported, which would pass the health check and crash on the first request."""
     watch = _StderrWatch(sys.stderr)
-    sys.stderr = watch  # type: ignore[assignment]
+    sys.stderr = watch
     try:
         yield
     finally:

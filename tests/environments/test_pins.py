@@ -1,0 +1,100 @@
+"""Which pins install here, the nearest release that does, and the resolution cut-off: on
+release lists written in the test (the real PyPI path runs in test_old_environments)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from packaging.version import Version
+
+from modelport.environments import pins
+
+UTC = dt.UTC
+HERE = "cp{}{}".format(*sys.version_info[:2])
+
+
+def _release(version: str, day: str, installs: bool) -> pins.Release:
+    return pins.Release(Version(version), dt.datetime.fromisoformat(day).replace(tzinfo=UTC), installs)
+
+
+SKLEARN = [
+    _release("0.22.1", "2020-01-02", False),
+    _release("1.0.2", "2021-12-24", False),
+    _release("1.1.3", "2022-10-25", True),
+    _release("1.2.0", "2022-12-08", True),
+]
+
+
+@pytest.mark.parametrize(
+    ("requirement", "expected"),
+    [
+        ("scikit-learn==0.22.1", ("scikit-learn", "", "0.22.1", False)),
+        ("numpy==1.23.*", ("numpy", "", "1.23", True)),
+        ("inference-schema[numpy-support]==1.8", ("inference-schema", "[numpy-support]", "1.8", False)),
+        ("numpy>=1.2", None),
+        ("numpy", None),
+        ("numpy==1.2; python_version<'3'", None),
+    ],
+)
+def test_exact_pins_are_recognised(requirement: str, expected: tuple[str, str, str, bool] | None) -> None:
+    pin = pins.exact_pin(requirement)
+    assert (None if pin is None else (pin.name, pin.extras, pin.version, pin.prefix)) == expected
+
+
+def test_nearest_is_the_oldest_newer_release_that_installs() -> None:
+    pin = pins.exact_pin("scikit-learn==0.22.1")
+    assert pin is not None and pins.unsatisfiable(pin, SKLEARN)
+    found = pins.nearest(pin, SKLEARN)
+    assert found is not None and found.version == Version("1.1.3")
+
+
+def test_nearest_falls_back_to_the_newest_older_release() -> None:
+    pin = pins.exact_pin("scikit-learn==9.0")  # no such release: the newest that installs
+    assert pin is not None and pins.unsatisfiable(pin, SKLEARN)
+    found = pins.nearest(pin, SKLEARN)
+    assert found is not None and found.version == Version("1.2.0")
+
+
+def test_a_series_pin_is_satisfied_by_any_release_in_it() -> None:
+    pin = pins.exact_pin("scikit-learn==1.1.*")
+    assert pin is not None and not pins.unsatisfiable(pin, SKLEARN)
+    release = pins.release_of(pin, SKLEARN)
+    assert release is not None and release.version == Version("1.1.3")
+
+
+def test_the_cutoff_is_the_newest_pin_plus_the_margin_never_before_this_python() -> None:
+    old = pins.exact_pin("scikit-learn==0.22.1")
+    new = pins.exact_pin("scikit-learn==1.2.0")
+    assert old is not None and new is not None
+    when, why = pins.cutoff_for([(new, SKLEARN[3]), (old, SKLEARN[0])]) or (None, "")
+    assert when == SKLEARN[3].uploaded + pins.CUTOFF_MARGIN and "scikit-learn==1.2.0" in why
+    floor = pins.PYTHON_RELEASED[sys.version_info[:2]] + pins.CUTOFF_MARGIN
+    when, why = pins.cutoff_for([(old, SKLEARN[0])]) or (None, "")
+    assert when == max(floor, SKLEARN[0].uploaded + pins.CUTOFF_MARGIN)
+    assert "release + margin" in why
+    assert pins.cutoff_for([]) is None
+
+
+def test_release_facts_come_from_the_json_api_files(tmp_path: Path) -> None:
+    """What installs here is read from the files of each release, as PyPI lists them."""
+    (tmp_path / ".pypi").mkdir()
+    wheel = f"demo-2.0-{HERE}-{HERE}-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+    releases = {
+        "1.0": [{"filename": "demo-1.0-cp36-cp36m-manylinux1_x86_64.whl", "upload_time_iso_8601": "2019-01-01T00:00:00Z"},
+                {"filename": "demo-1.0.tar.gz", "upload_time_iso_8601": "2019-01-01T00:00:00Z"}],
+        "1.5": [{"filename": "demo-1.5.tar.gz", "upload_time_iso_8601": "2020-01-01T00:00:00Z", "requires_python": ">=3.6"}],
+        "1.6": [{"filename": "demo-1.6.tar.gz", "upload_time_iso_8601": "2020-06-01T00:00:00Z", "requires_python": "<3.8"}],
+        "2.0": [{"filename": wheel, "upload_time_iso_8601": "2023-01-01T00:00:00Z"},
+                {"filename": "demo-2.0.tar.gz", "upload_time_iso_8601": "2023-01-02T00:00:00Z"}],
+        "2.1": [{"filename": "demo-2.1.tar.gz", "upload_time_iso_8601": "2023-02-01T00:00:00Z", "yanked": True}],
+        "3.0rc1": [{"filename": "demo-3.0rc1.tar.gz", "upload_time_iso_8601": "2024-01-01T00:00:00Z"}],
+    }
+    (tmp_path / ".pypi" / "demo.json").write_text(json.dumps({"releases": releases}))
+    found = {str(r.version): r.installs_here for r in pins.PyPI(tmp_path).releases("Demo")}
+    # binary-only for old Pythons: no; sdist-only allowing us: yes; sdist for <3.8: no;
+    # yanked and pre-releases are never candidates
+    assert found == {"1.0": False, "1.5": True, "1.6": False, "2.0": True}
