@@ -18,7 +18,9 @@ HERE = "cp{}{}".format(*sys.version_info[:2])
 
 
 def _release(version: str, day: str, installs: bool) -> pins.Release:
-    return pins.Release(Version(version), dt.datetime.fromisoformat(day).replace(tzinfo=UTC), installs)
+    return pins.Release(
+        Version(version), dt.datetime.fromisoformat(day).replace(tzinfo=UTC), installs
+    )
 
 
 SKLEARN = [
@@ -34,13 +36,18 @@ SKLEARN = [
     [
         ("scikit-learn==0.22.1", ("scikit-learn", "", "0.22.1", False)),
         ("numpy==1.23.*", ("numpy", "", "1.23", True)),
-        ("inference-schema[numpy-support]==1.8", ("inference-schema", "[numpy-support]", "1.8", False)),
+        (
+            "inference-schema[numpy-support]==1.8",
+            ("inference-schema", "[numpy-support]", "1.8", False),
+        ),
         ("numpy>=1.2", None),
         ("numpy", None),
         ("numpy==1.2; python_version<'3'", None),
     ],
 )
-def test_exact_pins_are_recognised(requirement: str, expected: tuple[str, str, str, bool] | None) -> None:
+def test_exact_pins_are_recognised(
+    requirement: str, expected: tuple[str, str, str, bool] | None
+) -> None:
     pin = pins.exact_pin(requirement)
     assert (None if pin is None else (pin.name, pin.extras, pin.version, pin.prefix)) == expected
 
@@ -84,14 +91,41 @@ def test_release_facts_come_from_the_json_api_files(tmp_path: Path) -> None:
     (tmp_path / ".pypi").mkdir()
     wheel = f"demo-2.0-{HERE}-{HERE}-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
     releases = {
-        "1.0": [{"filename": "demo-1.0-cp36-cp36m-manylinux1_x86_64.whl", "upload_time_iso_8601": "2019-01-01T00:00:00Z"},
-                {"filename": "demo-1.0.tar.gz", "upload_time_iso_8601": "2019-01-01T00:00:00Z"}],
-        "1.5": [{"filename": "demo-1.5.tar.gz", "upload_time_iso_8601": "2020-01-01T00:00:00Z", "requires_python": ">=3.6"}],
-        "1.6": [{"filename": "demo-1.6.tar.gz", "upload_time_iso_8601": "2020-06-01T00:00:00Z", "requires_python": "<3.8"}],
-        "2.0": [{"filename": wheel, "upload_time_iso_8601": "2023-01-01T00:00:00Z"},
-                {"filename": "demo-2.0.tar.gz", "upload_time_iso_8601": "2023-01-02T00:00:00Z"}],
-        "2.1": [{"filename": "demo-2.1.tar.gz", "upload_time_iso_8601": "2023-02-01T00:00:00Z", "yanked": True}],
-        "3.0rc1": [{"filename": "demo-3.0rc1.tar.gz", "upload_time_iso_8601": "2024-01-01T00:00:00Z"}],
+        "1.0": [
+            {
+                "filename": "demo-1.0-cp36-cp36m-manylinux1_x86_64.whl",
+                "upload_time_iso_8601": "2019-01-01T00:00:00Z",
+            },
+            {"filename": "demo-1.0.tar.gz", "upload_time_iso_8601": "2019-01-01T00:00:00Z"},
+        ],
+        "1.5": [
+            {
+                "filename": "demo-1.5.tar.gz",
+                "upload_time_iso_8601": "2020-01-01T00:00:00Z",
+                "requires_python": ">=3.6",
+            }
+        ],
+        "1.6": [
+            {
+                "filename": "demo-1.6.tar.gz",
+                "upload_time_iso_8601": "2020-06-01T00:00:00Z",
+                "requires_python": "<3.8",
+            }
+        ],
+        "2.0": [
+            {"filename": wheel, "upload_time_iso_8601": "2023-01-01T00:00:00Z"},
+            {"filename": "demo-2.0.tar.gz", "upload_time_iso_8601": "2023-01-02T00:00:00Z"},
+        ],
+        "2.1": [
+            {
+                "filename": "demo-2.1.tar.gz",
+                "upload_time_iso_8601": "2023-02-01T00:00:00Z",
+                "yanked": True,
+            }
+        ],
+        "3.0rc1": [
+            {"filename": "demo-3.0rc1.tar.gz", "upload_time_iso_8601": "2024-01-01T00:00:00Z"}
+        ],
     }
     (tmp_path / ".pypi" / "demo.json").write_text(json.dumps({"releases": releases}))
     found = {str(r.version): r.installs_here for r in pins.PyPI(tmp_path).releases("Demo")}

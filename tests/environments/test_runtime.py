@@ -29,15 +29,16 @@ def graph() -> grimp.ImportGraph:
 
 
 def _roots(graph: grimp.ImportGraph) -> set[str]:
-    """What a service process runs: the scoring server (every module of it: workers and
-    shims are started or aliased by name) and the no-code runtimes' score modules."""
+    """What runs in a service or batch environment: the scoring server (every module of it:
+    workers and shims are started or aliased by name), the no-code runtimes' score modules
+    and the batch worker (`python -m modelport.batch.worker`)."""
     return {
         m
         for m in graph.modules
         if m == "modelport.scoring"
         or m.startswith("modelport.scoring.")
         or (m.startswith("modelport.runtimes.") and m.endswith("_score"))
-    }
+    } | {"modelport.batch.worker"}
 
 
 def _closure(graph: grimp.ImportGraph, roots: set[str]) -> set[str]:

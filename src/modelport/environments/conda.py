@@ -194,7 +194,9 @@ def conda_version_to_pip(version: str) -> str | None:
         return "==" + version[2:].split("=")[0]
     if re.match(r"^[<>!~]", version):
         # ">1.2=py3*": drop a build string after each operator's version
-        return ",".join(re.sub(r"^([<>!~]=?|==)([^=]+)=.*$", r"\1\2", p) for p in version.split(","))
+        return ",".join(
+            re.sub(r"^([<>!~]=?|==)([^=]+)=.*$", r"\1\2", p) for p in version.split(",")
+        )
     version = version.split("=")[0]
     if version.endswith("*"):
         return "==" + version.rstrip(".*") + ".*"

@@ -1,7 +1,7 @@
 """modelport-runtime: the part of modelport that runs inside a service environment.
 
 A service environment runs only `python -m modelport.scoring` (and the no-code runtimes' score
-modules, and the azureml shims entry scripts import). Installing the whole of modelport there
+modules, the azureml shims entry scripts import, and batch jobs' `modelport.batch.worker`). Installing the whole of modelport there
 would bring its floors (SQLAlchemy, rich, pandas>=2, numpy>=1.24, ...) into environments pinned
 to older releases, so services get `modelport-runtime` instead: those modules only, with the
 few dependencies they import and the widest ranges that work (no numpy or pandas at all: an
@@ -39,6 +39,8 @@ MODULES: tuple[str, ...] = (
     "modelport",
     "modelport._net",
     "modelport._version",
+    "modelport.batch",
+    "modelport.batch.worker",
     "modelport.errors",
     "modelport.runtimes",
     "modelport.runtimes._locate",
