@@ -19,7 +19,6 @@ import os
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -200,15 +199,6 @@ def _deploy(ws: Workspace, app: Path, name: str, env: Environment) -> LocalWebse
     service = Model.deploy(ws, name, [model], config, LocalWebservice.deploy_configuration())
     service.wait_for_deployment(show_output=False)
     return service  # type: ignore[return-value]
-
-
-@pytest.fixture
-def service_ws(tmp_path: Path) -> Iterator[Workspace]:
-    workspace = Workspace.create(tmp_path / "ws")
-    yield workspace
-    for service in Webservice.list(workspace):
-        service.delete()
-    workspace.close()
 
 
 def test_the_newest_releases_deploy_with_the_slim_runtime(
