@@ -255,6 +255,8 @@ class DeploymentConfig:
         ):
             if getattr(self, attr) is not None:
                 data[key] = getattr(self, attr)
+        if self.resolve_nearest:
+            data["resolveNearest"] = True
         if self.ssl_enabled:
             data["sslEnabled"] = True
             data["sslCertificate"] = self.ssl_cert_pem_file
@@ -269,6 +271,7 @@ class DeploymentConfig:
 # deploymentconfig.json key -> DeploymentConfig field (containerResourceRequirements apart).
 _DEPLOYMENT_FILE_KEYS = {
     "computeType": "compute_type",
+    "resolveNearest": "resolve_nearest",  # modelport's (docs/environments.md)
     "port": "port",
     "authEnabled": "auth_enabled",
     "tokenAuthEnabled": "token_auth_enabled",

@@ -132,3 +132,19 @@ def test_release_facts_come_from_the_json_api_files(tmp_path: Path) -> None:
     # binary-only for old Pythons: no; sdist-only allowing us: yes; sdist for <3.8: no;
     # yanked and pre-releases are never candidates
     assert found == {"1.0": False, "1.5": True, "1.6": False, "2.0": True}
+
+
+def test_resolve_nearest_is_a_deployment_config_setting_too(tmp_path: Path) -> None:
+    """deploymentconfig.json's `resolveNearest` (modelport's key) reads, writes and validates."""
+    from modelport.configs import DeploymentConfig
+    from modelport.errors import InvalidArgument
+
+    path = tmp_path / "dc.json"
+    path.write_text(json.dumps({"computeType": "local", "resolveNearest": True}))
+    config = DeploymentConfig.from_file(path)
+    assert config.resolve_nearest
+    assert DeploymentConfig.from_file(config.write(tmp_path / "again.json")).resolve_nearest
+    assert not DeploymentConfig().resolve_nearest  # strict by default
+    path.write_text(json.dumps({"computeType": "local", "resolveNearest": "yes"}))
+    with pytest.raises(InvalidArgument, match="resolveNearest"):
+        DeploymentConfig.from_file(path)
