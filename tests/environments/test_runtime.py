@@ -117,7 +117,7 @@ def test_the_digest_follows_the_content(tmp_path: Path) -> None:
 def test_the_full_wheel_is_written_from_the_installation(tmp_path: Path) -> None:
     from modelport.packaging.wheel import modelport_wheel
 
-    wheel = modelport_wheel(tmp_path, lambda _: None)
+    wheel = modelport_wheel(tmp_path, lambda _: None, full=True)
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         entry_points = archive.read("modelport-0.1.0.dist-info/entry_points.txt").decode()
