@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -111,12 +114,21 @@ def _app(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def installed_modelport(tmp_path: Path) -> Path:
-    """A fresh venv with modelport installed from its wheel: no checkout behind it."""
+def own_dir() -> Iterator[Path]:
+    """A folder of this test's own: pytest sessions of other users of this machine prune
+    older basetemp folders, which a test this long may still be using."""
+    folder = Path(tempfile.mkdtemp(prefix="modelport-old-env-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def installed_modelport(own_dir: Path) -> Path:
+    """A fresh venv with modelport installed from its full wheel: no checkout behind it."""
     uv = find_uv()
     assert uv is not None, "uv is a dependency of modelport"
-    wheel = modelport_wheel(tmp_path / "wheels", lambda _: None)
-    venv = tmp_path / "venv"
+    wheel = modelport_wheel(own_dir / "wheels", lambda _: None, full=True)
+    venv = own_dir / "venv"
     subprocess.run(
         [uv, "venv", "--python", sys.executable, venv],
         env=_uv_env(),
@@ -140,10 +152,10 @@ def installed_modelport(tmp_path: Path) -> Path:
 
 
 def test_an_installed_wheel_deploys_an_old_v1_environment_with_resolve_nearest(
-    installed_modelport: Path, tmp_path: Path
+    installed_modelport: Path, own_dir: Path
 ) -> None:
-    app = _app(tmp_path)
-    ws = tmp_path / "ws"
+    app = _app(own_dir)
+    ws = own_dir / "ws"
 
     def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
@@ -164,7 +176,14 @@ def test_an_installed_wheel_deploys_an_old_v1_environment_with_resolve_nearest(
 
     strict = cli(*deploy, check=False)
     assert strict.returncode == 1
-    assert "'scikit-learn==0.22.1' (from conda: scikit-learn=0.22.1)" in strict.stderr
+    # every pin that cannot be had here, in one line: the interpreter and the package
+    assert (
+        "python=3.6.2 cannot be used: modelport's scoring server needs Python 3.11+"
+        in strict.stderr
+    )
+    assert (
+        "'scikit-learn==0.22.1' (from conda: scikit-learn=0.22.1) has no release" in strict.stderr
+    )
     assert "--resolve-nearest" in strict.stderr and "Traceback" not in strict.stderr
 
     try:
@@ -184,6 +203,7 @@ def test_an_installed_wheel_deploys_an_old_v1_environment_with_resolve_nearest(
         "resolve_nearest: scikit-learn==0.22.1 -> scikit-learn==1.1.3 (conda: scikit-learn=0.22.1)"
         in logs
     )
+    assert "resolve_nearest: python=3.6.2 -> python=3.11." in logs
     assert "resolution cut-off: 2023-02-18 (the newest pin, pandas==1.5.3, was released" in logs
     assert "modelport-runtime==0.1.0 (from file://" in logs
 

@@ -13,6 +13,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -63,6 +64,7 @@ class _Plan:
     resolve_nearest: bool
     exclude_newer: str | None  # AUTO, an ISO date, or None (resolve to current releases)
     cutoff: dt.datetime | None = None  # decided when building (it needs PyPI)
+    refused_python: str | None = None  # why the requested python can't be had (strict mode)
 
 
 def build_environment(
@@ -91,12 +93,23 @@ def build_environment(
         wheel = runtime.full_source()
     elif install_modelport:
         wheel = runtime.runtime_source()
+    nearest = resolve_nearest or env.python.resolve_nearest
+    deps = env.python.conda_dependencies
+    interpreter, refused_python = _choose_interpreter(
+        resolved.python_version,
+        uv,
+        needs_modelport,
+        emit,
+        nearest=nearest,
+        written=deps.get_python_version() if deps is not None else None,
+    )
     plan = _Plan(
         resolved=resolved,
-        interpreter=_choose_interpreter(resolved.python_version, uv, needs_modelport, emit),
+        interpreter=interpreter,
         wheel=wheel,
-        resolve_nearest=resolve_nearest or env.python.resolve_nearest,
+        resolve_nearest=nearest,
         exclude_newer=env.python.exclude_newer,
+        refused_python=refused_python,
     )
     key = resolved.key(
         interpreter=os.path.realpath(plan.interpreter),
@@ -106,6 +119,8 @@ def build_environment(
         {**key, "resolve_nearest": plan.resolve_nearest, "exclude_newer": plan.exclude_newer}
     )
     cache_root = Path(cache_root)
+    if plan.refused_python:  # before the cache: the running Python's build may exist
+        _check_pins(plan, cache_root, env.name, uv is not None, emit)  # raises, naming all
     target = cache_root / digest
     if (target / MARKER).is_file():
         return _built(target, digest, reused=True)
@@ -158,29 +173,39 @@ def _base_interpreter() -> Path:
 
 
 def _choose_interpreter(
-    requested: str | None, uv: Path | None, needs_modelport: bool, log: Log
-) -> Path:
-    """The requested python if it is installed here and can run the service, else ours."""
+    requested: str | None,
+    uv: Path | None,
+    needs_modelport: bool,
+    log: Log,
+    *,
+    nearest: bool = False,
+    written: str | None = None,
+) -> tuple[Path, str | None]:
+    """The requested python if it is installed here and can run the service; else the
+    running one, with why the request was refused (strict) or logged as a changed pin
+    (`nearest`). Refusals are raised with the other pins' (`_check_pins`)."""
     current = current_python()
     if requested is None or requested == current:
-        return _base_interpreter()
+        return _base_interpreter(), None
     wanted = tuple(int(p) for p in requested.split("."))
     if needs_modelport and wanted < MIN_SERVICE_PYTHON:
-        log(
-            f"warning: the environment asks for Python {requested}, but modelport's scoring "
-            f"server needs Python {'.'.join(map(str, MIN_SERVICE_PYTHON))}+; "
-            f"using the current Python {current}"
+        why = f"modelport's scoring server needs Python {'.'.join(map(str, MIN_SERVICE_PYTHON))}+"
+    else:
+        found = _uv_python_find(uv, requested) if uv else None
+        if found is not None:
+            log(f"Using Python {requested} at {found}")
+            return found, None
+        why = (
+            f"Python {requested} is not installed on this machine "
+            "(modelport does not download interpreters)"
         )
-        return _base_interpreter()
-    found = _uv_python_find(uv, requested) if uv else None
-    if found is None:
-        log(
-            f"warning: Python {requested} is not installed on this machine (modelport does not "
-            f"download interpreters); using the current Python {current}"
-        )
-        return _base_interpreter()
-    log(f"Using Python {requested} at {found}")
-    return found
+    spec = f"python={written or requested}"
+    if not nearest:
+        return _base_interpreter(), f"{spec} cannot be used: {why}"
+    log(
+        f"resolve_nearest: {spec} -> python={platform.python_version()} (the running Python; {why})"
+    )
+    return _base_interpreter(), None
 
 
 def _uv_python_find(uv: Path, version: str) -> Path | None:
@@ -200,6 +225,19 @@ def _uv_python_find(uv: Path, version: str) -> Path | None:
 
 def _check_pins(plan: _Plan, cache_root: Path, name: str, has_uv: bool, log: Log) -> _Plan:
     """Replace (or refuse) pins that cannot install here; decide the resolution cut-off."""
+    refused = [plan.refused_python] if plan.refused_python else []
+    checked = _check_package_pins(plan, cache_root, has_uv, log, refused)
+    if refused:
+        raise EnvironmentBuildError(
+            f"Environment {name!r} on Python {current_python()}: {'; '.join(refused)}.",
+            hint=NEAREST_HINT,
+        )
+    return checked
+
+
+def _check_package_pins(
+    plan: _Plan, cache_root: Path, has_uv: bool, log: Log, refused: list[str]
+) -> _Plan:
     resolved = plan.resolved
     if any(o.split()[0] in _INDEX_OPTIONS for o in resolved.pip_options):
         log("note: the environment names its own package index: pins are not checked on PyPI")
@@ -207,7 +245,6 @@ def _check_pins(plan: _Plan, cache_root: Path, name: str, has_uv: bool, log: Log
     pypi = pins.PyPI(cache_root)
     requirements = list(resolved.requirements)
     dated: list[tuple[pins.Pin, pins.Release]] = []
-    refused: list[str] = []
     try:
         for index, requirement in enumerate(requirements):
             pin = pins.exact_pin(requirement)
@@ -235,11 +272,6 @@ def _check_pins(plan: _Plan, cache_root: Path, name: str, has_uv: bool, log: Log
     except pins.Unavailable as exc:
         log(f"note: {exc}: pins are not checked and no resolution cut-off is used")
         return plan
-    if refused:
-        raise EnvironmentBuildError(
-            f"Environment {name!r} on Python {current_python()}: {'; '.join(refused)}.",
-            hint=NEAREST_HINT,
-        )
     plan = replace(plan, resolved=replace(resolved, requirements=tuple(requirements)))
     return replace(plan, cutoff=_cutoff(plan, dated, has_uv, log))
 
