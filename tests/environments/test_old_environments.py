@@ -52,8 +52,8 @@ dependencies:
 # A v1 entry script, as written for Azure: azureml imports, Model.get_model_path, init/run.
 SCORE = """\
 import importlib.metadata
-import importlib.util
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -69,10 +69,20 @@ def init():
     model = LinearRegression().fit(np.array(data["x"]), np.array(data["y"]))
 
 
+def _needs(dist, name):
+    return any(
+        re.split(r"[ ;<>=!~\\[(]", r, maxsplit=1)[0].lower() == name
+        for r in dist.requires or []
+        if "extra ==" not in r
+    )
+
+
 def run(raw_data):
     rows = pd.DataFrame(json.loads(raw_data)["data"])
-    dists = {d.metadata["Name"].lower() for d in importlib.metadata.distributions()}
+    installed = list(importlib.metadata.distributions())
+    dists = {d.metadata["Name"].lower() for d in installed}
     return {
+        "click_for": sorted(d.metadata["Name"].lower() for d in installed if _needs(d, "click")),
         "prediction": [round(v, 6) for v in model.predict(rows.to_numpy()).tolist()],
         "numpy": np.__version__,
         "pandas": pd.__version__,
@@ -198,6 +208,7 @@ def test_an_installed_wheel_deploys_an_old_v1_environment_with_resolve_nearest(
     assert answer["sklearn"] == "1.1.3"  # the first scikit-learn with wheels for Python 3.11
     assert answer["modelport"] == ["modelport-runtime"]
     assert answer["host_side"] == []
+    assert answer["click_for"] == ["uvicorn"]  # not modelport's: uvicorn requires click
     # what changed, the cut-off used, and where modelport came from: in the service's logs
     assert (
         "resolve_nearest: scikit-learn==0.22.1 -> scikit-learn==1.1.3 (conda: scikit-learn=0.22.1)"
@@ -236,6 +247,7 @@ def test_the_newest_releases_deploy_with_the_slim_runtime(
         and int(str(answer["pandas"]).split(".")[0]) >= 2
     )
     assert answer["modelport"] == ["modelport-runtime"] and answer["host_side"] == []
+    assert answer["click_for"] == ["uvicorn"]
     assert "resolution cut-off: none (no exact pins): current releases" in service.get_logs()
 
 
