@@ -148,3 +148,72 @@ def test_resolve_nearest_is_a_deployment_config_setting_too(tmp_path: Path) -> N
     path.write_text(json.dumps({"computeType": "local", "resolveNearest": "yes"}))
     with pytest.raises(InvalidArgument, match="resolveNearest"):
         DeploymentConfig.from_file(path)
+
+
+def test_the_json_api_is_asked_once_a_day_and_its_absence_skips_the_checks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real loopback server stands in for PyPI: 200 (cached after), 404 (no such project),
+    and a closed port (offline, a private index): `Unavailable`, so the build skips checks."""
+    import http.server
+    import threading
+
+    asked: list[str] = []
+    body = json.dumps(
+        {
+            "releases": {
+                "1.0": [
+                    {"filename": "demo-1.0.tar.gz", "upload_time_iso_8601": "2020-01-01T00:00:00Z"}
+                ]
+            }
+        }
+    ).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            found = self.path == "/pypi/demo/json"
+            self.send_response(200 if found else 404)
+            self.end_headers()
+            if found:
+                self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setattr(pins, "PYPI", f"http://127.0.0.1:{server.server_port}/pypi")
+        pypi = pins.PyPI(tmp_path)
+        assert [str(r.version) for r in pypi.releases("demo")] == ["1.0"]
+        assert [str(r.version) for r in pypi.releases("Demo")] == ["1.0"]  # from the cache
+        assert pypi.releases("no-such-project") == []
+        assert asked == ["/pypi/demo/json", "/pypi/no-such-project/json"]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+    monkeypatch.setattr(pins, "PYPI", f"http://127.0.0.1:{server.server_port}/pypi")  # now closed
+    with pytest.raises(pins.Unavailable, match="not reachable"):
+        pins.PyPI(tmp_path).releases("other")
+
+
+def test_without_pypi_a_build_still_installs_and_says_what_it_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    from modelport.environments import CondaDependencies, Environment, build_environment
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setattr(pins, "PYPI", f"http://127.0.0.1:{port}/pypi")
+    env = Environment("offline")
+    env.python.conda_dependencies = CondaDependencies.create(pip_packages=["six==1.16.0"])
+    log: list[str] = []
+    built = build_environment(env, tmp_path, log.append, install_modelport=False)
+    assert (built.path / "modelport-env.json").is_file()
+    assert any("pins are not checked and no resolution cut-off is used" in line for line in log)
