@@ -217,3 +217,23 @@ def test_without_pypi_a_build_still_installs_and_says_what_it_skipped(
     built = build_environment(env, tmp_path, log.append, install_modelport=False)
     assert (built.path / "modelport-env.json").is_file()
     assert any("pins are not checked and no resolution cut-off is used" in line for line in log)
+
+
+def test_the_switches_are_stored_with_the_environment_only_when_set() -> None:
+    """Defaults leave the stored spec as before (registered versions do not change);
+    a bad cut-off fails where it is written."""
+    from modelport.environments import CondaDependencies, Environment
+    from modelport.errors import InvalidArgument
+
+    env = Environment("e")
+    env.python.conda_dependencies = CondaDependencies.create(pip_packages=["six"])
+    assert "resolve_nearest" not in env.to_dict()["python"]
+    assert "exclude_newer" not in env.to_dict()["python"]
+    env.python.resolve_nearest = True
+    env.python.exclude_newer = dt.date(2023, 6, 30)  # type: ignore[assignment]
+    again = Environment.from_dict(env.to_dict())
+    assert again.python.resolve_nearest and again.python.exclude_newer == "2023-06-30"
+    env.python.exclude_newer = None
+    assert Environment.from_dict(env.to_dict()).python.exclude_newer is None
+    with pytest.raises(InvalidArgument, match="exclude_newer must be 'auto', None or a date"):
+        env.python.exclude_newer = "last tuesday"
