@@ -22,7 +22,7 @@ from modelport.core import Model, Workspace
 from modelport.core.model import InferenceConfig
 from modelport.core.webservice import LocalWebservice, Webservice
 from modelport.environments import Environment
-from modelport.runtimes import batch_environment
+from modelport.runtimes.batching import batch_environment
 
 ROWS = [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]
 SCORE_PY = """

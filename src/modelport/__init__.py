@@ -81,7 +81,18 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'modelport' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    try:
+        value = getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("modelport."):
+            raise
+        # A service environment holds only modelport-runtime (the scoring server and shims).
+        raise ModuleNotFoundError(
+            f"modelport.{name} is not part of modelport-runtime, which is all a service "
+            "environment installs; import it from azureml.core in entry scripts, or list "
+            "'modelport' in the environment's pip packages to install all of it",
+            name=exc.name,
+        ) from None
     globals()[name] = value
     return value
 

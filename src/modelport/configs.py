@@ -227,6 +227,9 @@ class DeploymentConfig:
     success_threshold: AtLeastOne | None = None
     failure_threshold: AtLeastOne | None = None
     collect_model_data: bool = False
+    # modelport's: environment pins that cannot install on this Python get the nearest
+    # release that can (see docs/environments.md); the deploy log lists every change.
+    resolve_nearest: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -344,6 +347,8 @@ class DeploymentConfig:
         ):
             if getattr(self, attr) is not None:
                 data[key] = getattr(self, attr)
+        if self.resolve_nearest:
+            data["resolveNearest"] = True
         if self.ssl_enabled:
             data["sslEnabled"] = True
             data["sslCertificate"] = self.ssl_cert_pem_file
@@ -365,6 +370,7 @@ class DeploymentConfig:
 # deploymentconfig.json key -> DeploymentConfig field (containerResourceRequirements apart).
 _DEPLOYMENT_FILE_KEYS = {
     "computeType": "compute_type",
+    "resolveNearest": "resolve_nearest",  # modelport's (docs/environments.md)
     "port": "port",
     "authEnabled": "auth_enabled",
     "tokenAuthEnabled": "token_auth_enabled",

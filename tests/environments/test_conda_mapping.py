@@ -54,3 +54,46 @@ def test_split_rejects_garbage() -> None:
 
 def test_empty_version_stays_empty() -> None:
     assert conda_version_to_pip("") == ""
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("numpy=1.23.5=py311h7d28db0_0", "numpy==1.23.5"),  # conda build strings are dropped
+        ("numpy==1.23.5=py311h7d28db0_0", "numpy==1.23.5"),
+        ("numpy>1.2=py3*", "numpy>1.2"),
+        ("numpy>=1.2,<2=py3_0", "numpy>=1.2,<2"),
+        ("numpy >= 1.2", "numpy>=1.2"),  # conda allows a space after the operator
+        ("numpy=*", "numpy"),
+        ("numpy 1.2.*", "numpy==1.2.*"),
+        ("numpy!=1.2", "numpy!=1.2"),
+        ("numpy~=1.2", "numpy~=1.2"),
+        ("conda-forge::numpy=1.23", "numpy==1.23.*"),
+        ("numpy-base=1.23", "numpy==1.23.*"),
+        ("dask-core", "dask"),
+        ("python-kubernetes", "kubernetes"),
+        ("ruamel_yaml", "ruamel.yaml"),
+        ("psycopg2=2.9", "psycopg2-binary==2.9.*"),
+        ("faiss", "faiss-cpu"),
+    ],
+)
+def test_conda_operators_build_strings_and_renames(spec: str, expected: str) -> None:
+    assert conda_to_pip(spec)[0] == expected
+
+
+def test_conda_only_packages_never_reach_pip() -> None:
+    for spec in ("hdf5=1.12", "libpng", "openmpi", "qt=5", "zstd", "icu 73.2 h59595ed_0"):
+        requirement, note = conda_to_pip(spec)
+        assert requirement is None and note is not None and "no PyPI equivalent" in note
+
+
+def test_python_specs_ask_for_another_python_only_when_this_one_does_not_match() -> None:
+    import sys
+
+    from modelport.environments.resolve import _major_minor
+
+    here = "{}.{}".format(*sys.version_info[:2])
+    assert _major_minor("3.6.2=h12debd9_1") == "3.6"  # build string dropped
+    assert _major_minor(f">=3.8,<{sys.version_info[0]}.{sys.version_info[1] + 1}") is None
+    assert _major_minor(f"{here}.*") is None and _major_minor(here) is None
+    assert _major_minor("3.9.*") == "3.9"

@@ -87,21 +87,37 @@ def test_unknown_package_fails_clearly_and_leaves_nothing(env_cache: Path) -> No
     assert _leftovers(env_cache) == []
 
 
-def test_unavailable_python_falls_back_to_the_current_one(
+def test_unavailable_python_is_refused_naming_the_switch_or_replaced_with_it(
     env_cache: Path, build_log: list[str]
 ) -> None:
+    env = _env("six", python="3.99.1")
+    with pytest.raises(EnvironmentBuildError) as caught:
+        build_environment(env, env_cache, build_log.append, install_modelport=False)
+    assert (
+        f"Environment 't' on Python {CURRENT}: python=3.99.1 cannot be used: Python 3.99 is not "
+        "installed on this machine"
+    ) in str(caught.value)
+    assert "resolve_nearest" in caught.value.hint
     built = build_environment(
-        _env("six", python="3.99"), env_cache, build_log.append, install_modelport=False
+        env, env_cache, build_log.append, install_modelport=False, resolve_nearest=True
     )
-    assert any("Python 3.99 is not installed" in line for line in build_log)
+    changed = [line for line in build_log if line.startswith("resolve_nearest: python=3.99.1 ->")]
+    assert changed and "the running Python; Python 3.99 is not installed" in changed[0]
     assert _run(built.python, "import sys; print('%d.%d' % sys.version_info[:2])") == CURRENT
 
 
-def test_python_too_old_for_the_scoring_server_is_replaced_with_a_warning() -> None:
-    lines: list[str] = []
-    chosen = build._choose_interpreter("3.6", build.find_uv(), True, lines.append)
+def test_python_too_old_for_the_scoring_server_is_refused_or_replaced() -> None:
+    chosen, refused = build._choose_interpreter(
+        "3.6", build.find_uv(), True, print, written="3.6.2"
+    )
     assert chosen == build._base_interpreter()
-    assert "scoring server needs Python 3.11+" in lines[0]
+    assert refused == "python=3.6.2 cannot be used: modelport's scoring server needs Python 3.11+"
+    lines: list[str] = []
+    chosen, refused = build._choose_interpreter(
+        "3.6", build.find_uv(), True, lines.append, nearest=True
+    )
+    assert chosen == build._base_interpreter() and refused is None
+    assert lines[0].startswith(f"resolve_nearest: python=3.6 -> python={CURRENT}.")
 
 
 def test_user_managed_builds_nothing(tmp_path: Path) -> None:
@@ -136,14 +152,21 @@ def test_concurrent_builders_of_one_spec_build_once(env_cache: Path) -> None:
     assert _leftovers(env_cache) == []
 
 
-@pytest.mark.slow
-def test_old_pin_that_cannot_build_names_the_requirement(env_cache: Path) -> None:
+def test_old_pin_that_cannot_install_names_the_requirement_and_the_switch(
+    env_cache: Path,
+) -> None:
+    """Refused before any install (an old sdist would otherwise try to compile for minutes)."""
     env = _env(conda=("scikit-learn=0.20.0",))
+    before = set(env_cache.iterdir())
     with pytest.raises(EnvironmentBuildError) as caught:
         build_environment(env, env_cache, lambda _: None, install_modelport=False)
     message = str(caught.value)
-    assert "requirement 'scikit-learn==0.20.0' (from conda: scikit-learn=0.20.0) failed" in message
-    assert "relax the pin" in message
+    assert f"Environment 't' on Python {CURRENT}: 'scikit-learn==0.20.0'" in message
+    assert "(from conda: scikit-learn=0.20.0) has no release that installs here" in message
+    assert "(nearest that does: 1." in message  # the first release with wheels for it
+    assert "env.python.resolve_nearest = True" in caught.value.hint
+    assert "--resolve-nearest" in caught.value.hint
+    assert set(env_cache.iterdir()) - before <= {env_cache / ".pypi", env_cache / ".locks"}
 
 
 @pytest.mark.slow

@@ -50,7 +50,7 @@ def test_default_and_current() -> None:
     default = Environment.default()
     assert default.name == "modelport-default"
     resolved = resolve(default)
-    assert resolved.wants_modelport
+    assert not resolved.wants_modelport  # services get modelport-runtime, not all of it
     assert set(resolved.requirements) == {"numpy", "pandas", "scikit-learn", "inference-schema"}
     current = Environment.current()
     assert current.python.user_managed_dependencies
@@ -151,7 +151,7 @@ def test_curated_azure_environments_resolve_and_clone(tmp_path):
     ws = Workspace.create(tmp_path / "ws")
     curated = Environment.get(ws, "AzureML-sklearn-0.24-ubuntu18.04-py37-cpu")
     packages = curated.python.conda_dependencies.pip_packages
-    assert "scikit-learn" in packages and "modelport" in packages
+    assert "scikit-learn" in packages and "azureml-defaults" in packages
     mine = curated.clone("myenv")
     mine.python.conda_dependencies.add_pip_package("six")
     assert mine.name == "myenv" and mine.version is None

@@ -33,7 +33,7 @@ def test_the_seed_package_saves_a_complete_build_context(
         "app/score.py",
         "azureml-models/sklearn_regression_model/1/sklearn_regression_model.pkl",
         "requirements.txt",
-        "wheels/modelport-0.1.0-py3-none-any.whl",
+        "wheels/modelport_runtime-0.1.0-py3-none-any.whl",
     ]
     assert (saved / "app" / "score.py").read_bytes() == SEED_SCRIPT.read_bytes()
     model_copy = saved / "azureml-models/sklearn_regression_model/1/sklearn_regression_model.pkl"
@@ -50,7 +50,7 @@ def test_the_seed_package_saves_a_complete_build_context(
     dockerfile = (saved / "Dockerfile").read_text()
     for line in (
         "FROM python:3.11-slim",
-        "COPY wheels/modelport-0.1.0-py3-none-any.whl /opt/modelport/modelport-0.1.0-py3-none-any.whl",
+        "COPY wheels/modelport_runtime-0.1.0-py3-none-any.whl /opt/modelport/modelport_runtime-0.1.0-py3-none-any.whl",
         "COPY azureml-models/ /var/azureml-app/azureml-models/",
         "COPY app/ /var/azureml-app/",
         'ENV AML_APP_ROOT="/var/azureml-app"',
@@ -61,10 +61,11 @@ def test_the_seed_package_saves_a_complete_build_context(
     ):
         assert line in dockerfile.splitlines(), line
 
-    with zipfile.ZipFile(saved / "wheels" / "modelport-0.1.0-py3-none-any.whl") as wheel:
+    with zipfile.ZipFile(saved / "wheels" / "modelport_runtime-0.1.0-py3-none-any.whl") as wheel:
         names = wheel.namelist()
     assert "modelport/scoring/__main__.py" in names
     assert "modelport/runtimes/sklearn_score.py" in names
+    assert not any(n.startswith("modelport/registry/") for n in names)  # the slim runtime
 
     registry = package.get_container_registry()
     assert (registry.address, registry.username, registry.password) == (None, None, None)
@@ -98,7 +99,7 @@ def test_wheel_is_built_once_per_source_state(
     second = Model.package(pws, [seed_model], seed_config, generate_dockerfile=True)
     assert "modelport wheel: built" in first.get_logs()
     assert "modelport wheel: reusing" in second.get_logs()
-    assert len(list((pws.path / "cache" / "wheels").glob("*/modelport-*.whl"))) == 1
+    assert len(list((pws.path / "cache" / "wheels").glob("*/modelport*.whl"))) == 1
 
 
 def test_source_directory_base_image_variables_and_extra_steps(

@@ -13,9 +13,9 @@ from modelport.configs import DeploymentConfig
 from modelport.core import Model, Workspace
 from modelport.core.resource_configuration import ResourceConfiguration
 from modelport.errors import InvalidArgument, MissingDependency
-from modelport.runtimes import batch_environment, no_code_config
 from modelport.runtimes._serving import require
-from modelport.runtimes.batching import BatchSettings, MicroBatcher
+from modelport.runtimes.batching import BatchSettings, MicroBatcher, batch_environment
+from modelport.runtimes.config import no_code_config
 from modelport.runtimes.environment import pinned_requirement, runtime_environment
 from modelport.runtimes.frameworks import SKLEARN, TENSORFLOW
 from tests.runtimes.conftest import X

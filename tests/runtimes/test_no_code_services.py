@@ -18,7 +18,7 @@ from openapi_spec_validator import validate
 from modelport.core import Model, Workspace
 from modelport.core.resource_configuration import ResourceConfiguration
 from modelport.core.webservice import LocalWebservice, Webservice
-from modelport.runtimes import batch_environment
+from modelport.runtimes.batching import batch_environment
 from tests.runtimes.conftest import X, Y
 
 

@@ -272,6 +272,12 @@ def update(
     "defaults.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace a service of the same name.")
+@click.option(
+    "--resolve-nearest",
+    is_flag=True,
+    help="Install the nearest working release for environment pins that cannot install on "
+    "this Python (each change is logged).",
+)
 @output_option
 def deploy(
     workspace_path: str | None,
@@ -281,20 +287,26 @@ def deploy(
     dc_file: str | None,
     compute_target: str | None,
     overwrite: bool,
+    resolve_nearest: bool,
     output: str,
 ) -> None:
     """Deploy models as a web service and wait until it is Healthy."""
     from modelport.core.model import InferenceConfig, Model
-    from modelport.core.webservice import DeploymentConfig
+    from modelport.core.webservice import AksWebservice, DeploymentConfig
     from modelport.core.workspace import Workspace
 
     ws = Workspace.get(workspace_path)
+    dc = DeploymentConfig.from_file(dc_file) if dc_file else None
+    if resolve_nearest:
+        if dc is None:  # the default config of where it goes
+            dc = AksWebservice.deploy_configuration() if compute_target else DeploymentConfig()
+        dc.resolve_nearest = True
     service = Model.deploy(
         ws,
         name,
         list(models),
         inference_config=InferenceConfig.from_file(ic_file, ws),
-        deployment_config=DeploymentConfig.from_file(dc_file) if dc_file else None,
+        deployment_config=dc,
         deployment_target=compute_target,
         overwrite=overwrite,
         show_output=output != "json",

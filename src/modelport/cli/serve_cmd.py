@@ -6,12 +6,22 @@ A thin layer over `modelport.scoring.serve`; options are shared with `python -m 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 from modelport.cli._output import workspace_option
-from modelport.scoring._cli import build_config, server_options
+from modelport.scoring._cli import OPTIONS, build_config
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def server_options(func: F) -> F:
+    """Decorate a click command with every server option (all optional; env vars fill gaps)."""
+    for decls, kwargs in reversed(OPTIONS):
+        func = click.option(*decls, default=None, **kwargs)(func)
+    return func
 
 
 @click.command(name="serve")

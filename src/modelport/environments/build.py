@@ -9,27 +9,28 @@ nothing behind. A second build of the same spec is a stat call.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
-import hashlib
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
 from modelport.errors import EnvironmentBuildError
 
+from . import pins, runtime
 from ._process import Failure, Log, as_log, explain, find_uv, run
 from .resolve import ResolvedSpec, current_python, resolve, spec_hash
-from .spec import Environment
+from .spec import AUTO, Environment
 
 MARKER = "modelport-env.json"
 # The scoring server's own floor (pyproject's requires-python): an older interpreter can't run it.
@@ -46,14 +47,24 @@ class BuiltEnvironment:
     reused: bool
 
 
+NEAREST_HINT = (
+    "Set env.python.resolve_nearest = True (or resolve_nearest=True in the deployment "
+    "config, or `modelport model deploy --resolve-nearest`) to install the nearest release "
+    "that works here instead, or relax the pin."
+)
+
+
 @dataclass(frozen=True)
 class _Plan:
-    """What to build: the requirements, the base interpreter and how to install modelport."""
+    """What to build: the requirements, the base interpreter and which modelport wheel."""
 
     resolved: ResolvedSpec
     interpreter: Path
-    modelport_args: tuple[str, ...]
-    modelport_id: str | None
+    wheel: runtime.WheelSource | None  # modelport-runtime, or all of modelport when asked
+    resolve_nearest: bool
+    exclude_newer: str | None  # AUTO, an ISO date, or None (resolve to current releases)
+    cutoff: dt.datetime | None = None  # decided when building (it needs PyPI)
+    refused_python: str | None = None  # why the requested python can't be had (strict mode)
 
 
 def build_environment(
@@ -62,24 +73,54 @@ def build_environment(
     log: Log | TextIO,
     *,
     install_modelport: bool = True,
+    resolve_nearest: bool = False,
 ) -> BuiltEnvironment:
-    """Build (or reuse) the virtualenv for `env` under `cache_root`."""
+    """Build (or reuse) the virtualenv for `env` under `cache_root`.
+
+    `install_modelport` adds modelport-runtime (what `python -m modelport.scoring` needs); an
+    environment that lists `modelport` itself gets the whole package instead. Both come from
+    the running installation. `resolve_nearest` (or `env.python.resolve_nearest`) replaces
+    pins that cannot install on this Python with the nearest release that can.
+    """
     emit = as_log(log)
     if env.python.user_managed_dependencies:
         return _user_managed(env)
     resolved = resolve(env)
     uv = find_uv()
     needs_modelport = install_modelport or resolved.wants_modelport
+    wheel = None
+    if resolved.wants_modelport:
+        wheel = runtime.full_source()
+    elif install_modelport:
+        wheel = runtime.runtime_source()
+    nearest = resolve_nearest or env.python.resolve_nearest
+    deps = env.python.conda_dependencies
+    interpreter, refused_python = _choose_interpreter(
+        resolved.python_version,
+        uv,
+        needs_modelport,
+        emit,
+        nearest=nearest,
+        written=deps.get_python_version() if deps is not None else None,
+    )
     plan = _Plan(
         resolved=resolved,
-        interpreter=_choose_interpreter(resolved.python_version, uv, needs_modelport, emit),
-        modelport_args=_modelport_args() if needs_modelport else (),
-        modelport_id=_modelport_id() if needs_modelport else None,
+        interpreter=interpreter,
+        wheel=wheel,
+        resolve_nearest=nearest,
+        exclude_newer=env.python.exclude_newer,
+        refused_python=refused_python,
+    )
+    key = resolved.key(
+        interpreter=os.path.realpath(plan.interpreter),
+        modelport=f"{wheel.name}:{wheel.key}" if wheel else None,
     )
     digest = spec_hash(
-        resolved.key(interpreter=os.path.realpath(plan.interpreter), modelport=plan.modelport_id)
+        {**key, "resolve_nearest": plan.resolve_nearest, "exclude_newer": plan.exclude_newer}
     )
     cache_root = Path(cache_root)
+    if plan.refused_python:  # before the cache: the running Python's build may exist
+        _check_pins(plan, cache_root, env.name, uv is not None, emit)  # raises, naming all
     target = cache_root / digest
     if (target / MARKER).is_file():
         return _built(target, digest, reused=True)
@@ -96,7 +137,8 @@ def build_environment(
         emit(f"Building environment {env.name!r} ({digest}) with {'uv' if uv else 'pip'}")
         for note in resolved.notes:
             emit(f"note: {note}")
-        _build_into(target, plan, uv, env.name, emit)
+        plan = _check_pins(plan, cache_root, env.name, uv is not None, emit)
+        _build_into(target, plan, uv, env.name, emit, cache_root)
         emit(f"Environment {env.name!r} ({digest}) ready in {time.monotonic() - started:.1f}s")
     return _built(target, digest, reused=False)
 
@@ -131,29 +173,39 @@ def _base_interpreter() -> Path:
 
 
 def _choose_interpreter(
-    requested: str | None, uv: Path | None, needs_modelport: bool, log: Log
-) -> Path:
-    """The requested python if it is installed here and can run the service, else ours."""
+    requested: str | None,
+    uv: Path | None,
+    needs_modelport: bool,
+    log: Log,
+    *,
+    nearest: bool = False,
+    written: str | None = None,
+) -> tuple[Path, str | None]:
+    """The requested python if it is installed here and can run the service; else the
+    running one, with why the request was refused (strict) or logged as a changed pin
+    (`nearest`). Refusals are raised with the other pins' (`_check_pins`)."""
     current = current_python()
     if requested is None or requested == current:
-        return _base_interpreter()
+        return _base_interpreter(), None
     wanted = tuple(int(p) for p in requested.split("."))
     if needs_modelport and wanted < MIN_SERVICE_PYTHON:
-        log(
-            f"warning: the environment asks for Python {requested}, but modelport's scoring "
-            f"server needs Python {'.'.join(map(str, MIN_SERVICE_PYTHON))}+; "
-            f"using the current Python {current}"
+        why = f"modelport's scoring server needs Python {'.'.join(map(str, MIN_SERVICE_PYTHON))}+"
+    else:
+        found = _uv_python_find(uv, requested) if uv else None
+        if found is not None:
+            log(f"Using Python {requested} at {found}")
+            return found, None
+        why = (
+            f"Python {requested} is not installed on this machine "
+            "(modelport does not download interpreters)"
         )
-        return _base_interpreter()
-    found = _uv_python_find(uv, requested) if uv else None
-    if found is None:
-        log(
-            f"warning: Python {requested} is not installed on this machine (modelport does not "
-            f"download interpreters); using the current Python {current}"
-        )
-        return _base_interpreter()
-    log(f"Using Python {requested} at {found}")
-    return found
+    spec = f"python={written or requested}"
+    if not nearest:
+        return _base_interpreter(), f"{spec} cannot be used: {why}"
+    log(
+        f"resolve_nearest: {spec} -> python={platform.python_version()} (the running Python; {why})"
+    )
+    return _base_interpreter(), None
 
 
 def _uv_python_find(uv: Path, version: str) -> Path | None:
@@ -168,43 +220,93 @@ def _uv_python_find(uv: Path, version: str) -> Path | None:
     return Path(path) if result.returncode == 0 and path else None
 
 
-# -- installing modelport itself ------------------------------------------------------------
+# -- old pins: what installs here, and as of when to resolve -------------------------------
 
 
-def _modelport_source() -> Path | None:
-    """The source checkout the running modelport comes from, if it is one."""
-    import modelport
+def _check_pins(plan: _Plan, cache_root: Path, name: str, has_uv: bool, log: Log) -> _Plan:
+    """Replace (or refuse) pins that cannot install here; decide the resolution cut-off."""
+    refused = [plan.refused_python] if plan.refused_python else []
+    checked = _check_package_pins(plan, cache_root, has_uv, log, refused)
+    if refused:
+        raise EnvironmentBuildError(
+            f"Environment {name!r} on Python {current_python()}: {'; '.join(refused)}.",
+            hint=NEAREST_HINT,
+        )
+    return checked
 
-    for folder in Path(modelport.__file__).resolve().parents:
-        pyproject = folder / "pyproject.toml"
-        if pyproject.is_file():
-            with contextlib.suppress(OSError, tomllib.TOMLDecodeError):
-                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-                if data.get("project", {}).get("name") == "modelport":
-                    return folder
+
+def _check_package_pins(
+    plan: _Plan, cache_root: Path, has_uv: bool, log: Log, refused: list[str]
+) -> _Plan:
+    resolved = plan.resolved
+    if any(o.split()[0] in _INDEX_OPTIONS for o in resolved.pip_options):
+        log("note: the environment names its own package index: pins are not checked on PyPI")
+        return plan
+    pypi = pins.PyPI(cache_root)
+    requirements = list(resolved.requirements)
+    dated: list[tuple[pins.Pin, pins.Release]] = []
+    try:
+        for index, requirement in enumerate(requirements):
+            pin = pins.exact_pin(requirement)
+            if pin is None:
+                continue
+            releases = pypi.releases(pin.name)
+            if releases and pins.unsatisfiable(pin, releases):
+                found = pins.nearest(pin, releases)
+                origin = resolved.origin(requirement)
+                written = f"'{requirement}'" + (f" (from {origin})" if origin else "")
+                instead = f"{pin.name}{pin.extras}=={found.version}" if found else None
+                if not plan.resolve_nearest or instead is None:
+                    near = f" (nearest that does: {found.version})" if found else ""
+                    refused.append(f"{written} has no release that installs here{near}")
+                    continue
+                log(
+                    f"resolve_nearest: {requirement} -> {instead}"
+                    + (f" ({origin})" if origin else "")
+                )
+                requirements[index] = instead
+                pin = pins.exact_pin(instead) or pin
+            release = pins.release_of(pin, releases)
+            if release is not None:
+                dated.append((pin, release))
+    except pins.Unavailable as exc:
+        log(f"note: {exc}: pins are not checked and no resolution cut-off is used")
+        return plan
+    plan = replace(plan, resolved=replace(resolved, requirements=tuple(requirements)))
+    return replace(plan, cutoff=_cutoff(plan, dated, has_uv, log))
+
+
+_INDEX_OPTIONS = {"-i", "--index-url", "--extra-index-url", "--no-index", "-f", "--find-links"}
+
+
+def _cutoff(
+    plan: _Plan, dated: list[tuple[pins.Pin, pins.Release]], has_uv: bool, log: Log
+) -> dt.datetime | None:
+    """When to resolve unpinned dependencies as of: the environment's era, by default."""
+    setting = plan.exclude_newer
+    if setting is None:
+        log("resolution cut-off: none (env.python.exclude_newer = None): current releases")
+        return None
+    if setting == AUTO:
+        found = pins.cutoff_for(dated)
+        if found is None:
+            log("resolution cut-off: none (no exact pins): current releases")
             return None
-    return None
-
-
-def _modelport_args() -> tuple[str, ...]:
-    """Install args: editable from a source checkout (tracks it, as the running copy does)."""
-    source = _modelport_source()
-    if source is not None:
-        return ("-e", str(source))
-    from modelport import __version__
-
-    return (f"modelport=={__version__}",)
-
-
-def _modelport_id() -> str:
-    """Cache-key part for modelport: its version, or its source path plus dependency list."""
-    source = _modelport_source()
-    if source is None:
-        from modelport import __version__
-
-        return f"modelport=={__version__}"
-    pyproject = (source / "pyproject.toml").read_bytes()
-    return f"source:{source}:{hashlib.sha256(pyproject).hexdigest()[:16]}"
+        when, why = found
+    else:
+        when = dt.datetime.fromisoformat(setting).replace(tzinfo=dt.UTC)
+        why = "env.python.exclude_newer"
+    if when >= dt.datetime.now(dt.UTC):
+        log(f"resolution cut-off: none ({when:%Y-%m-%d} is not in the past; {why})")
+        return None
+    if not has_uv:
+        log(f"note: the pip fallback cannot resolve as of {when:%Y-%m-%d}; current releases")
+        return None
+    log(
+        f"resolution cut-off: {when:%Y-%m-%d} ({why}): unpinned dependencies resolve as of "
+        "then; opt out with env.python.exclude_newer = None"
+    )
+    return when
 
 
 # -- the build itself -----------------------------------------------------------------------
@@ -263,16 +365,21 @@ def reclaim_staging(cache_root: Path, dry_run: bool = False) -> tuple[int, int]:
     return count, size
 
 
-def _build_into(target: Path, plan: _Plan, uv: Path | None, name: str, log: Log) -> None:
+def _build_into(
+    target: Path, plan: _Plan, uv: Path | None, name: str, log: Log, cache_root: Path
+) -> None:
     """Build in a temporary sibling folder, then rename it into place."""
+    wheel = None
+    if plan.wheel is not None:
+        wheel = runtime.installed_wheel(plan.wheel, cache_root / ".wheels", log, plan.wheel.name)
     staging_root = target.parent / ".tmp"
     staging_root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f"{target.name}-", dir=staging_root))
     try:
         if uv is not None:
-            _uv_build(staging, plan, uv, name, log)
+            _uv_build(staging, plan, uv, name, log, wheel)
         else:
-            _pip_build(staging, plan, name, log)
+            _pip_build(staging, plan, name, log, wheel)
         _rewrite_paths(staging, target)
         staging.chmod(0o755)  # mkdtemp's 0700 would hide the venv from the service's user
         (staging / MARKER).write_text(
@@ -284,12 +391,27 @@ def _build_into(target: Path, plan: _Plan, uv: Path | None, name: str, log: Log)
         raise
 
 
-def _install_args(plan: _Plan) -> list[str]:
+def _install_args(plan: _Plan, wheel: Path | None) -> list[str]:
     args = [arg for option in plan.resolved.pip_options for arg in option.split(None, 1)]
-    return args + list(plan.resolved.requirements) + list(plan.modelport_args)
+    return args + list(plan.resolved.requirements) + ([str(wheel)] if wheel else [])
 
 
-def _uv_build(staging: Path, plan: _Plan, uv: Path, name: str, log: Log) -> None:
+def _cutoff_args(plan: _Plan) -> list[str]:
+    """uv's --exclude-newer at the cut-off; the server's plumbing stays current (the
+    runtime's floors may be newer than the cut-off; the environment's own pins still hold)."""
+    if plan.cutoff is None:
+        return []
+    args = ["--exclude-newer", plan.cutoff.strftime("%Y-%m-%dT%H:%M:%SZ")]
+    if plan.wheel is not None:
+        now = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for package in runtime.PLUMBING:
+            args += ["--exclude-newer-package", f"{package}={now}"]
+    return args
+
+
+def _uv_build(
+    staging: Path, plan: _Plan, uv: Path, name: str, log: Log, wheel: Path | None
+) -> None:
     env = _installer_env()
     _check(
         run([uv, "venv", "--relocatable", "--python", plan.interpreter, staging], log, env),
@@ -297,17 +419,17 @@ def _uv_build(staging: Path, plan: _Plan, uv: Path, name: str, log: Log) -> None
         name,
         "create the virtualenv",
     )
-    if not _install_args(plan):
+    if not _install_args(plan, wheel):
         return
     cmd: list[str | Path] = [uv, "pip", "install", "--python", _venv_python(staging)]
     cmd += ["--link-mode", _link_mode(uv, staging, env)]
     # Services start often; with PYTHONDONTWRITEBYTECODE (common in containers) an uncompiled
     # venv would re-compile numpy, pandas and sklearn on every start (seconds each time).
-    cmd += ["--compile-bytecode"]
-    _check(run([*cmd, *_install_args(plan)], log, env), plan, name, "install packages")
+    cmd += ["--compile-bytecode", *_cutoff_args(plan)]
+    _check(run([*cmd, *_install_args(plan, wheel)], log, env), plan, name, "install packages")
 
 
-def _pip_build(staging: Path, plan: _Plan, name: str, log: Log) -> None:
+def _pip_build(staging: Path, plan: _Plan, name: str, log: Log, wheel: Path | None) -> None:
     env = _installer_env()
     _check(
         run([plan.interpreter, "-m", "venv", staging], log, env),
@@ -315,10 +437,10 @@ def _pip_build(staging: Path, plan: _Plan, name: str, log: Log) -> None:
         name,
         "create the virtualenv",
     )
-    if not _install_args(plan):
+    if not _install_args(plan, wheel):
         return
     cmd: list[str | Path] = [_venv_python(staging), "-m", "pip", "install"]
-    _check(run([*cmd, *_install_args(plan)], log, env), plan, name, "install packages")
+    _check(run([*cmd, *_install_args(plan, wheel)], log, env), plan, name, "install packages")
 
 
 def _link_mode(uv: Path, staging: Path, env: dict[str, str]) -> str:
@@ -382,10 +504,7 @@ def _hint(failure: Failure, plan: _Plan) -> str:
     if failure.kind == "not-found":
         return "Check the package name; conda and PyPI names can differ (e.g. pytorch -> torch)."
     if failure.kind == "no-version":
-        return "No release matches that pin; relax it (or drop the version) and try again."
+        return f"No release matches that pin on Python {version}. {NEAREST_HINT}"
     if failure.kind == "build":
-        return (
-            f"The pinned version may not support Python {version} here; relax the pin "
-            "(e.g. '>=' instead of '==', or no version) and register the environment again."
-        )
+        return f"The pinned version may not support Python {version} here. {NEAREST_HINT}"
     return "See the build log above for the installer's full output."

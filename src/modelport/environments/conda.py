@@ -31,6 +31,30 @@ RENAMES: dict[str, str] = {
     "pyqt": "PyQt5",
     "python-dateutil": "python-dateutil",
     "pillow-simd": "pillow",
+    # conda-forge splits of one PyPI package
+    "numpy-base": "numpy",
+    "seaborn-base": "seaborn",
+    "dask-core": "dask",
+    "pyarrow-core": "pyarrow",
+    "tensorflow-base": "tensorflow",
+    "tensorflow-eigen": "tensorflow",
+    "lightgbm-cpu": "lightgbm",
+    "faiss": "faiss-cpu",
+    "torchvision-cpu": "torchvision",
+    # conda's python- prefixed bindings
+    "python-kaleido": "kaleido",
+    "python-kubernetes": "kubernetes",
+    "python-flatbuffers": "flatbuffers",
+    "python-duckdb": "duckdb",
+    "python-xxhash": "xxhash",
+    "python-lmdb": "lmdb",
+    "python-blosc": "blosc",
+    "python-tzdata": "tzdata",
+    "python-fastjsonschema": "fastjsonschema",
+    # different names
+    "ruamel_yaml": "ruamel.yaml",
+    "psycopg2": "psycopg2-binary",  # conda's is prebuilt; PyPI's psycopg2 compiles
+    "libxgboost": "xgboost",
 }
 
 # Packaging tools and the interpreter: the venv builder provides these itself.
@@ -41,6 +65,37 @@ SYSTEM = frozenset(
     {
         "_libgcc_mutex",
         "_openmp_mutex",
+        "_anaconda_depends",
+        "anaconda",
+        "arrow-cpp",
+        "boost-cpp",
+        "bzip2",
+        "c-ares",
+        "conda",
+        "conda-build",
+        "cuda-nvcc",
+        "cuda-runtime",
+        "cuda-version",
+        "freetype",
+        "hdf5",
+        "icu",
+        "jpeg",
+        "krb5",
+        "libarrow",
+        "libcurl",
+        "libedit",
+        "libiconv",
+        "libpng",
+        "libsodium",
+        "libtiff",
+        "libxml2",
+        "lz4-c",
+        "mpich",
+        "openmpi",
+        "qt",
+        "unixodbc",
+        "yaml",
+        "zstd",
         "blas",
         "ca-certificates",
         "cpuonly",
@@ -125,10 +180,12 @@ def conda_version_to_pip(version: str) -> str | None:
     operators (`>=1.2,<2`) pass through.
     """
     version = version.strip()
-    if not version:
+    if not version or version in ("*", "=*"):
         return ""
     if "|" in version:
         return None
+    if re.match(r"^[<>!~=]=?\s", version):  # "numpy >= 1.2": conda allows the space
+        version = re.sub(r"\s+", "", version)
     # "1.2 py36_0" (space form) or "=1.2=py36_0": the build string is conda-only.
     version = version.split()[0]
     if version.startswith("=") and not version.startswith("=="):
@@ -136,7 +193,10 @@ def conda_version_to_pip(version: str) -> str | None:
     if version.startswith("=="):
         return "==" + version[2:].split("=")[0]
     if re.match(r"^[<>!~]", version):
-        return version
+        # ">1.2=py3*": drop a build string after each operator's version
+        return ",".join(
+            re.sub(r"^([<>!~]=?|==)([^=]+)=.*$", r"\1\2", p) for p in version.split(",")
+        )
     version = version.split("=")[0]
     if version.endswith("*"):
         return "==" + version.rstrip(".*") + ".*"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from modelport.environments.conda_dependencies import CondaDependencies
 
 PREFIX = "AzureML-"
-_BASE = ["modelport", "numpy", "pandas", "inference-schema[numpy-support,pandas-support]"]
+_BASE = ["azureml-defaults", "numpy", "pandas", "inference-schema[numpy-support,pandas-support]"]
 # a word in the curated name -> the packages its image carried
 _STACKS: dict[str, list[str]] = {
     "sklearn": ["scikit-learn", "joblib"],

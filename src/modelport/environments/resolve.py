@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import platform
 import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
 from modelport.errors import InvalidArgument
 
-from .conda import conda_to_pip
+from .conda import conda_to_pip, conda_version_to_pip
 from .spec import Environment
 
-HASH_FORMAT = 1
+HASH_FORMAT = 2  # 2: the runtime wheel's digest, resolve_nearest and exclude_newer
 _REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
 
 
@@ -75,8 +79,17 @@ def normalise_requirement(requirement: str) -> str:
 
 
 def _major_minor(version: str | None) -> str | None:
+    """The major.minor a conda `python` spec asks for; None when the running one matches
+    (`python>=3.8,<3.12`, `python=3.11.*`), or when it names none."""
     if not version:
         return None
+    spec = conda_version_to_pip(version)
+    if spec:
+        try:
+            if Version(platform.python_version()) in SpecifierSet(spec):
+                return None
+        except (InvalidSpecifier, InvalidVersion):
+            pass
     found = re.search(r"(\d+)\.(\d+)", version)
     return f"{found[1]}.{found[2]}" if found else None
 

@@ -30,9 +30,10 @@ from .sections import (
 )
 
 DEFAULT_NAME = "modelport-default"
-# The default serving stack; `modelport` itself is installed from the running copy.
-DEFAULT_PIP_PACKAGES = ("modelport", "numpy", "pandas", "scikit-learn", "inference-schema")
+# The default serving stack; services add modelport-runtime from the running installation.
+DEFAULT_PIP_PACKAGES = ("numpy", "pandas", "scikit-learn", "inference-schema")
 FORMAT = 1
+AUTO = "auto"  # exclude_newer: resolve as of the environment's newest pinned release
 
 
 class _EnvironmentStore(Protocol):
@@ -58,6 +59,12 @@ class PythonSection:
     conda_dependencies: CondaDependencies | None = field(default_factory=CondaDependencies)
     user_managed_dependencies: bool = False
     interpreter_path: str | None = None
+    # modelport's: pins that cannot install on this Python get the nearest release that can
+    # (the build log lists each change); off, such a pin fails the build naming this switch.
+    resolve_nearest: bool = False
+    # modelport's: resolve unpinned dependencies as of AUTO (the newest pinned release's
+    # date + 30 days), an ISO date, or None (today's releases).
+    exclude_newer: str | None = AUTO
 
     @property
     def conda_dependencies_file(self) -> str | None:
@@ -72,11 +79,17 @@ class PythonSection:
 
     def to_dict(self) -> dict[str, Any]:
         deps = self.conda_dependencies
-        return {
+        data: dict[str, Any] = {
             "conda_dependencies": deps.to_dict() if deps is not None else None,
             "user_managed_dependencies": self.user_managed_dependencies,
             "interpreter_path": self.interpreter_path,
         }
+        # only when set, so environments registered before these existed keep their versions
+        if self.resolve_nearest:
+            data["resolve_nearest"] = True
+        if self.exclude_newer != AUTO:
+            data["exclude_newer"] = self.exclude_newer
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PythonSection:
@@ -85,7 +98,14 @@ class PythonSection:
             conda_dependencies=CondaDependencies.from_dict(deps) if deps is not None else None,
             user_managed_dependencies=bool(data.get("user_managed_dependencies", False)),
             interpreter_path=data.get("interpreter_path"),
+            resolve_nearest=bool(data.get("resolve_nearest", False)),
+            exclude_newer=_exclude_newer(data.get("exclude_newer", AUTO)),
         )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "exclude_newer":
+            value = _exclude_newer(value)
+        super().__setattr__(name, value)
 
 
 _RUN_ONLY = "it configures v1's training-run containers; services here set their own"
@@ -432,6 +452,20 @@ _NO_LABELS = "modelport does not label environment versions"
 _DEFINITION_FILE = "azureml_environment.json"
 _CONDA_FILE = "conda_dependencies.yml"
 _DOCKERFILE = "BaseDockerfile"
+def _exclude_newer(value: Any) -> str | None:
+    """AUTO, None, or a date: checked when set, so a typo fails where it was written."""
+    if value is None or value == AUTO:
+        return value
+    import datetime as dt
+
+    text = value.isoformat() if isinstance(value, dt.date) else str(value)
+    try:
+        dt.date.fromisoformat(text[:10])
+    except ValueError:
+        raise InvalidArgument(
+            f"env.python.exclude_newer must be 'auto', None or a date (YYYY-MM-DD), got {value!r}"
+        ) from None
+    return text[:10]
 
 
 def _version(version: int | str | None) -> int | None:

@@ -6,7 +6,7 @@ anything is written: models, entry script, environment, extra steps, base image.
 either whole or absent. Models are real copies, verified against their hashes: a Docker build
 context cannot follow the hard links local services use.
 
-    Dockerfile  requirements.txt  wheels/modelport-*.whl
+    Dockerfile  requirements.txt  wheels/modelport_runtime-*.whl (or modelport-*.whl)
     app/<entry script, or the source directory under its own name>
     azureml-models/<name>/<version>/<registered file or folder>
 """
@@ -102,7 +102,7 @@ def write_context(
         place_models(plan.models, staging / MODELS_FOLDER, log, copy=True)
         for note in plan.requirements.notes:
             log(f"note: {note}")
-        wheel = modelport_wheel(wheel_cache, log)
+        wheel = modelport_wheel(wheel_cache, log, full=plan.requirements.full_modelport)
         lines = plan.requirements.lines
         if wheel is None:
             lines = (*lines, f"modelport=={__version__}")

@@ -22,6 +22,7 @@ class ImageRequirements:
     python_version: str | None  # major.minor the environment asked for
     environment_variables: dict[str, str]
     notes: tuple[str, ...]
+    full_modelport: bool = False  # the environment lists `modelport`: all of it, not the runtime
 
 
 def image_requirements(env: Environment, fallback: Sequence[str]) -> ImageRequirements:
@@ -43,4 +44,5 @@ def image_requirements(env: Environment, fallback: Sequence[str]) -> ImageRequir
         python_version=resolved.python_version,
         environment_variables=dict(env.environment_variables),
         notes=tuple(notes),
+        full_modelport=resolved.wants_modelport,
     )

@@ -8,24 +8,17 @@ from __future__ import annotations
 
 import sys
 
-import click
-
 from modelport.errors import ModelportError
 from modelport.scoring._cli import main as command
 
 
 def main() -> None:
     try:
-        command.main(
-            args=sys.argv[1:], prog_name="python -m modelport.scoring", standalone_mode=False
-        )
+        command(sys.argv[1:])  # argparse exits 2 on a bad option, with the usage line
     except ModelportError as exc:
-        click.echo(f"error: {exc}", err=True)
+        print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except KeyboardInterrupt:
         sys.exit(1)
 
 

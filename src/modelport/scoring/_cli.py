@@ -1,15 +1,18 @@
-"""The click options shared by `modelport serve` and `python -m modelport.scoring`."""
+"""The options shared by `modelport serve` (click) and `python -m modelport.scoring` (argparse).
+
+One table, two parsers: the server runs inside service environments, which hold only
+modelport-runtime, so it parses with the standard library; the CLI builds click options from
+the same table (`modelport.cli.serve_cmd`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+import argparse
+from collections.abc import Sequence
+from typing import Any
 
-import click
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
+# (flag[, destination]), keyword arguments both click.option and add_argument accept
+OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (
         ("--entry-script",),
         {"metavar": "PATH", "help": "The entry script (env AZUREML_ENTRY_SCRIPT)."},
@@ -132,15 +135,8 @@ _OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
 ]
 
 
-def server_options(func: F) -> F:
-    """Decorate a click command with every server option (all optional; env vars fill gaps)."""
-    for decls, kwargs in reversed(_OPTIONS):
-        func = click.option(*decls, default=None, **kwargs)(func)
-    return func
-
-
 def build_config(options: dict[str, Any]) -> Any:
-    """A resolved ServerConfig from the click option values."""
+    """A resolved ServerConfig from the option values."""
     from modelport.scoring.config import ServerConfig
 
     given = dict(options)
@@ -148,10 +144,21 @@ def build_config(options: dict[str, Any]) -> Any:
     return ServerConfig.from_env(max_request_wait_time_ms=wait, **given)
 
 
-@click.command(name="modelport.scoring", context_settings={"help_option_names": ["-h", "--help"]})
-@server_options
-def main(**options: Any) -> None:
-    """Serve an Azure ML v1 entry script over HTTP (GET /readyz says when it is ready)."""
+def parser() -> argparse.ArgumentParser:
+    """`python -m modelport.scoring`'s parser: every option optional; env vars fill gaps."""
+    parsed = argparse.ArgumentParser(
+        prog="python -m modelport.scoring",
+        description="Serve an Azure ML v1 entry script over HTTP "
+        "(GET /readyz says when it is ready).",
+    )
+    for decls, kwargs in OPTIONS:
+        dest = decls[1] if len(decls) > 1 else decls[0].lstrip("-").replace("-", "_")
+        parsed.add_argument(decls[0], dest=dest, default=None, **kwargs)
+    return parsed
+
+
+def main(argv: Sequence[str]) -> None:
+    """Parse `argv` and serve until SIGTERM/SIGINT."""
     from modelport.scoring import serve
 
-    serve(build_config(options))
+    serve(build_config(vars(parser().parse_args(list(argv)))))

@@ -55,8 +55,9 @@ def build(config: ServerConfig, index: int, shm: str | None) -> tuple[Any, Any]:
     from modelport.scoring.runner import make_runner
 
     assert config.entry_script and config.app_root
-    script = entry.load(config.entry_script, config.app_root, config.source_dir)
-    script.call_init(config.app_root)
+    with entry.native_imports_checked(config.entry_script):
+        script = entry.load(config.entry_script, config.app_root, config.source_dir)
+        script.call_init(config.app_root)
     state = (
         metrics.SharedState.attach(shm, config.workers or 1)
         if shm

@@ -7,12 +7,13 @@ does); its folder and the app root are importable so helper modules beside it re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import inspect
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Literal
@@ -23,6 +24,13 @@ from modelport.scoring import shims
 log = logging.getLogger("modelport.scoring")
 
 MODULE_NAME = "entry_module"
+# What a native extension built against another NumPy ABI prints while it half-imports: the
+# import may "succeed" and the worker then crash on its first request, so startup fails.
+_ABI_SIGNS = (
+    "compiled using NumPy 1.x cannot be run in",
+    "numpy.core.multiarray failed to import",
+    "numpy.core._multiarray_umath failed to import",
+)
 Mode = Literal["raw", "object", "string"]
 
 
@@ -56,6 +64,45 @@ class EntryScript:
             raise EntryScriptError(
                 f"{self.path}: init() raised {type(exc).__name__}: {exc}"
             ) from exc
+
+
+class _StderrWatch:
+    """sys.stderr as it was, noting lines that say a native module failed to import."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.seen: list[str] = []
+
+    def write(self, text: str) -> int:
+        if any(sign in text for sign in _ABI_SIGNS):
+            self.seen.append(text)
+        return int(self.stream.write(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+@contextlib.contextmanager
+def native_imports_checked(path: str) -> Iterator[None]:
+    """Fail start-up (EntryScriptError) when loading or init() left a native extension
+    half-imported, which would pass the health check and crash on the first request."""
+    watch = _StderrWatch(sys.stderr)
+    sys.stderr = watch
+    try:
+        yield
+    finally:
+        sys.stderr = watch.stream
+    if watch.seen:
+        first = " ".join(" ".join(watch.seen).split())
+        sign = next(s for s in _ABI_SIGNS if s in first)
+        start = max(first.rfind(".", 0, first.index(sign)) + 1, 0)
+        message = first[start : start + 160].strip()
+        raise EntryScriptError(
+            f"{path}: a native dependency cannot be imported: {message}",
+            hint="Its binary was built for another NumPy: pin numpy to the series it was "
+            "built with (e.g. 'numpy<2'), or keep the default resolution cut-off "
+            "(env.python.exclude_newer = 'auto').",
+        )
 
 
 async def _await(awaitable: Any) -> Any:

@@ -226,7 +226,12 @@ class LocalTarget(DeploymentTarget):
 
         environment = ic.resolve_environment()
         log(f"environment '{environment.name}': resolving")
-        built = build_environment(environment, spec.workspace.path / "envs", log)
+        built = build_environment(
+            environment,
+            spec.workspace.path / "envs",
+            log,
+            resolve_nearest=spec.deployment_config.resolve_nearest,
+        )
         log(
             f"environment '{environment.name}': {'reused' if built.reused else 'built'} at {built.path}"
         )
