@@ -35,6 +35,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "dataset": ("modelport.cli.dataset_cmd:dataset", "Register and list request datasets."),
     "migrate": ("modelport.cli.migrate_cmd:migrate", "Check and port Azure ML v1 code (imports)."),
     "batch": ("modelport.cli.batch_cmd:batch", "Batch inference over files or rows; list runs."),
+    "k8s": ("modelport.cli.k8s_cmd:k8s", "Render a service's Kubernetes manifests (GitOps)."),
 }
 
 
