@@ -20,6 +20,7 @@ from modelport.core import Environment, InferenceConfig, Model, Workspace
 from modelport.core.webservice import Webservice
 from modelport.deploy.computes import ComputeRecord, attach_compute
 from modelport.errors import WebserviceException
+from modelport.targets.kubernetes.cluster import Cluster
 from modelport.targets.kubernetes.target import KubernetesTarget
 from tests.targets.container.test_container_service import Load
 from tests.targets.kubernetes.conftest import Kube
@@ -128,7 +129,9 @@ def test_token_auth_and_the_autoscaling_objects(
     assert httpx.post(service.scoring_uri, content=b"x").status_code == 401
     ok = httpx.post(service.scoring_uri, content=b"x", headers={"Authorization": f"Bearer {token}"})
     assert (ok.status_code, ok.json()) == (200, "tok")
-    hpa = _kubectl(kube, "get", "hpa", "ktok", "-n", "default")
+    cluster = Cluster.connect(ComputeRecord("kube", kubeconfig=kube.kubeconfig))
+    hpa = cluster.get("HorizontalPodAutoscaler", "default", "ktok")  # the served version
+    assert hpa is not None
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (1, 3)
     assert hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 70
     pdb = _kubectl(kube, "get", "pdb", "ktok", "-n", "default")

@@ -17,6 +17,7 @@ says (`ComputeRecord.extra["image_transfer"]`):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -132,15 +133,24 @@ def _import_into_containerd(client: Any, reference: str, compute: ComputeRecord,
 
 
 def remove_local_images(workspace: Any, name: str, workspace_key: str) -> None:
-    """The service's images on the local engine (the registry keeps pushed ones)."""
+    """Untag the service's images on the local engine (the registry keeps pushed ones).
+    Best effort: listing can fail while another client removes images on a shared engine,
+    and an image a build or container holds stays; neither may fail a delete."""
     if engine.engine_problem(workspace) is not None:
         return
     client = engine.connect(workspace)
-    for image in client.images.list(filters={"label": f"{LABEL_SERVICE}={name}"}):
+    docker = engine.docker_module()
+    for _ in range(3):
+        try:
+            found = client.images.list(filters={"label": f"{LABEL_SERVICE}={name}"})
+            break
+        except docker.errors.APIError:
+            time.sleep(0.5)
+    else:
+        return
+    for image in found:
         if image.labels.get(LABEL_WORKSPACE) != workspace_key:
             continue
         for tag in image.tags:
-            try:
+            with contextlib.suppress(docker.errors.APIError):
                 client.images.remove(tag)
-            except Exception:  # held by a running build or container: the engine keeps it
-                continue
