@@ -25,7 +25,14 @@ from modelport.targets.kubernetes.target import KubernetesTarget
 from tests.targets.container.test_container_service import Load
 from tests.targets.kubernetes.conftest import Kube
 
-pytestmark = [pytest.mark.kubernetes, pytest.mark.containers, pytest.mark.slow]
+# deploys build an image: the first one on a machine (or after a change to modelport, which is
+# in the image) installs the environment layer, minutes on a busy machine
+pytestmark = [
+    pytest.mark.kubernetes,
+    pytest.mark.containers,
+    pytest.mark.slow,
+    pytest.mark.timeout(900),
+]
 
 
 def _app(folder: Path, answer: str, init: str = "pass") -> Path:
