@@ -452,6 +452,8 @@ _NO_LABELS = "modelport does not label environment versions"
 _DEFINITION_FILE = "azureml_environment.json"
 _CONDA_FILE = "conda_dependencies.yml"
 _DOCKERFILE = "BaseDockerfile"
+
+
 def _exclude_newer(value: Any) -> str | None:
     """AUTO, None, or a date: checked when set, so a typo fails where it was written."""
     if value is None or value == AUTO:

@@ -34,6 +34,7 @@ import psutil
 from modelport import settings
 from modelport._net import client_host
 from modelport.deploy import credentials
+from modelport.deploy.logfile import append_line, read_from, tail
 from modelport.deploy.placement import machine_problem, place_here
 from modelport.deploy.states import FAILED, HEALTHY, TRANSITIONING, UNHEALTHY
 from modelport.deploy.target import DeploymentTarget, Log, ServiceRecord, ServiceSpec
@@ -187,7 +188,7 @@ class ContainerTarget(DeploymentTarget):
         return f"{_base_url(record)}/swagger.json"
 
     def logs(self, record: ServiceRecord, num_lines: int) -> str:
-        deploy_lines = _tail(record.home / LOG_NAME, num_lines)
+        deploy_lines = tail(record.home / LOG_NAME, num_lines)
         rev = _current(record.home)
         if rev is None:
             return deploy_lines
@@ -195,19 +196,10 @@ class ContainerTarget(DeploymentTarget):
         return f"{deploy_lines}\n--- container {rev.container} ---\n{output}".strip("\n")
 
     def read_log(self, record: ServiceRecord, offset: int) -> tuple[str, int]:
-        try:
-            with open(record.home / LOG_NAME, "rb") as f:
-                f.seek(offset)
-                chunk = f.read()
-        except FileNotFoundError:
-            return "", offset
-        complete = chunk[: chunk.rfind(b"\n") + 1]
-        return complete.decode(errors="replace"), offset + len(complete)
+        return read_from(record.home / LOG_NAME, offset)
 
     def write_log(self, record: ServiceRecord, line: str) -> None:
-        record.home.mkdir(parents=True, exist_ok=True)
-        with open(record.home / LOG_NAME, "a", encoding="utf-8") as f:
-            f.write(line.rstrip("\n") + "\n")
+        append_line(record.home / LOG_NAME, line)
 
     def get_keys(self, record: ServiceRecord) -> tuple[str, str]:
         keys = credentials.read_keys(record.home / "secrets" / "keys.json")
@@ -405,14 +397,6 @@ def _base_url(record: ServiceRecord) -> str:
     scheme = "https" if record.deployment_config.ssl_enabled else "http"
     name = record.deployment_config.ssl_cname if record.deployment_config.ssl_enabled else None
     return f"{scheme}://{name or client_host(host)}:{port}"
-
-
-def _tail(path: Path, num_lines: int) -> str:
-    try:
-        lines = path.read_text(errors="replace").splitlines()
-    except FileNotFoundError:
-        return ""
-    return "\n".join(lines[-num_lines:])
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
