@@ -11,7 +11,7 @@ import pytest
 from modelport.core import Environment, InferenceConfig, Model, Workspace
 from modelport.errors import InvalidArgument, NotFound
 from modelport.packaging import DockerUnavailable, ModelPackage, PackageNotFound
-from tests.packaging.conftest import SEED_SCRIPT
+from tests.packaging.conftest import SEED_SCRIPT, environment_lines
 
 
 def test_the_seed_package_saves_a_complete_build_context(
@@ -40,8 +40,8 @@ def test_the_seed_package_saves_a_complete_build_context(
     assert model_copy.read_bytes() == model_file.read_bytes()
     assert model_copy.stat().st_nlink == 1  # a real copy: build contexts can't follow links
 
-    requirements = (saved / "requirements.txt").read_text().splitlines()
-    assert requirements[1:] == [
+    wheel_file = saved / "wheels" / "modelport-0.1.0-py3-none-any.whl"
+    assert environment_lines(saved, wheel_file) == [
         f"scikit-learn=={sklearn.__version__}",
         "joblib",
         "inference-schema[numpy-support]",
@@ -164,10 +164,7 @@ def test_a_no_code_model_packages_with_its_runtime(pws: Workspace, model_file: P
     context = package.context_path
     assert (context / "app" / "sklearn_score.py").is_file()
     assert 'ENV AZUREML_ENTRY_SCRIPT="sklearn_score.py"' in (context / "Dockerfile").read_text()
-    assert (context / "requirements.txt").read_text().splitlines()[1:] == [
-        f"scikit-learn=={sklearn.__version__}",
-        "joblib",
-    ]
+    assert environment_lines(context) == [f"scikit-learn=={sklearn.__version__}", "joblib"]
     assert "reuses an interpreter as it is" in package.get_logs()
 
 

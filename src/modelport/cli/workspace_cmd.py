@@ -92,7 +92,7 @@ def set_registry(
     if username is not None and not password_stdin:
         raise InvalidArgument(
             "--username needs the password on standard input.",
-            hint="echo \"$PASSWORD\" | modelport workspace set-registry ADDRESS "
+            hint='echo "$PASSWORD" | modelport workspace set-registry ADDRESS '
             "--username USER --password-stdin",
         )
     password = _read_password() if password_stdin else None
@@ -141,7 +141,7 @@ def _read_password() -> str:
     if stream.isatty():
         raise InvalidArgument(
             "--password-stdin reads the password from a pipe, not a terminal.",
-            hint="echo \"$PASSWORD\" | modelport workspace set-registry ... --password-stdin",
+            hint='echo "$PASSWORD" | modelport workspace set-registry ... --password-stdin',
         )
     password = stream.readline().rstrip("\r\n")
     if not password:

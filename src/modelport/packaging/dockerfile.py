@@ -2,8 +2,9 @@
 
 The layout mirrors the reference image, so v1 scripts find what they expect: the app at
 `/var/azureml-app`, models under `azureml-models/<name>/<version>/`, the server on port 5001.
-Dependencies are installed before anything else is copied, so rebuilding after a change to the
-script or the models reuses the (slow) install layer.
+Third-party packages are installed before anything else is copied, and modelport itself after
+them, so rebuilding after a change to the script, the models or modelport reuses the (slow)
+install layer.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from modelport import settings
+from modelport._version import __version__
 from modelport.errors import InvalidArgument
 from modelport.scoring.config import ServerConfig, server_command
 
@@ -41,16 +43,15 @@ class DockerfileSpec:
 
 
 def render(spec: DockerfileSpec) -> str:
-    """The Dockerfile text; `docker run -p 6789:5001 IMAGE` then answers on :6789/score."""
-    # A virtualenv works on every base: Debian's own python refuses a system-wide pip install.
-    install = [
-        f"{VENV}/bin/python",
-        "-m",
-        "pip",
-        "install",
-        "-r",
-        f"{SUPPORT_DIR}/requirements.txt",
-    ]
+    """The Dockerfile text; `docker run -p 6789:5001 IMAGE` then answers on :6789/score.
+
+    Layers, slowest and most stable first, so each change rebuilds only what follows it:
+    the third-party packages (requirements.txt: the environment's packages and modelport's
+    own dependencies, so the layer's cache key is the environment alone), the extra steps,
+    the modelport runtime (a small `--no-deps` install: editing modelport rebuilds only this),
+    then the models and the app.
+    """
+    pip = f"{VENV}/bin/python -m pip install"
     lines = [f"# {line}" for line in spec.header]
     lines += [
         f"FROM {spec.base_image}",
@@ -60,15 +61,19 @@ def render(spec: DockerfileSpec) -> str:
         _env("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
         _env("PATH", f"{VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
         "",
-        "# Dependencies first: this layer is reused while only the app or the models change.",
+        "# Third-party packages: this layer is reused until the environment changes.",
+        # A virtualenv works on every base: Debian's own python refuses a system-wide install.
         f"COPY requirements.txt {SUPPORT_DIR}/requirements.txt",
+        f"RUN python3 -m venv {VENV} && {pip} -r {SUPPORT_DIR}/requirements.txt",
     ]
-    if spec.wheel is not None:
-        lines.append(f"COPY {spec.wheel} {SUPPORT_DIR}/{_basename(spec.wheel)}")
-        install.append(f"{SUPPORT_DIR}/{_basename(spec.wheel)}")
-    lines.append(f"RUN python3 -m venv {VENV} && " + " ".join(install))
     if spec.extra_steps and spec.extra_steps.strip():
         lines += ["", "# extra_docker_file_steps", spec.extra_steps.strip()]
+    lines += ["", "# The modelport runtime: small, rebuilt when modelport changes."]
+    if spec.wheel is not None:
+        inside = f"{SUPPORT_DIR}/{_basename(spec.wheel)}"
+        lines += [f"COPY {spec.wheel} {inside}", f"RUN {pip} --no-deps {inside}"]
+    else:  # no wheel to copy: the index's release, with whatever it needs beyond the env
+        lines.append(f'RUN {pip} "modelport=={__version__}"')
     lines.append("")
     if spec.model_dir is not None:
         lines.append(f"COPY azureml-models/ {APP_ROOT}/azureml-models/")
