@@ -254,3 +254,7 @@ def test_a_container_service_with_ssl_enabled_serves_https(
         service.scoring_uri, json=REQUEST, verify=verifying_context(cert), timeout=30
     )
     assert response.status_code == 200 and len(response.json()) == 1
+    cert.unlink()  # run() verifies with the copy the service serves, not the user's file
+    assert len(service.run(REQUEST)) == 1
+    with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+        httpx.post(service.scoring_uri, json=REQUEST, timeout=30)  # the system CAs alone

@@ -172,6 +172,10 @@ class ContainerTarget(DeploymentTarget):
         if error is not None:
             raise WebserviceException(f"Restart failed: {error}")
 
+    def certificate_file(self, record: ServiceRecord) -> Path | None:
+        found = record.home / "secrets" / "tls.crt"  # the copy the container serves
+        return found if record.deployment_config.ssl_enabled and found.is_file() else None
+
     def process_ids(self, record: ServiceRecord) -> list[int]:
         rev = _current(record.home)
         if rev is None:
