@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from modelport.errors import InvalidArgument
-from modelport.packaging.dockerfile import DockerfileSpec, render
+from modelport.packaging.dockerfile import DockerfileSpec, environment_lines, render
 
 
 def _spec(**changes: object) -> DockerfileSpec:
@@ -20,8 +20,9 @@ def _spec(**changes: object) -> DockerfileSpec:
 
 
 def test_layers_go_from_slowest_to_fastest_changing() -> None:
-    """Third-party packages, extra steps, the modelport runtime, models, app: an edit to
-    modelport rebuilds only the small runtime layer and what follows it."""
+    """Third-party packages, extra steps, the modelport runtime, settings, models, app: an
+    edit to modelport rebuilds only the small runtime layer and what follows it, an edit to
+    the script only the last layer."""
     lines = render(_spec(extra_steps="RUN apt-get update\n")).splitlines()
     wheel = "/opt/modelport/modelport-0.1.0-py3-none-any.whl"
     order = [
@@ -31,16 +32,20 @@ def test_layers_go_from_slowest_to_fastest_changing() -> None:
         "RUN apt-get update",
         f"COPY wheels/modelport-0.1.0-py3-none-any.whl {wheel}",
         f"RUN /opt/venv/bin/python -m pip install --no-deps {wheel}",
+        'ENV AZUREML_ENTRY_SCRIPT="score.py"',
+        'CMD ["python", "-m", "modelport.scoring", "--host", "0.0.0.0", "--port", "5001"]',
         "COPY azureml-models/ /var/azureml-app/azureml-models/",
         "COPY app/ /var/azureml-app/",
     ]
     positions = [lines.index(line) for line in order]
     assert lines[0].startswith("FROM ") and positions == sorted(positions)
+    assert lines[-1] == "COPY app/ /var/azureml-app/"
     assert sum("wheels/" in line or ".whl" in line for line in lines) == 2  # only the runtime's
-    assert lines[-2:] == [
-        "EXPOSE 5001",
-        'CMD ["python", "-m", "modelport.scoring", "--host", "0.0.0.0", "--port", "5001"]',
-    ]
+    # the environment image's Dockerfile is this one's first lines, so its layers are shared
+    part = "\n".join(environment_lines("python:3.11-slim"))
+    assert render(_spec()).startswith(part + "\n")
+    with_header = render(_spec(header=("a comment",))).splitlines()
+    assert with_header[0] == "# a comment" and with_header[1:].index("FROM python:3.11-slim") == 0
 
 
 def test_without_models_or_wheel_nothing_refers_to_them() -> None:

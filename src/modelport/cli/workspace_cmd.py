@@ -135,10 +135,12 @@ def clear_registry(workspace_path: str | None) -> None:
 
 
 def _read_password() -> str:
+    import sys
+
     from modelport.errors import InvalidArgument
 
-    stream = click.get_text_stream("stdin")
-    if stream.isatty():
+    stream = sys.stdin
+    if stream is None or stream.isatty():
         raise InvalidArgument(
             "--password-stdin reads the password from a pipe, not a terminal.",
             hint='echo "$PASSWORD" | modelport workspace set-registry ... --password-stdin',

@@ -26,6 +26,7 @@ DEFAULT_BASE_IMAGE = "python:3.11-slim"
 SERVER_COMMAND = tuple(
     server_command(ServerConfig(host="0.0.0.0", port=PORT), keep=("host", "port"))
 )
+_PIP = f"{VENV}/bin/python -m pip install"
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -49,12 +50,40 @@ def render(spec: DockerfileSpec) -> str:
     the third-party packages (requirements.txt: the environment's packages and modelport's
     own dependencies, so the layer's cache key is the environment alone), the extra steps,
     the modelport runtime (a small `--no-deps` install: editing modelport rebuilds only this),
-    then the models and the app.
+    the settings (metadata), then the models and the app, the two that change most often.
     """
-    pip = f"{VENV}/bin/python -m pip install"
     lines = [f"# {line}" for line in spec.header]
+    lines += environment_lines(spec.base_image)
+    if spec.extra_steps and spec.extra_steps.strip():
+        lines += ["", "# extra_docker_file_steps", spec.extra_steps.strip()]
+    lines += ["", "# The modelport runtime: small, rebuilt when modelport changes."]
+    if spec.wheel is not None:
+        inside = f"{SUPPORT_DIR}/{_basename(spec.wheel)}"
+        lines += [f"COPY {spec.wheel} {inside}", f"RUN {_PIP} --no-deps {inside}"]
+    else:  # no wheel to copy: the index's release, with whatever it needs beyond the env
+        lines.append(f'RUN {_PIP} "modelport=={__version__}"')
+    env = {**spec.environment, "AML_APP_ROOT": APP_ROOT, "AZUREML_ENTRY_SCRIPT": spec.entry_script}
+    if spec.model_dir is not None:
+        env["AZUREML_MODEL_DIR"] = spec.model_dir
+    lines += ["", f"WORKDIR {APP_ROOT}"]
+    lines += [_env(name, value) for name, value in env.items()]
     lines += [
-        f"FROM {spec.base_image}",
+        f"EXPOSE {PORT}",
+        "CMD [" + ", ".join(f'"{arg}"' for arg in SERVER_COMMAND) + "]",
+        "",
+    ]
+    if spec.model_dir is not None:
+        lines.append(f"COPY azureml-models/ {APP_ROOT}/azureml-models/")
+    lines.append(f"COPY app/ {APP_ROOT}/")
+    return "\n".join(lines) + "\n"
+
+
+def environment_lines(base_image: str) -> list[str]:
+    """The Dockerfile's first part, up to the third-party packages: built on its own as the
+    environment image (a cache that outlives the services built on it), then matched
+    step for step, from the engine's layer cache, by every image that starts with it."""
+    return [
+        f"FROM {base_image}",
         "",
         _env("PYTHONUNBUFFERED", "1"),
         _env("PIP_NO_CACHE_DIR", "1"),
@@ -64,30 +93,8 @@ def render(spec: DockerfileSpec) -> str:
         "# Third-party packages: this layer is reused until the environment changes.",
         # A virtualenv works on every base: Debian's own python refuses a system-wide install.
         f"COPY requirements.txt {SUPPORT_DIR}/requirements.txt",
-        f"RUN python3 -m venv {VENV} && {pip} -r {SUPPORT_DIR}/requirements.txt",
+        f"RUN python3 -m venv {VENV} && {_PIP} -r {SUPPORT_DIR}/requirements.txt",
     ]
-    if spec.extra_steps and spec.extra_steps.strip():
-        lines += ["", "# extra_docker_file_steps", spec.extra_steps.strip()]
-    lines += ["", "# The modelport runtime: small, rebuilt when modelport changes."]
-    if spec.wheel is not None:
-        inside = f"{SUPPORT_DIR}/{_basename(spec.wheel)}"
-        lines += [f"COPY {spec.wheel} {inside}", f"RUN {pip} --no-deps {inside}"]
-    else:  # no wheel to copy: the index's release, with whatever it needs beyond the env
-        lines.append(f'RUN {pip} "modelport=={__version__}"')
-    lines.append("")
-    if spec.model_dir is not None:
-        lines.append(f"COPY azureml-models/ {APP_ROOT}/azureml-models/")
-    lines += [f"COPY app/ {APP_ROOT}/", f"WORKDIR {APP_ROOT}", ""]
-    env = {**spec.environment, "AML_APP_ROOT": APP_ROOT, "AZUREML_ENTRY_SCRIPT": spec.entry_script}
-    if spec.model_dir is not None:
-        env["AZUREML_MODEL_DIR"] = spec.model_dir
-    lines += [_env(name, value) for name, value in env.items()]
-    lines += [
-        "",
-        f"EXPOSE {PORT}",
-        "CMD [" + ", ".join(f'"{arg}"' for arg in SERVER_COMMAND) + "]",
-    ]
-    return "\n".join(lines) + "\n"
 
 
 def default_base_image() -> str:

@@ -95,7 +95,8 @@ def cws(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
         service.delete()
     label = f"{LABEL_WORKSPACE}={workspace_key(str(workspace.path))}"
     left = [c.name for c in engine.client.containers.list(all=True, filters={"label": label})]
-    images = [i.tags for i in engine.client.images.list(filters={"label": label})]
+    # all=True: the images of build steps carry the labels too
+    images = [i.id for i in engine.client.images.list(all=True, filters={"label": label})]
     workspace.close()
     assert (left, images) == ([], []), "the test left containers or images behind"
 

@@ -241,7 +241,9 @@ class ContainerTarget(DeploymentTarget):
         labels = containers.labels(spec.name, str(spec.workspace.path), spec.revision)
         started = time.monotonic()
         log(f"building image {reference} FROM {plan.base_image}")
-        images.build_image(client, context, reference, log, labels, plan.base_image)
+        images.build_layered(
+            client, spec.workspace, context, reference, log, labels, plan.base_image
+        )
         log(f"image {reference} ready in {time.monotonic() - started:.1f}s")
         return reference
 
