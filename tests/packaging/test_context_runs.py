@@ -49,7 +49,8 @@ class Image:
 def play(context: Path, root: Path) -> Image:
     """Apply the context's Dockerfile (COPY, ENV, WORKDIR, RUN, CMD) to a folder."""
     image = Image(root)
-    for line in (context / "Dockerfile").read_text().splitlines():
+    text = (context / "Dockerfile").read_text().replace("\\\n", " ")  # continued lines
+    for line in text.splitlines():
         instruction, _, rest = line.partition(" ")
         if instruction == "COPY":
             source, dest = shlex.split(rest)
@@ -60,8 +61,9 @@ def play(context: Path, root: Path) -> Image:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(context / source, target)
         elif instruction == "ENV":
-            name, _, value = rest.partition("=")
-            image.env[name] = shlex.split(value)[0]
+            for assignment in shlex.split(rest):
+                name, _, value = assignment.partition("=")
+                image.env[name] = value
         elif instruction == "WORKDIR":
             image.workdir = rest
         elif instruction == "RUN":

@@ -20,9 +20,9 @@ def _spec(**changes: object) -> DockerfileSpec:
 
 
 def test_layers_go_from_slowest_to_fastest_changing() -> None:
-    """Third-party packages, extra steps, the modelport runtime, settings, models, app: an
+    """Third-party packages, extra steps, the modelport runtime, models, app, settings: an
     edit to modelport rebuilds only the small runtime layer and what follows it, an edit to
-    the script only the last layer."""
+    the script the last two, another entry script in the same folder only the last."""
     lines = render(_spec(extra_steps="RUN apt-get update\n")).splitlines()
     wheel = "/opt/modelport/modelport-0.1.0-py3-none-any.whl"
     order = [
@@ -32,14 +32,17 @@ def test_layers_go_from_slowest_to_fastest_changing() -> None:
         "RUN apt-get update",
         f"COPY wheels/modelport-0.1.0-py3-none-any.whl {wheel}",
         f"RUN /opt/venv/bin/python -m pip install --no-deps {wheel}",
-        'ENV AZUREML_ENTRY_SCRIPT="score.py"',
         'CMD ["python", "-m", "modelport.scoring", "--host", "0.0.0.0", "--port", "5001"]',
         "COPY azureml-models/ /var/azureml-app/azureml-models/",
         "COPY app/ /var/azureml-app/",
     ]
     positions = [lines.index(line) for line in order]
     assert lines[0].startswith("FROM ") and positions == sorted(positions)
-    assert lines[-1] == "COPY app/ /var/azureml-app/"
+    assert lines[-3:] == [  # the settings: one instruction, last
+        'ENV AML_APP_ROOT="/var/azureml-app" \\',
+        '    AZUREML_ENTRY_SCRIPT="score.py" \\',
+        '    AZUREML_MODEL_DIR="/var/azureml-app/azureml-models/m/1"',
+    ]
     assert sum("wheels/" in line or ".whl" in line for line in lines) == 2  # only the runtime's
     # the environment image's Dockerfile is this one's first lines, so its layers are shared
     part = "\n".join(environment_lines("python:3.11-slim"))

@@ -53,9 +53,9 @@ def test_the_seed_package_saves_a_complete_build_context(
         "COPY wheels/modelport-0.1.0-py3-none-any.whl /opt/modelport/modelport-0.1.0-py3-none-any.whl",
         "COPY azureml-models/ /var/azureml-app/azureml-models/",
         "COPY app/ /var/azureml-app/",
-        'ENV AML_APP_ROOT="/var/azureml-app"',
-        'ENV AZUREML_ENTRY_SCRIPT="score.py"',
-        'ENV AZUREML_MODEL_DIR="/var/azureml-app/azureml-models/sklearn_regression_model/1"',
+        'ENV AML_APP_ROOT="/var/azureml-app" \\',
+        '    AZUREML_ENTRY_SCRIPT="score.py" \\',
+        '    AZUREML_MODEL_DIR="/var/azureml-app/azureml-models/sklearn_regression_model/1"',
         "EXPOSE 5001",
         'CMD ["python", "-m", "modelport.scoring", "--host", "0.0.0.0", "--port", "5001"]',
     ):
@@ -130,7 +130,7 @@ def test_source_directory_base_image_variables_and_extra_steps(
     dockerfile = (package.context_path / "Dockerfile").read_text().splitlines()
     assert dockerfile[3] == "FROM python:3.12-slim"
     assert "RUN apt-get update && apt-get install -y libgomp1" in dockerfile
-    assert 'ENV GREETING="hello world"' in dockerfile
+    assert 'ENV GREETING="hello world" \\' in dockerfile  # the first of the settings
 
 
 def test_a_workspace_inside_the_source_directory_is_not_packaged(
@@ -163,7 +163,7 @@ def test_a_no_code_model_packages_with_its_runtime(pws: Workspace, model_file: P
     package.wait_for_creation()
     context = package.context_path
     assert (context / "app" / "sklearn_score.py").is_file()
-    assert 'ENV AZUREML_ENTRY_SCRIPT="sklearn_score.py"' in (context / "Dockerfile").read_text()
+    assert '    AZUREML_ENTRY_SCRIPT="sklearn_score.py" \\' in (context / "Dockerfile").read_text()
     assert environment_lines(context) == [f"scikit-learn=={sklearn.__version__}", "joblib"]
     assert "reuses an interpreter as it is" in package.get_logs()
 

@@ -62,12 +62,9 @@ def render(spec: DockerfileSpec) -> str:
         lines += [f"COPY {spec.wheel} {inside}", f"RUN {_PIP} --no-deps {inside}"]
     else:  # no wheel to copy: the index's release, with whatever it needs beyond the env
         lines.append(f'RUN {_PIP} "modelport=={__version__}"')
-    env = {**spec.environment, "AML_APP_ROOT": APP_ROOT, "AZUREML_ENTRY_SCRIPT": spec.entry_script}
-    if spec.model_dir is not None:
-        env["AZUREML_MODEL_DIR"] = spec.model_dir
-    lines += ["", f"WORKDIR {APP_ROOT}"]
-    lines += [_env(name, value) for name, value in env.items()]
     lines += [
+        "",
+        f"WORKDIR {APP_ROOT}",
         f"EXPOSE {PORT}",
         "CMD [" + ", ".join(f'"{arg}"' for arg in SERVER_COMMAND) + "]",
         "",
@@ -75,6 +72,12 @@ def render(spec: DockerfileSpec) -> str:
     if spec.model_dir is not None:
         lines.append(f"COPY azureml-models/ {APP_ROOT}/azureml-models/")
     lines.append(f"COPY app/ {APP_ROOT}/")
+    env = {**spec.environment, "AML_APP_ROOT": APP_ROOT, "AZUREML_ENTRY_SCRIPT": spec.entry_script}
+    if spec.model_dir is not None:
+        env["AZUREML_MODEL_DIR"] = spec.model_dir
+    # one instruction, last: images that differ only here (another entry script in the same
+    # source directory) share every layer before it
+    lines.append("ENV " + " \\\n    ".join(_assignment(n, v) for n, v in env.items()))
     return "\n".join(lines) + "\n"
 
 
@@ -103,7 +106,12 @@ def default_base_image() -> str:
 
 
 def _env(name: str, value: str) -> str:
-    """One `ENV NAME="value"` line, quoted so spaces, quotes and `$` arrive unchanged."""
+    """One `ENV NAME="value"` line."""
+    return f"ENV {_assignment(name, value)}"
+
+
+def _assignment(name: str, value: str) -> str:
+    """`NAME="value"`, quoted so spaces, quotes and `$` arrive unchanged."""
     if not _ENV_NAME.match(name):
         raise InvalidArgument(f"Environment variable name {name!r} cannot be set in a Dockerfile.")
     if "\n" in value or "\r" in value:
@@ -111,7 +119,7 @@ def _env(name: str, value: str) -> str:
             f"Environment variable {name} holds a line break; a Dockerfile can't."
         )
     quoted = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
-    return f'ENV {name}="{quoted}"'
+    return f'{name}="{quoted}"'
 
 
 def _basename(path: str) -> str:

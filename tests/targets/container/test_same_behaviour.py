@@ -31,7 +31,7 @@ from tests.scoring.conftest import SCRIPTS, fit_ridge
 from tests.scoring.test_conformance import CASES, JSON, ROW, _snapshot
 from tests.targets.container.conftest import LABEL_WORKSPACE, Engine
 
-pytestmark = [pytest.mark.containers, pytest.mark.slow]
+pytestmark = [pytest.mark.containers, pytest.mark.slow, pytest.mark.timeout(1500)]
 
 ENTRY_SCRIPTS = sorted(p.name for p in SCRIPTS.glob("*.py"))
 AT_ONCE = 4  # scripts in flight: each runs one container and one local service
