@@ -12,10 +12,11 @@ import hashlib
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from modelport import settings
 from modelport._locks import named_lock
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from modelport.workspace import Workspace
 
 Log = Callable[[str], None]
+T = TypeVar("T")
 REGISTRY_ENV = "MODELPORT_CONTAINER_REGISTRY"
 ENVIRONMENT_REPOSITORY = "localhost/modelport-environment"
 LABEL_ENVIRONMENT = "org.modelport.environment"
@@ -144,11 +146,16 @@ def build_layered(
     base_image: str | None = None,
 ) -> str:
     """Build a package's context as `reference` on top of its environment image (built
-    first when the engine lacks it, and remembered as the workspace's cache); the image id."""
-    environment = ensure_environment_image(client, context, log)
-    if environment is not None:
-        remember_environment_image(workspace, environment)
-    return build_image(client, context, reference, log, labels, base_image)
+    first when the engine lacks it, and remembered as the workspace's cache); the image id.
+
+    One build at a time per workspace: the engine gains nothing from concurrent builds of
+    shared layers (four at once took as long as four in turn, measured on Podman) and Podman
+    fails some of them ("error deleting build container")."""
+    with named_lock(workspace.path / "cache", "image-build"):
+        environment = ensure_environment_image(client, context, log)
+        if environment is not None:
+            remember_environment_image(workspace, environment)
+        return build_image(client, context, reference, log, labels, base_image)
 
 
 def ensure_environment_image(client: Any, context: Path, log: Log) -> str | None:
@@ -195,11 +202,12 @@ def reclaim_environment_images(workspace: Workspace, dry_run: bool = False) -> l
         if not known or engine.engine_problem(workspace) is not None:
             return [Reclaimed(ENVIRONMENT_CATEGORY, 0, 0)]
         client = engine.connect(workspace)
-        every = client.api.images(all=True)
+        every = retry_listing(lambda: client.api.images(all=True))
         by_id = {_id(image["Id"]): image for image in every}
         by_tag = {tag: image for image in every for tag in image.get("RepoTags") or []}
         parents = _parents(every)
-        in_use = {_id(c.get("ImageID") or "") for c in client.api.containers(all=True)}
+        containers = retry_listing(lambda: client.api.containers(all=True))
+        in_use = {_id(c.get("ImageID") or "") for c in containers}
         kept = []
         for reference in known:
             image = by_tag.get(reference)
@@ -248,6 +256,20 @@ def _own_size(image: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> int:
     return int(image.get("Size") or 0)
 
 
+def retry_listing(call: Callable[[], T], timeout: float = 30) -> T:
+    """`call()` (a listing), tried again while the engine fails it: Podman fails a listing
+    that meets an image another client is removing right then ("image not known")."""
+    docker = engine.docker_module()
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return call()
+        except docker.errors.APIError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def _parents(images: Iterable[dict[str, Any]]) -> set[str]:
     """Ids of the images another image builds on."""
     return {_id(image.get("ParentId") or "") for image in images} - {""}
@@ -264,10 +286,15 @@ def _remove_untagged(client: Any, labels: Mapping[str, str]) -> None:
     if not labels:
         return
     key, value = next(iter(labels.items()))
-    parents = _parents(client.api.images(all=True))
-    for image in client.api.images(all=True, filters={"label": f"{key}={value}"}):
+    docker = engine.docker_module()
+    try:  # best effort: the build's own failure is what the caller must see
+        parents = _parents(client.api.images(all=True))
+        steps = client.api.images(all=True, filters={"label": f"{key}={value}"})
+    except docker.errors.APIError:
+        return
+    for image in steps:
         if not image.get("RepoTags") and _id(image["Id"]) not in parents:
-            with contextlib.suppress(Exception):  # held by a container: the engine keeps it
+            with contextlib.suppress(docker.errors.APIError):  # held by a container: kept
                 client.images.remove(image["Id"])
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelport.packaging import engine
+from modelport.packaging.containers import retry_listing
 from modelport.packaging.engine import workspace_key
 
 LABEL_SERVICE = "org.modelport.service"
@@ -152,7 +153,9 @@ def labelled(collection: Any, service: str, workspace_path: str) -> list[Any]:
     (Podman's Docker API answers nothing to two label filters) and on the other here."""
     key = workspace_key(workspace_path)
     options = {"all": True} if hasattr(collection, "run") else {}
-    found = collection.list(filters={"label": f"{LABEL_SERVICE}={service}"}, **options)
+    found = retry_listing(
+        lambda: collection.list(filters={"label": f"{LABEL_SERVICE}={service}"}, **options)
+    )
     return [item for item in found if (item.labels or {}).get(LABEL_WORKSPACE) == key]
 
 

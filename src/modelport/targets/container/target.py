@@ -147,12 +147,17 @@ class ContainerTarget(DeploymentTarget):
         return HEALTHY, None
 
     def delete(self, record: ServiceRecord) -> None:
-        client = _client(record.workspace)
-        rev = _current(record.home)
-        if rev is not None:
-            containers.stop_and_remove(client, rev.container, timeout=10)
-        containers.remove_everything(client, record.name, str(record.workspace.path))
-        _stop_portkeeper(record.home)
+        """Container, image tags (with their build steps), port owner and folder; the port
+        owner stops even when the engine fails, and the folder stays until the engine
+        cleanup succeeded, so a second delete finishes the job."""
+        try:
+            client = _client(record.workspace)
+            rev = _current(record.home)
+            if rev is not None:
+                containers.stop_and_remove(client, rev.container, timeout=10)
+            containers.remove_everything(client, record.name, str(record.workspace.path))
+        finally:
+            _stop_portkeeper(record.home)
         shutil.rmtree(record.home, ignore_errors=True)
 
     def restart(self, record: ServiceRecord) -> None:
