@@ -13,7 +13,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -131,7 +131,7 @@ def build_image(
         if isinstance(aux, dict) and aux.get("ID"):
             image_id = str(aux["ID"])
     if failure is not None or image_id is None:
-        _remove_untagged(client, labels or {})
+        remove_build_steps(client, labels or {})
         raise PackageError(_build_failure(failure or "no image was produced", output, base_image))
     return image_id
 
@@ -151,7 +151,7 @@ def build_layered(
     One build at a time per workspace: the engine gains nothing from concurrent builds of
     shared layers (four at once took as long as four in turn, measured on Podman) and Podman
     fails some of them ("error deleting build container")."""
-    with named_lock(workspace.path / "cache", "image-build"):
+    with image_lock(workspace):
         environment = ensure_environment_image(client, context, log)
         if environment is not None:
             remember_environment_image(workspace, environment)
@@ -280,22 +280,34 @@ def _id(value: str) -> str:
     return value.removeprefix("sha256:")
 
 
-def _remove_untagged(client: Any, labels: Mapping[str, str]) -> None:
-    """A failed build leaves the images of the steps it finished, with our labels: remove
-    those no other image builds on (the engine then drops their unused parents too)."""
+def remove_build_steps(client: Any, labels: Mapping[str, str]) -> None:
+    """A failed build leaves the images of the steps it finished, with the build's labels:
+    remove those no other image builds on (the engine then drops their unused parents too).
+    Best effort: a build's own failure is what the caller must see."""
     if not labels:
         return
-    key, value = next(iter(labels.items()))
+    (key, value), *others = labels.items()
     docker = engine.docker_module()
-    try:  # best effort: the build's own failure is what the caller must see
+    try:
         parents = _parents(client.api.images(all=True))
         steps = client.api.images(all=True, filters={"label": f"{key}={value}"})
     except docker.errors.APIError:
         return
     for image in steps:
-        if not image.get("RepoTags") and _id(image["Id"]) not in parents:
+        own = image.get("Labels") or {}
+        if image.get("RepoTags") or _id(image["Id"]) in parents:
+            continue
+        if all(own.get(k) == v for k, v in others):
             with contextlib.suppress(docker.errors.APIError):  # held by a container: kept
                 client.images.remove(image["Id"])
+
+
+@contextlib.contextmanager
+def image_lock(workspace: Workspace) -> Iterator[None]:
+    """Held while a workspace builds or removes images: a removal prunes the cached steps a
+    concurrent build may be reusing (Podman then fails it: "identifier is not a container")."""
+    with named_lock(workspace.path / "cache", "image-build"):
+        yield
 
 
 def _lines(chunk: dict[str, Any]) -> Iterable[str]:

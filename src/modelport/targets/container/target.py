@@ -110,7 +110,8 @@ class ContainerTarget(DeploymentTarget):
             tail = containers.container_logs(client, new.container, 20)
             containers.stop_and_remove(client, new.container, timeout=5)
             if old is None or old.image != new.image:
-                containers.remove_image(client, new.image)
+                with images.image_lock(spec.workspace):
+                    containers.remove_image(client, new.image)
             kept = "the previous revision keeps serving" if old else "the service is down"
             log(f"update to revision {spec.revision} failed: {error}")
             raise WebserviceException(
@@ -121,7 +122,8 @@ class ContainerTarget(DeploymentTarget):
         if old is not None:
             log(f"revision {spec.revision} serving; draining revision {old.revision}")
             containers.stop_and_remove(client, old.container)
-            containers.remove_image(client, old.image)
+            with images.image_lock(spec.workspace):
+                containers.remove_image(client, old.image)
             (record.home / "run" / old.ready_file).unlink(missing_ok=True)
         log(f"update: revision {spec.revision} serving")
         return data
@@ -155,7 +157,8 @@ class ContainerTarget(DeploymentTarget):
             rev = _current(record.home)
             if rev is not None:
                 containers.stop_and_remove(client, rev.container, timeout=10)
-            containers.remove_everything(client, record.name, str(record.workspace.path))
+            with images.image_lock(record.workspace):
+                containers.remove_everything(client, record.name, str(record.workspace.path))
         finally:
             _stop_portkeeper(record.home)
         shutil.rmtree(record.home, ignore_errors=True)
