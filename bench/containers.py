@@ -3,6 +3,7 @@ image sizes, and req/s of a container service against a local service of the sam
 
     scripts/start-podman && scripts/build-base-image
     .venv/bin/python bench/containers.py [--duration 10] [--concurrency 16]
+    .venv/bin/python bench/containers.py --ab 3     # req/s A/B experiments only (see ab())
 
 Both services get the same cores (2 workers, cpu_cores=2 for the container) and the seed's
 numpy-schema score.py with a Ridge model; load comes from `wrk` on the same machine.
