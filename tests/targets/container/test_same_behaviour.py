@@ -294,5 +294,11 @@ def test_the_comparison_is_not_vacuous(fleet: Fleet) -> None:
         if a["request"].startswith("POST /score") and a["status"] == 200
     ]
     assert len(scored) >= 20
-    swagger = [fleet.results[s].container.answers[1] for s in healthy]
-    assert sum(a["status"] == 200 for a in swagger) >= 5  # schema scripts document themselves
+    documented = {s for s in healthy if fleet.results[s].container.answers[1]["status"] == 200}
+    # the schema-decorated scripts document themselves; the others answer 404 on both sides
+    assert documented == {
+        "pandas_schema.py",
+        "ridge_numpy.py",
+        "seed_sklearn.py",
+        "standard_types.py",
+    }
