@@ -11,6 +11,7 @@ Each script's services are deleted as soon as its answers are recorded.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -27,7 +28,7 @@ import pytest
 from modelport.core import Environment, InferenceConfig, Model, Workspace
 from modelport.core.webservice import ContainerWebservice, LocalWebservice, Webservice
 from modelport.environments import CondaDependencies
-from modelport.errors import WebserviceException
+from modelport.errors import ServiceNotFound, WebserviceException
 from tests.scoring.conftest import SCRIPTS, fit_ridge
 from tests.scoring.test_conformance import CASES, JSON, ROW, _snapshot
 from tests.targets.container.conftest import Engine, leftovers
@@ -180,24 +181,27 @@ class Fleet:
 
     def _run(self, script: str, began: float) -> Pair:
         name = "s-" + script.removesuffix(".py").replace("_", "-")
-        sides = []
-        for ws, config, models in (
-            (self.local_ws, LocalWebservice.deploy_configuration(workers=1), "local"),
-            (self.container_ws, ContainerWebservice.deploy_configuration(workers=1), "container"),
-        ):
-            service = Model.deploy(
-                ws, name, self.config[script][models], self.config[script]["ic"], config
-            )
-            sides.append(service)
         outcomes = []
         try:
-            for service in sides:
+            services = [  # both started before either is awaited
+                Model.deploy(ws, name, self.config[script][side], self.config[script]["ic"], dc)
+                for ws, dc, side in (
+                    (self.local_ws, LocalWebservice.deploy_configuration(workers=1), "local"),
+                    (
+                        self.container_ws,
+                        ContainerWebservice.deploy_configuration(workers=1),
+                        "container",
+                    ),
+                )
+            ]
+            for service in services:
                 outcome = _outcome(service)
                 _ask(outcome, service, script)
                 outcomes.append(outcome)
-        finally:
-            for service in sides:
-                service.delete()
+        finally:  # whatever failed, neither side's service outlives the script
+            for ws in (self.local_ws, self.container_ws):
+                with contextlib.suppress(ServiceNotFound):
+                    Webservice(ws, name).delete()
         return Pair(outcomes[0], outcomes[1], time.monotonic() - began)
 
 
