@@ -111,7 +111,8 @@ class ContainerTarget(DeploymentTarget):
             tail = containers.container_logs(client, new.container, 20)
             containers.stop_and_remove(client, new.container, timeout=5)
             if old is None or old.image != new.image:
-                containers.remove_image(client, new.image)
+                with images.image_lock(spec.workspace):
+                    containers.remove_image(client, new.image)
             kept = "the previous revision keeps serving" if old else "the service is down"
             log(f"update to revision {spec.revision} failed: {error}")
             raise WebserviceException(
@@ -122,7 +123,8 @@ class ContainerTarget(DeploymentTarget):
         if old is not None:
             log(f"revision {spec.revision} serving; draining revision {old.revision}")
             containers.stop_and_remove(client, old.container)
-            containers.remove_image(client, old.image)
+            with images.image_lock(spec.workspace):
+                containers.remove_image(client, old.image)
             (record.home / "run" / old.ready_file).unlink(missing_ok=True)
         log(f"update: revision {spec.revision} serving")
         return data
@@ -148,12 +150,18 @@ class ContainerTarget(DeploymentTarget):
         return HEALTHY, None
 
     def delete(self, record: ServiceRecord) -> None:
-        client = _client(record.workspace)
-        rev = _current(record.home)
-        if rev is not None:
-            containers.stop_and_remove(client, rev.container, timeout=10)
-        containers.remove_everything(client, record.name, str(record.workspace.path))
-        _stop_portkeeper(record.home)
+        """Container, image tags (with their build steps), port owner and folder; the port
+        owner stops even when the engine fails, and the folder stays until the engine
+        cleanup succeeded, so a second delete finishes the job."""
+        try:
+            client = _client(record.workspace)
+            rev = _current(record.home)
+            if rev is not None:
+                containers.stop_and_remove(client, rev.container, timeout=10)
+            with images.image_lock(record.workspace):
+                containers.remove_everything(client, record.name, str(record.workspace.path))
+        finally:
+            _stop_portkeeper(record.home)
         shutil.rmtree(record.home, ignore_errors=True)
 
     def restart(self, record: ServiceRecord) -> None:
@@ -172,6 +180,10 @@ class ContainerTarget(DeploymentTarget):
         error = self._await_ready(record, new, client)
         if error is not None:
             raise WebserviceException(f"Restart failed: {error}")
+
+    def certificate_file(self, record: ServiceRecord) -> Path | None:
+        found = record.home / "secrets" / "tls.crt"  # the copy the container serves
+        return found if record.deployment_config.ssl_enabled and found.is_file() else None
 
     def process_ids(self, record: ServiceRecord) -> list[int]:
         rev = _current(record.home)
@@ -229,7 +241,9 @@ class ContainerTarget(DeploymentTarget):
         labels = containers.labels(spec.name, str(spec.workspace.path), spec.revision)
         started = time.monotonic()
         log(f"building image {reference} FROM {plan.base_image}")
-        images.build_image(client, context, reference, log, labels, plan.base_image)
+        images.build_layered(
+            client, spec.workspace, context, reference, log, labels, plan.base_image
+        )
         log(f"image {reference} ready in {time.monotonic() - started:.1f}s")
         return reference
 
