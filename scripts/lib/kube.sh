@@ -6,7 +6,10 @@ KUBE_KUBELET_PORT="${MODELPORT_KUBE_KUBELET_PORT:-16250}"    # healthz port: -2
 KUBE_BRIDGE="${MODELPORT_KUBE_BRIDGE:-mpkube0}"
 KUBE_POD_CIDR="${MODELPORT_KUBE_POD_CIDR:-10.233.0.0/24}"
 KUBE_CONTAINERD_SOCK="$KUBE_DIR/containerd/containerd.sock"
-KUBE_SYSCTLS=(vm.overcommit_memory kernel.panic kernel.panic_on_oops)
+# The first three the kubelet changes; the last start-kube sets: with it, connections queued on a
+# draining replica's SO_REUSEPORT socket move to another replica instead of being reset
+# (host-network services, docs/deploy.md).
+KUBE_SYSCTLS=(vm.overcommit_memory kernel.panic kernel.panic_on_oops net.ipv4.tcp_migrate_req)
 # Start order; stop-kube goes the other way.
 KUBE_PROCS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet)
 

@@ -13,18 +13,30 @@ def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
-def listen_socket(host: str, port: int) -> socket.socket:
-    """A listening, inheritable TCP socket (IPv6 when the host has a colon); raises OSError."""
+BACKLOG = 2048
+
+
+def listen_socket(host: str, port: int, reuse_port: bool = False) -> socket.socket:
+    """A listening, inheritable TCP socket (IPv6 when the host has a colon); raises OSError.
+    With `reuse_port` it is bound with SO_REUSEPORT but not yet listening: the caller calls
+    `listen(BACKLOG)` when it can serve, so the kernel routes nothing to it before."""
     sock = socket.socket(_family(host), socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError:
         sock.close()
         raise
-    sock.listen(2048)
+    if not reuse_port:
+        sock.listen(BACKLOG)
     sock.set_inheritable(True)
     return sock
+
+
+def is_listening(sock: socket.socket) -> bool:
+    return bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
 
 
 def receive_socket(path: str, timeout: float = 30.0) -> socket.socket:

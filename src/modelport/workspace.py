@@ -12,7 +12,7 @@ import os
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from modelport import settings
 from modelport.errors import InvalidArgument, NotFound
@@ -56,7 +56,7 @@ class Workspace:
         database_url: str | None = None,
         exist_ok: bool = True,
         **cloud: Any,
-    ) -> Workspace:
+    ) -> Self:
         """Create the workspace folder, its config and its database; idempotent by default.
 
         v1's cloud arguments (`subscription_id`, `resource_group`, `location`, …) are accepted
@@ -86,7 +86,7 @@ class Workspace:
         return ws
 
     @classmethod
-    def get(cls, path: str | os.PathLike[str] | None = None, **cloud: Any) -> Workspace:
+    def get(cls, path: str | os.PathLike[str] | None = None, **cloud: Any) -> Self:
         """Open an existing workspace; NotFound says how to create one.
 
         v1's `Workspace.get(name=…, subscription_id=…, resource_group=…)` opens the default
@@ -106,7 +106,7 @@ class Workspace:
     @classmethod
     def from_config(
         cls, path: str | os.PathLike[str] | None = None, _file_name: str | None = None
-    ) -> Workspace:
+    ) -> Self:
         """Open the workspace a config file names.
 
         `path` may be a config file or a folder; without it the current folder and its

@@ -2,21 +2,18 @@
 
 `refused_kubeconfig` points at 127.0.0.1 on a port this test holds bound but not listening, so
 a connection is refused for certain (no other process can take the port meanwhile).
-`live_kubeconfig` is the shared test cluster's (or $MODELPORT_TEST_KUBECONFIG, a user's own).
+The live cluster's status through this façade is checked in tests/targets/kubernetes.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-
-SHARED_CLUSTER = Path("/var/tmp/modelport/kube/kubeconfig")
 
 
 def write_kubeconfig(path: Path, server: str, contexts: tuple[str, ...] = ("dev",)) -> Path:
@@ -57,13 +54,3 @@ def kubernetes_target_status() -> object | None:
     if "kubernetes" not in target_names():
         return None
     return getattr(get_target("kubernetes"), "cluster_status", None)
-
-
-@pytest.fixture
-def live_kubeconfig() -> Path:
-    path = Path(os.environ.get("MODELPORT_TEST_KUBECONFIG") or SHARED_CLUSTER)
-    if kubernetes_target_status() is None:
-        pytest.skip("the kubernetes target (cluster_status) is not installed on this branch")
-    if not path.is_file():
-        pytest.skip(f"no test cluster: {path} does not exist (scripts/start-kube)")
-    return path

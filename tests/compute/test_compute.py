@@ -21,7 +21,6 @@ from modelport.core.webservice import AksWebservice, LocalWebservice
 from modelport.core.workspace import Workspace
 from modelport.errors import (
     AlreadyExists,
-    Conflict,
     InvalidArgument,
     InvalidComputeConfig,
     NotFound,
@@ -115,17 +114,6 @@ def test_status_follows_the_kubeconfig_and_the_cluster(
     assert "cannot be read" in compute._error()
     with pytest.raises(ComputeTargetException, match="Compute target 'k8s' is Failed"):
         compute.wait_for_completion()
-
-
-def test_live_cluster_answers(sqlite_ws: Workspace, live_kubeconfig: Path) -> None:
-    compute = ComputeTarget.attach(
-        sqlite_ws, "live", KubernetesCompute.attach_configuration(str(live_kubeconfig))
-    )
-    state = compute.get_status()
-    if state != "Succeeded":
-        pytest.skip(f"the test cluster does not answer: {compute._error()}")
-    assert compute.provisioning_errors is None
-    compute.wait_for_completion(show_output=True)
 
 
 def test_create_attaches_the_current_context_and_says_so(
@@ -276,28 +264,3 @@ aks_config = AksWebservice.deploy_configuration(
     config = namespace["aks_config"]
     assert isinstance(config, DeploymentConfig)
     assert (config.compute_type, config.autoscale_max_replicas) == ("kubernetes", 3)
-
-
-def test_detach_is_refused_while_a_service_runs_on_the_compute(
-    service_ws: Workspace, refused_kubeconfig: Path
-) -> None:
-    if kubernetes_target_status() is not None:
-        pytest.skip("with the kubernetes target this deploys to a cluster: its own tests do that")
-    from modelport.configs import InferenceConfig
-    from modelport.deploy.service import TargetFallbackWarning
-    from modelport.environments import Environment
-
-    ComputeTarget.attach(
-        service_ws, "k8s", KubernetesCompute.attach_configuration(str(refused_kubeconfig))
-    )
-    script = Path(__file__).parents[1] / "deploy" / "scripts" / "echo.py"
-    config = InferenceConfig(entry_script=str(script), environment=Environment.current())
-    with pytest.warns(TargetFallbackWarning):  # v1's rule: no AKS target here, so it runs locally
-        service = Model.deploy(service_ws, "on-k8s", [], config, deployment_target="k8s")
-    service.wait_for_deployment()
-    compute = ComputeTarget(service_ws, "k8s")
-    with pytest.raises(Conflict, match=r"'k8s' runs service\(s\) on-k8s\."):
-        compute.detach()
-    service.delete()
-    compute.detach()
-    assert ComputeTarget.list(service_ws) == []

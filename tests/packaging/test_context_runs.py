@@ -1,7 +1,7 @@
 """The saved build context really serves, proven without Docker.
 
 A few lines of Python play Docker's part: the context's COPY instructions fill a fake image root,
-its RUN line installs into a uv virtualenv (pip swapped for uv, same arguments), and its CMD runs
+its RUN lines install into a uv virtualenv (pip swapped for uv, same arguments), and its CMD runs
 with its ENV and WORKDIR, the image's paths mapped into the fake root. The seed request must
 then get the predictions the model gives in-process.
 """
@@ -49,7 +49,8 @@ class Image:
 def play(context: Path, root: Path) -> Image:
     """Apply the context's Dockerfile (COPY, ENV, WORKDIR, RUN, CMD) to a folder."""
     image = Image(root)
-    for line in (context / "Dockerfile").read_text().splitlines():
+    text = (context / "Dockerfile").read_text().replace("\\\n", " ")  # continued lines
+    for line in text.splitlines():
         instruction, _, rest = line.partition(" ")
         if instruction == "COPY":
             source, dest = shlex.split(rest)
@@ -60,8 +61,9 @@ def play(context: Path, root: Path) -> Image:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(context / source, target)
         elif instruction == "ENV":
-            name, _, value = rest.partition("=")
-            image.env[name] = shlex.split(value)[0]
+            for assignment in shlex.split(rest):
+                name, _, value = assignment.partition("=")
+                image.env[name] = value
         elif instruction == "WORKDIR":
             image.workdir = rest
         elif instruction == "RUN":
@@ -133,18 +135,19 @@ def test_the_saved_context_serves_the_seed_request(
     subprocess.run(
         [uv, "venv", "--python", sys.executable, venv], env=uv_env, check=True, capture_output=True
     )
-    [run] = image.runs
-    assert run[:5] == ["python3", "-m", "venv", "/opt/venv", "&&"]
-    install = run[5:]
-    assert install[:4] == ["/opt/venv/bin/python", "-m", "pip", "install"]
+    environment, runtime = image.runs  # third-party packages, then modelport --no-deps
+    assert environment[:5] == ["python3", "-m", "venv", "/opt/venv", "&&"]
+    pip = ["/opt/venv/bin/python", "-m", "pip", "install"]
+    assert environment[5:9] == pip and runtime[:5] == [*pip, "--no-deps"]
     started = time.monotonic()
-    subprocess.run(
-        [uv, "pip", "install", "--python", venv / "bin" / "python"]
-        + [image.map(arg) for arg in install[4:]],
-        env=uv_env,
-        check=True,
-        capture_output=True,
-    )
+    for install in (environment[5:], runtime):
+        subprocess.run(
+            [uv, "pip", "install", "--python", venv / "bin" / "python"]
+            + [image.map(arg) for arg in install[4:]],
+            env=uv_env,
+            check=True,
+            capture_output=True,
+        )
     print(f"image dependencies installed with uv in {time.monotonic() - started:.1f}s")
     site = next((venv / "lib").glob("python3.*/site-packages"))
     assert (site / "modelport" / "scoring" / "__main__.py").is_file()  # from the wheel

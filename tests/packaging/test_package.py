@@ -11,7 +11,7 @@ import pytest
 from modelport.core import Environment, InferenceConfig, Model, Workspace
 from modelport.errors import InvalidArgument, NotFound
 from modelport.packaging import DockerUnavailable, ModelPackage, PackageNotFound
-from tests.packaging.conftest import SEED_SCRIPT
+from tests.packaging.conftest import SEED_SCRIPT, environment_lines
 
 
 def test_the_seed_package_saves_a_complete_build_context(
@@ -40,8 +40,8 @@ def test_the_seed_package_saves_a_complete_build_context(
     assert model_copy.read_bytes() == model_file.read_bytes()
     assert model_copy.stat().st_nlink == 1  # a real copy: build contexts can't follow links
 
-    requirements = (saved / "requirements.txt").read_text().splitlines()
-    assert requirements[1:] == [
+    wheel_file = saved / "wheels" / "modelport-0.1.0-py3-none-any.whl"
+    assert environment_lines(saved, wheel_file) == [
         f"scikit-learn=={sklearn.__version__}",
         "joblib",
         "inference-schema[numpy-support]",
@@ -53,9 +53,9 @@ def test_the_seed_package_saves_a_complete_build_context(
         "COPY wheels/modelport_runtime-0.1.0-py3-none-any.whl /opt/modelport/modelport_runtime-0.1.0-py3-none-any.whl",
         "COPY azureml-models/ /var/azureml-app/azureml-models/",
         "COPY app/ /var/azureml-app/",
-        'ENV AML_APP_ROOT="/var/azureml-app"',
-        'ENV AZUREML_ENTRY_SCRIPT="score.py"',
-        'ENV AZUREML_MODEL_DIR="/var/azureml-app/azureml-models/sklearn_regression_model/1"',
+        'ENV AML_APP_ROOT="/var/azureml-app" \\',
+        '    AZUREML_ENTRY_SCRIPT="score.py" \\',
+        '    AZUREML_MODEL_DIR="/var/azureml-app/azureml-models/sklearn_regression_model/1"',
         "EXPOSE 5001",
         'CMD ["python", "-m", "modelport.scoring", "--host", "0.0.0.0", "--port", "5001"]',
     ):
@@ -134,7 +134,7 @@ def test_source_directory_base_image_variables_and_extra_steps(
     assert 'ENV AZUREML_SOURCE_DIRECTORY="src"' in dockerfile
     assert dockerfile[3] == "FROM python:3.12-slim"
     assert "RUN apt-get update && apt-get install -y libgomp1" in dockerfile
-    assert 'ENV GREETING="hello world"' in dockerfile
+    assert 'ENV GREETING="hello world" \\' in dockerfile  # the first of the settings
 
 
 def test_a_workspace_inside_the_source_directory_is_not_packaged(
@@ -171,11 +171,8 @@ def test_a_no_code_model_packages_with_its_runtime(pws: Workspace, model_file: P
     package.wait_for_creation()
     context = package.context_path
     assert (context / "app" / "sklearn_score.py").is_file()
-    assert 'ENV AZUREML_ENTRY_SCRIPT="sklearn_score.py"' in (context / "Dockerfile").read_text()
-    assert (context / "requirements.txt").read_text().splitlines()[1:] == [
-        f"scikit-learn=={sklearn.__version__}",
-        "joblib",
-    ]
+    assert '    AZUREML_ENTRY_SCRIPT="sklearn_score.py" \\' in (context / "Dockerfile").read_text()
+    assert environment_lines(context) == [f"scikit-learn=={sklearn.__version__}", "joblib"]
     assert "reuses an interpreter as it is" in package.get_logs()
 
 

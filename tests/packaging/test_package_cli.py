@@ -10,7 +10,7 @@ import pytest
 
 from modelport.core import Workspace
 from tests.conftest import run_cli
-from tests.packaging.conftest import SEED_SCRIPT
+from tests.packaging.conftest import SEED_SCRIPT, environment_lines
 
 
 @pytest.fixture
@@ -67,10 +67,7 @@ def test_model_package_writes_the_build_context(project: Path) -> None:
     assert "FROM python:3.11-bookworm" in dockerfile
     assert "RUN echo extra step" in dockerfile
     assert (context / "app" / "score.py").is_file()
-    assert (context / "requirements.txt").read_text().splitlines()[1:] == [
-        "scikit-learn",
-        "inference-schema[numpy-support]",
-    ]
+    assert environment_lines(context) == ["scikit-learn", "inference-schema[numpy-support]"]
 
 
 def test_model_package_json_output(project: Path) -> None:

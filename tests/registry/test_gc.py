@@ -117,6 +117,7 @@ def test_delete_frees_the_blobs_no_other_version_uses(
         "orphan blobs": (0, 0),
         "temporary files": (0, 0),
         "environment build leftovers": (0, 0),
+        "container environment layers": (0, 0),  # none built in this workspace
     }
 
 
@@ -275,6 +276,7 @@ def test_gc_prints_one_line_per_category_and_a_total(
         "orphan blobs: 3 (200.0 kB)",
         "temporary files: 0 (0 B)",
         "environment build leftovers: 0 (0 B)",
+        "container environment layers: 0 (0 B)",
         "total: 3 items, would free 200.0 kB",
     ]
     assert len(_blobs(sqlite_ws)) == 3

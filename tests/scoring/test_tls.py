@@ -122,6 +122,12 @@ def test_a_local_service_with_ssl_enabled_serves_https(
         timeout=30,
     )
     assert response.status_code == 200 and len(response.json()) == 1
+    # Webservice.run() trusts the service's own (self-signed) certificate, and only it
+    assert len(service.run({"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]]})) == 1
+    other, _ = make_certificate(tmp_path / "other")
+    cert.write_bytes(other.read_bytes())  # the server keeps presenting the one it loaded
+    with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+        service.run({"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]]})
 
 
 def test_a_tls_config_without_its_files_is_refused(tmp_path: Path) -> None:

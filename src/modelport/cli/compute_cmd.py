@@ -29,6 +29,22 @@ def compute() -> None:
 )
 @click.option("--context", default=None, help="Context in it [default: its current context].")
 @click.option("--namespace", default="default", show_default=True, help="Namespace of services.")
+@click.option(
+    "--exposure",
+    type=click.Choice(["load-balancer", "cluster-ip", "host-network"]),
+    default=None,
+    help="How clients reach services [default: load-balancer].",
+)
+@click.option(
+    "--image-transfer",
+    type=click.Choice(["registry", "containerd"]),
+    default=None,
+    help="How images reach the nodes [default: registry].",
+)
+@click.option("--node-address", default=None, help="host-network: the node's address.")
+@click.option("--pull-registry", default=None, help="The registry's address as nodes see it.")
+@click.option("--containerd-socket", default=None, help="containerd: the node's socket.")
+@click.option("--public-url", default=None, help="cluster-ip: the Ingress URL of services.")
 @output_option
 def attach(
     workspace_path: str | None,
@@ -37,12 +53,13 @@ def attach(
     context: str | None,
     namespace: str,
     output: str,
+    **options: str | None,
 ) -> None:
     """Record a cluster under NAME (the kubeconfig is checked; the cluster is not changed)."""
     from modelport.core.compute import ComputeTarget, KubernetesCompute
     from modelport.core.workspace import Workspace
 
-    config = KubernetesCompute.attach_configuration(kubeconfig, context, namespace)
+    config = KubernetesCompute.attach_configuration(kubeconfig, context, namespace, **options)
     found = ComputeTarget.attach(Workspace.get(workspace_path), name, config)
     if output == "json":
         emit_json(found.serialize())

@@ -48,6 +48,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
         "modelport.cli.events_cmd:events",
         "The event log; the process delivering webhooks and triggers.",
     ),
+    "k8s": ("modelport.cli.k8s_cmd:k8s", "Render a service's Kubernetes manifests (GitOps)."),
 }
 
 

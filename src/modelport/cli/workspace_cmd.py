@@ -1,4 +1,4 @@
-"""`modelport workspace create|show|gc`."""
+"""`modelport workspace create|show|gc|set-registry|show-registry|clear-registry`."""
 
 from __future__ import annotations
 
@@ -68,6 +68,87 @@ def gc(workspace_path: str | None, dry_run: bool, output: str) -> None:
     for item in items:
         click.echo(f"{item.category}: {item.count} ({_size(item.bytes)})")
     click.echo(f"total: {total['count']} items, {verb} {_size(total['bytes'])}")
+
+
+@workspace.command("set-registry")
+@workspace_option
+@click.argument("address")
+@click.option("--username", default=None, help="The registry user (with --password-stdin).")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from standard input (one line), as `docker login` does.",
+)
+def set_registry(
+    workspace_path: str | None, address: str, username: str | None, password_stdin: bool
+) -> None:
+    """Name the container registry `model package` pushes to (host[:port][/namespace]).
+    The credentials are stored owner-only (0600) in the workspace, like service keys."""
+    from modelport.core.workspace import Workspace
+    from modelport.errors import InvalidArgument
+
+    if password_stdin and username is None:
+        raise InvalidArgument("--password-stdin needs --username.")
+    if username is not None and not password_stdin:
+        raise InvalidArgument(
+            "--username needs the password on standard input.",
+            hint='echo "$PASSWORD" | modelport workspace set-registry ADDRESS '
+            "--username USER --password-stdin",
+        )
+    password = _read_password() if password_stdin else None
+    ws = Workspace.get(workspace_path)
+    ws.set_container_registry(address, username, password)
+    who = f" as {username}" if username else " without credentials"
+    click.echo(f"Workspace '{ws.name}' pushes images to {address.rstrip('/')}{who}")
+
+
+@workspace.command("show-registry")
+@workspace_option
+@output_option
+def show_registry(workspace_path: str | None, output: str) -> None:
+    """Show the workspace's container registry (the password is never shown)."""
+    from modelport.core.workspace import Workspace
+
+    registry = Workspace.get(workspace_path).get_container_registry()
+    details = {
+        "address": registry.address,
+        "username": registry.username,
+        "password": "***" if registry.password else None,
+    }
+    if output == "json":
+        emit_json(details)
+    elif registry.address is None:
+        click.echo("No container registry: images stay in the local engine.")
+    else:
+        emit_mapping(details)
+
+
+@workspace.command("clear-registry")
+@workspace_option
+def clear_registry(workspace_path: str | None) -> None:
+    """Forget the workspace's container registry and its credentials."""
+    from modelport.core.workspace import Workspace
+
+    ws = Workspace.get(workspace_path)
+    ws.set_container_registry(None)
+    click.echo(f"Workspace '{ws.name}' has no container registry now.")
+
+
+def _read_password() -> str:
+    import sys
+
+    from modelport.errors import InvalidArgument
+
+    stream = sys.stdin
+    if stream is None or stream.isatty():
+        raise InvalidArgument(
+            "--password-stdin reads the password from a pipe, not a terminal.",
+            hint='echo "$PASSWORD" | modelport workspace set-registry ... --password-stdin',
+        )
+    password = stream.readline().rstrip("\r\n")
+    if not password:
+        raise InvalidArgument("--password-stdin read an empty password.")
+    return password
 
 
 def _size(n: int) -> str:

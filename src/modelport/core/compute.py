@@ -65,6 +65,7 @@ class ComputeTargetAttachConfiguration:
         namespace: str,
         v1_type: str,
         settings: dict[str, Any] | None = None,
+        options: dict[str, str] | None = None,
     ) -> None:
         if not valid_namespace(namespace):
             raise InvalidComputeConfig(
@@ -77,6 +78,7 @@ class ComputeTargetAttachConfiguration:
         self.namespace = namespace
         self.v1_type = v1_type
         self.settings = dict(settings or {})  # v1 settings kept for display (cluster_purpose)
+        self.options = dict(options or {})  # how the target reaches services and ships images
 
     def validate_configuration(self) -> KubeContext:
         """The context this attaches (checked offline); InvalidComputeConfig if it cannot work."""
@@ -93,6 +95,7 @@ class ComputeTargetAttachConfiguration:
             namespace=self.namespace,
             extra={
                 "provisioning": self.settings,
+                **self.options,
                 **(extra or {}),
                 _V1_TYPE: self.v1_type,
                 "server": found.server,
@@ -387,11 +390,53 @@ class KubernetesCompute(ComputeTarget):
 
     @staticmethod
     def attach_configuration(
-        kubeconfig: str | None = None, context: str | None = None, namespace: str = "default"
+        kubeconfig: str | None = None,
+        context: str | None = None,
+        namespace: str = "default",
+        *,
+        exposure: str | None = None,
+        image_transfer: str | None = None,
+        node_address: str | None = None,
+        pull_registry: str | None = None,
+        containerd_socket: str | None = None,
+        public_url: str | None = None,
     ) -> ComputeTargetAttachConfiguration:
         """The cluster of `context` (None: the current one) in `kubeconfig` (None: $KUBECONFIG,
-        else ~/.kube/config); services go to `namespace`."""
-        return ComputeTargetAttachConfiguration(kubeconfig, context, namespace, "Kubernetes")
+        else ~/.kube/config); services go to `namespace`.
+
+        How services are reached and how images get there (docs/deploy.md, Kubernetes):
+        `exposure` "load-balancer" (default), "cluster-ip" (with your Ingress at `public_url`)
+        or "host-network" (a single-node cluster on this machine, at `node_address`);
+        `image_transfer` "registry" (default: push to the workspace's registry, pulled as
+        `pull_registry` when the nodes see it at another address) or "containerd" (import
+        into the node's containerd at `containerd_socket`)."""
+        from modelport.targets.kubernetes.images import TRANSFERS
+        from modelport.targets.kubernetes.manifests import EXPOSURES
+
+        for what, value, allowed in (
+            ("exposure", exposure, EXPOSURES),
+            ("image_transfer", image_transfer, TRANSFERS),
+        ):
+            if value is not None and value not in allowed:
+                raise InvalidComputeConfig(
+                    f"{what}={value!r} is not valid: use {', '.join(allowed)}.",
+                    hint="See the Kubernetes part of docs/deploy.md.",
+                )
+        options = {
+            "exposure": exposure,
+            "image_transfer": image_transfer,
+            "node_address": node_address,
+            "pull_registry": pull_registry,
+            "containerd_socket": containerd_socket,
+            "public_url": public_url,
+        }
+        return ComputeTargetAttachConfiguration(
+            kubeconfig,
+            context,
+            namespace,
+            "Kubernetes",
+            options={k: v for k, v in options.items() if v is not None},
+        )
 
 
 class AksCompute(ComputeTarget):

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from modelport.environments.build import reclaim_staging
+from modelport.packaging.containers import reclaim_environment_images
 from modelport.registry.gc import Reclaimed, reclaim_artifacts
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ def reclaim_environments(workspace: Workspace, dry_run: bool = False) -> list[Re
     return [Reclaimed("environment build leftovers", count, size)]
 
 
-RECLAIMERS: list[Reclaimer] = [reclaim_artifacts, reclaim_environments]
+RECLAIMERS: list[Reclaimer] = [reclaim_artifacts, reclaim_environments, reclaim_environment_images]
 
 
 def collect(workspace: Workspace, dry_run: bool = False) -> list[Reclaimed]:

@@ -37,6 +37,8 @@ from modelport.registry.documents import StoredDocument, matches_tags
 from modelport.registry.models import Model
 
 if TYPE_CHECKING:
+    import ssl
+
     from modelport.workspace import Workspace
 
 __all__ = [
@@ -345,7 +347,9 @@ class Webservice(StoredDocument):
             headers["Authorization"] = f"Bearer {self.get_keys()[0]}"
         elif self.token_auth_enabled:
             headers["Authorization"] = f"Bearer {self.get_token()[0]}"
-        response = httpx.post(self.scoring_uri, content=body, headers=headers, timeout=300)
+        response = httpx.post(
+            self.scoring_uri, content=body, headers=headers, timeout=300, verify=self._verify()
+        )
         try:
             payload = response.json()
         except ValueError:
@@ -356,6 +360,26 @@ class Webservice(StoredDocument):
                 f"Service '{self.name}' answered {response.status_code}: {message}"
             )
         return payload
+
+    def _verify(self) -> ssl.SSLContext | bool:
+        """TLS verification for our own calls: the system's CAs plus the certificate the
+        service presents, so a self-signed one verifies (never `verify=False`)."""
+        import ssl
+
+        cert = self._target.certificate_file(self._record)
+        if cert is None:
+            return True
+        context = ssl.create_default_context()
+        try:
+            context.load_verify_locations(cafile=str(cert))
+        except (OSError, ssl.SSLError) as exc:
+            raise WebserviceException(
+                f"Service '{self.name}': cannot read its TLS certificate {cert}: {exc}",
+                hint="Update the service with a readable ssl_cert_pem_file.",
+            ) from None
+        # the service's own certificate is a trust anchor even when it is not a CA's
+        context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+        return context
 
     def update(
         self,

@@ -11,6 +11,7 @@ from modelport.registry.datasets import Datastore
 if TYPE_CHECKING:
     from modelport.core.compute import ComputeTarget
     from modelport.core.webservice import Webservice
+    from modelport.packaging.containers import ContainerRegistry
 
 __all__ = ["Workspace"]
 
@@ -56,6 +57,15 @@ class Workspace(base.Workspace):
         from modelport.packaging.workspace_settings import set_container_registry
 
         set_container_registry(self, address, username, password)
+
+    def get_container_registry(self) -> ContainerRegistry:
+        """The registry images are pushed to (the environment's MODELPORT_CONTAINER_REGISTRY
+        first, else this workspace's setting); all None when there is none."""
+        import os
+
+        from modelport.packaging.containers import ContainerRegistry
+
+        return ContainerRegistry.configured(self, os.environ)
 
     def set_container_engine(self, url: str | None) -> None:
         """Use the Docker/Podman API at `url` (unix:///…, tcp://…) for this workspace."""

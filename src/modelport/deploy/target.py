@@ -116,6 +116,12 @@ class DeploymentTarget(abc.ABC):
     @abc.abstractmethod
     def get_token(self, record: ServiceRecord) -> tuple[str, datetime]: ...
 
+    def certificate_file(self, record: ServiceRecord) -> Path | None:
+        """The PEM certificate a TLS service presents, so clients can verify a self-signed
+        one; None without TLS. Targets that keep their own copy return that."""
+        dc = record.deployment_config
+        return Path(dc.ssl_cert_pem_file) if dc.ssl_enabled and dc.ssl_cert_pem_file else None
+
     def process_ids(self, record: ServiceRecord) -> list[int]:
         """PIDs on this machine whose process trees run the service (profiling samples them);
         empty when the target cannot tell."""

@@ -13,9 +13,11 @@ context cannot follow the hard links local services use.
 
 from __future__ import annotations
 
+import email.parser
 import re
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,7 +27,7 @@ from modelport._version import __version__
 from modelport.app_folder import AppLayout, app_layout, copy_app, place_models
 from modelport.environments.sections import is_azureml_base_image
 from modelport.environments.spec import DEFAULT_PIP_PACKAGES
-from modelport.errors import InvalidArgument
+from modelport.errors import InvalidArgument, PackageError
 from modelport.layout import MODELS_FOLDER, model_dir_for
 from modelport.packaging import dockerfile
 from modelport.packaging.requirements import ImageRequirements, image_requirements
@@ -39,6 +41,11 @@ if TYPE_CHECKING:
     from modelport.configs import InferenceConfig
 
 Log = Callable[[str], None]
+# No name, version or hash of modelport in here: the file is the environment layer's cache key.
+REQUIREMENTS_HEADER = (
+    "# Third-party packages: the service's environment, then the modelport runtime's own\n"
+    "# dependencies (the Dockerfile installs modelport itself --no-deps in a later layer).\n"
+)
 MIN_PYTHON = (3, 11)  # the scoring server's floor (pyproject's requires-python)
 
 
@@ -104,14 +111,13 @@ def write_context(
             log(f"note: {note}")
         wheel = modelport_wheel(wheel_cache, log, full=plan.requirements.full_modelport)
         lines = plan.requirements.lines
-        if wheel is None:
-            lines = (*lines, f"modelport=={__version__}")
-        else:
+        if wheel is not None:
             (staging / "wheels").mkdir()
             shutil.copy2(wheel, staging / "wheels" / wheel.name)
-        source = f"wheels/{wheel.name}" if wheel else "the package index"
-        header = f"# The service's requirements; the Dockerfile adds modelport from {source}.\n"
-        (staging / "requirements.txt").write_text(header + "".join(f"{x}\n" for x in lines))
+            lines = (*lines, *runtime_dependencies(wheel))
+        (staging / "requirements.txt").write_text(
+            REQUIREMENTS_HEADER + "".join(f"{x}\n" for x in lines)
+        )
         log(f"requirements.txt: {len(lines)} line(s); FROM {plan.base_image}")
         (staging / "Dockerfile").write_text(dockerfile.render(_spec(plan, wheel)))
         staging.chmod(0o755)  # mkdtemp's 0700 would hide the context from other users
@@ -120,6 +126,22 @@ def write_context(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     log(f"build context ready: {dest}")
+
+
+def runtime_dependencies(wheel: Path) -> tuple[str, ...]:
+    """The wheel's unconditional `Requires-Dist` lines (extras left out), as pip lines: they go
+    into the environment layer so that installing modelport itself needs nothing more."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        if len(names) != 1:
+            raise PackageError(f"The modelport wheel {wheel.name} has no single METADATA file.")
+        metadata = email.parser.Parser().parsestr(archive.read(names[0]).decode())
+    found = []
+    for requirement in metadata.get_all("Requires-Dist") or []:
+        marker = requirement.partition(";")[2]
+        if "extra" not in marker:
+            found.append(requirement.strip())
+    return tuple(found)
 
 
 def _spec(plan: ContextPlan, wheel: Path | None) -> dockerfile.DockerfileSpec:

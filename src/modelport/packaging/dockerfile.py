@@ -2,8 +2,9 @@
 
 The layout mirrors the reference image, so v1 scripts find what they expect: the app at
 `/var/azureml-app`, models under `azureml-models/<name>/<version>/`, the server on port 5001.
-Dependencies are installed before anything else is copied, so rebuilding after a change to the
-script or the models reuses the (slow) install layer.
+Third-party packages are installed before anything else is copied, and modelport itself after
+them, so rebuilding after a change to the script, the models or modelport reuses the (slow)
+install layer.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from modelport import settings
+from modelport._version import __version__
 from modelport.errors import InvalidArgument
 from modelport.scoring.config import ServerConfig, server_command
 
@@ -24,6 +26,7 @@ DEFAULT_BASE_IMAGE = "python:3.11-slim"
 SERVER_COMMAND = tuple(
     server_command(ServerConfig(host="0.0.0.0", port=PORT), keep=("host", "port"))
 )
+_PIP = f"{VENV}/bin/python -m pip install"
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -43,53 +46,67 @@ class DockerfileSpec:
 
 
 def render(spec: DockerfileSpec) -> str:
-    """The Dockerfile text; `docker run -p 6789:5001 IMAGE` then answers on :6789/score."""
-    # A virtualenv works on every base: Debian's own python refuses a system-wide pip install.
-    install = [
-        f"{VENV}/bin/python",
-        "-m",
-        "pip",
-        "install",
-        "-r",
-        f"{SUPPORT_DIR}/requirements.txt",
-    ]
+    """The Dockerfile text; `docker run -p 6789:5001 IMAGE` then answers on :6789/score.
+
+    Layers, slowest and most stable first, so each change rebuilds only what follows it:
+    the third-party packages (requirements.txt: the environment's packages and modelport's
+    own dependencies, so the layer's cache key is the environment alone), the extra steps,
+    the modelport runtime (a small `--no-deps` install: editing modelport rebuilds only this),
+    the settings (metadata), then the models and the app, the two that change most often.
+    """
     lines = [f"# {line}" for line in spec.header]
-    if spec.base_dockerfile and spec.base_dockerfile.strip():
-        lines += ["# env.docker.base_dockerfile", spec.base_dockerfile.strip()]
-    else:
-        lines.append(f"FROM {spec.base_image}")
+    lines += environment_lines(spec.base_image, spec.base_dockerfile)
+    if spec.extra_steps and spec.extra_steps.strip():
+        lines += ["", "# extra_docker_file_steps", spec.extra_steps.strip()]
+    lines += ["", "# The modelport runtime: small, rebuilt when modelport changes."]
+    if spec.wheel is not None:
+        inside = f"{SUPPORT_DIR}/{_basename(spec.wheel)}"
+        lines += [f"COPY {spec.wheel} {inside}", f"RUN {_PIP} --no-deps {inside}"]
+    else:  # no wheel to copy: the index's release, with whatever it needs beyond the env
+        lines.append(f'RUN {_PIP} "modelport=={__version__}"')
     lines += [
+        "",
+        f"WORKDIR {APP_ROOT}",
+        f"EXPOSE {PORT}",
+        "CMD [" + ", ".join(f'"{arg}"' for arg in SERVER_COMMAND) + "]",
+        "",
+    ]
+    if spec.model_dir is not None:
+        lines.append(f"COPY azureml-models/ {APP_ROOT}/azureml-models/")
+    lines.append(f"COPY app/ {APP_ROOT}/")
+    env = {**spec.environment, "AML_APP_ROOT": APP_ROOT, "AZUREML_ENTRY_SCRIPT": spec.entry_script}
+    if spec.source_directory is not None:
+        env["AZUREML_SOURCE_DIRECTORY"] = spec.source_directory
+    if spec.model_dir is not None:
+        env["AZUREML_MODEL_DIR"] = spec.model_dir
+    # one instruction, last: images that differ only here (another entry script in the same
+    # source directory) share every layer before it
+    lines.append("ENV " + " \\\n    ".join(_assignment(n, v) for n, v in env.items()))
+    return "\n".join(lines) + "\n"
+
+
+def environment_lines(base_image: str, base_dockerfile: str | None = None) -> list[str]:
+    """The Dockerfile's first part, up to the third-party packages: built on its own as the
+    environment image (a cache that outlives the services built on it), then matched
+    step for step, from the engine's layer cache, by every image that starts with it.
+    v1's `env.docker.base_dockerfile` takes the place of the FROM line."""
+    if base_dockerfile and base_dockerfile.strip():
+        start = ["# env.docker.base_dockerfile", base_dockerfile.strip()]
+    else:
+        start = [f"FROM {base_image}"]
+    return [
+        *start,
         "",
         _env("PYTHONUNBUFFERED", "1"),
         _env("PIP_NO_CACHE_DIR", "1"),
         _env("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
         _env("PATH", f"{VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
         "",
-        "# Dependencies first: this layer is reused while only the app or the models change.",
+        "# Third-party packages: this layer is reused until the environment changes.",
+        # A virtualenv works on every base: Debian's own python refuses a system-wide install.
         f"COPY requirements.txt {SUPPORT_DIR}/requirements.txt",
+        f"RUN python3 -m venv {VENV} && {_PIP} -r {SUPPORT_DIR}/requirements.txt",
     ]
-    if spec.wheel is not None:
-        lines.append(f"COPY {spec.wheel} {SUPPORT_DIR}/{_basename(spec.wheel)}")
-        install.append(f"{SUPPORT_DIR}/{_basename(spec.wheel)}")
-    lines.append(f"RUN python3 -m venv {VENV} && " + " ".join(install))
-    if spec.extra_steps and spec.extra_steps.strip():
-        lines += ["", "# extra_docker_file_steps", spec.extra_steps.strip()]
-    lines.append("")
-    if spec.model_dir is not None:
-        lines.append(f"COPY azureml-models/ {APP_ROOT}/azureml-models/")
-    lines += [f"COPY app/ {APP_ROOT}/", f"WORKDIR {APP_ROOT}", ""]
-    env = {**spec.environment, "AML_APP_ROOT": APP_ROOT, "AZUREML_ENTRY_SCRIPT": spec.entry_script}
-    if spec.source_directory is not None:
-        env["AZUREML_SOURCE_DIRECTORY"] = spec.source_directory
-    if spec.model_dir is not None:
-        env["AZUREML_MODEL_DIR"] = spec.model_dir
-    lines += [_env(name, value) for name, value in env.items()]
-    lines += [
-        "",
-        f"EXPOSE {PORT}",
-        "CMD [" + ", ".join(f'"{arg}"' for arg in SERVER_COMMAND) + "]",
-    ]
-    return "\n".join(lines) + "\n"
 
 
 def default_base_image() -> str:
@@ -98,7 +115,12 @@ def default_base_image() -> str:
 
 
 def _env(name: str, value: str) -> str:
-    """One `ENV NAME="value"` line, quoted so spaces, quotes and `$` arrive unchanged."""
+    """One `ENV NAME="value"` line."""
+    return f"ENV {_assignment(name, value)}"
+
+
+def _assignment(name: str, value: str) -> str:
+    """`NAME="value"`, quoted so spaces, quotes and `$` arrive unchanged."""
     if not _ENV_NAME.match(name):
         raise InvalidArgument(f"Environment variable name {name!r} cannot be set in a Dockerfile.")
     if "\n" in value or "\r" in value:
@@ -106,7 +128,7 @@ def _env(name: str, value: str) -> str:
             f"Environment variable {name} holds a line break; a Dockerfile can't."
         )
     quoted = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
-    return f'ENV {name}="{quoted}"'
+    return f'{name}="{quoted}"'
 
 
 def _basename(path: str) -> str:

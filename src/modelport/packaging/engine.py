@@ -2,7 +2,7 @@
 
 Both speak the Docker API on a socket; modelport talks to it with the `docker` Python client
 (the `container` extra). The engine is, first found wins: `MODELPORT_CONTAINER_ENGINE`, the
-workspace's `container_engine` setting (`modelport workspace set-engine`), `DOCKER_HOST`, then
+workspace's `container_engine` setting (`ws.set_container_engine(url)`), `DOCKER_HOST`, then
 Docker's socket, then Podman's (rootful, then rootless, then `scripts/start-podman`'s).
 """
 

@@ -278,8 +278,14 @@ def _build_and_push(
         LABEL_PACKAGE: package.id,
         LABEL_WORKSPACE: engine.workspace_key(str(package.workspace.path)),
     }
-    containers.build_image(
-        client, package.context_path, reference, package._log, labels, base_image
+    containers.build_layered(
+        client,
+        package.workspace,
+        package.context_path,
+        reference,
+        package._log,
+        labels,
+        base_image,
     )
     package._log(f"image {reference} built")
     if registry.address:

@@ -132,6 +132,18 @@ OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
         ("--ready-file",),
         {"metavar": "PATH", "help": "Create this file once every worker has finished init()."},
     ),
+    (
+        ("--reuse-port",),
+        {
+            "is_flag": True,
+            "help": "Share HOST:PORT with other servers (SO_REUSEPORT): listen only once every "
+            "worker is ready, stop listening when draining (Kubernetes replicas on one node).",
+        },
+    ),
+    (
+        ("--health-file",),
+        {"metavar": "PATH", "help": "Keep this file present exactly while every worker is ready."},
+    ),
 ]
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import uvicorn
 
 from modelport import settings
+from modelport._net import is_listening
 from modelport.errors import EntryScriptError
 from modelport.scoring import logs
 from modelport.scoring._accept import BalancedListener
@@ -86,7 +87,7 @@ def serve(app: Any, sock: socket.socket, ctrl: int, config: ServerConfig) -> Non
         ssl_certfile=config.ssl_certfile,
         ssl_keyfile=config.ssl_keyfile,
     )
-    server = DrainingServer(uv_config, app)
+    server = DrainingServer(uv_config, app, config.reuse_port)
     parent = os.getppid()
 
     async def run() -> None:
@@ -96,6 +97,8 @@ def serve(app: Any, sock: socket.socket, ctrl: int, config: ServerConfig) -> Non
         ).start()
         app.metrics.set(metrics.S_READY, 1.0)
         _report(ctrl, b"R\n")
+        while config.reuse_port and not is_listening(sock):
+            await asyncio.sleep(0.01)  # the pool listens once every worker is ready
         await server.serve(sockets=[sock])
         watcher.cancel()
 
@@ -111,9 +114,10 @@ class DrainingServer(uvicorn.Server):
     reconnect land there; no request in flight is cut off by a closing keep-alive socket.
     """
 
-    def __init__(self, config: uvicorn.Config, app: Any) -> None:
+    def __init__(self, config: uvicorn.Config, app: Any, reuse_port: bool = False) -> None:
         super().__init__(config)
         self.app = app
+        self.reuse_port = reuse_port
         self.drain_started: float | None = None
         self.drain_s = float(settings.get("MODELPORT_DRAIN_S"))
 
@@ -158,8 +162,14 @@ class DrainingServer(uvicorn.Server):
         if self.drain_started is not None and not self.should_exit:
             if not self.app.draining:
                 self.app.draining = True
-                for listener in self.servers:
+                for listener in self.listeners:
                     listener.close()
+                    if self.reuse_port:
+                        # Stop listening at once (for every process sharing the socket): new
+                        # connections go to the other servers on the port, and those queued
+                        # here move there (net.ipv4.tcp_migrate_req=1) instead of being reset.
+                        with contextlib.suppress(OSError):
+                            listener.sock.shutdown(socket.SHUT_RD)
             elapsed = time.monotonic() - self.drain_started
             if not self.server_state.connections or elapsed > self.drain_s:
                 self.should_exit = True

@@ -100,6 +100,10 @@ class ServerConfig:
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
     ready_file: str | None = None
+    # Several servers share host:port (SO_REUSEPORT; Kubernetes replicas on a node's network):
+    # the socket listens only once every worker is ready and stops listening when draining.
+    reuse_port: bool = False
+    health_file: str | None = None  # present exactly while every worker is ready
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -282,6 +286,8 @@ _FIELDS: dict[str, tuple[type, int | None, str]] = {
     "port_file": _TEXT,
     "listen_fd": (int, 0, "a file descriptor number (0 or more)"),
     "ready_file": _TEXT,
+    "reuse_port": (bool, None, "true or false"),
+    "health_file": _TEXT,
     "extra_env": (dict, None, "a mapping of strings to strings"),
 }
 
@@ -337,6 +343,8 @@ _FLAGS: dict[str, str] = {
     "ssl_certfile": "--ssl-certfile",
     "ssl_keyfile": "--ssl-keyfile",
     "ready_file": "--ready-file",
+    "reuse_port": "--reuse-port",
+    "health_file": "--health-file",
 }
 SERVER_MODULE = "modelport.scoring"
 
@@ -350,6 +358,9 @@ def server_args(config: ServerConfig, keep: tuple[str, ...] = ()) -> list[str]:
     for name, flag in _FLAGS.items():
         value = getattr(config, name)
         if value is None or (value == getattr(defaults, name) and name not in keep):
+            continue
+        if isinstance(value, bool):  # an on/off flag: present when on
+            args += [flag] if value else []
             continue
         args += [flag, str(value)]
     return args

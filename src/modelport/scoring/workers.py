@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from modelport._net import listen_socket, receive_socket
+from modelport._net import BACKLOG, is_listening, listen_socket, receive_socket
 from modelport.errors import DeploymentError, EntryScriptError
 from modelport.scoring.config import ServerConfig
 from modelport.scoring.metrics import SharedState
@@ -45,7 +45,7 @@ class WorkerPool:
         elif config.listen_from is not None:
             self.sock = _receive(config.listen_from)
         else:
-            self.sock = _bind(config.host, config.port)
+            self.sock = _bind(config.host, config.port, config.reuse_port)
         self.port = self.sock.getsockname()[1]
         self.state, self.shm_path = SharedState.create(self.count)
         self.workers: dict[int, _Worker] = {}
@@ -140,7 +140,7 @@ class WorkerPool:
                 message = line[1:].decode(errors="replace")
                 log.error("worker %d: %s; replacing it", worker.index, message)
                 worker.ready = False
-                self.state.set_ready(False)
+                self._set_ready(False)
                 with contextlib.suppress(ProcessLookupError):
                     worker.proc.kill()
             elif line.startswith(b"E"):
@@ -154,9 +154,20 @@ class WorkerPool:
         if ready and not self.ever_ready:
             self.ever_ready = True
             log.info("all %d workers ready", self.count)
+            if self.config.reuse_port and not is_listening(self.sock):
+                self.sock.listen(BACKLOG)  # only now may the kernel route connections here
             if self.config.ready_file:
                 _write_atomic(self.config.ready_file, str(os.getpid()))
+        self._set_ready(ready)
+
+    def _set_ready(self, ready: bool) -> None:
         self.state.set_ready(ready)
+        if self.config.health_file:
+            if ready:
+                _write_atomic(self.config.health_file, str(os.getpid()))
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(self.config.health_file)
 
     def _reap(self) -> None:
         for index, worker in list(self.workers.items()):
@@ -164,7 +175,7 @@ class WorkerPool:
             if code is None or self.stopping:
                 continue
             self._close_ctrl(worker)
-            self.state.set_ready(False)
+            self._set_ready(False)
             if not self.ever_ready:
                 raise EntryScriptError(
                     f"{self.config.entry_script}: a worker exited with code {code} during "
@@ -188,7 +199,7 @@ class WorkerPool:
             os.close(worker.ctrl)
 
     def _shutdown(self) -> None:
-        self.state.set_ready(False)
+        self._set_ready(False)
         for worker in self.workers.values():
             if worker.proc.poll() is None:
                 worker.proc.send_signal(signal.SIGTERM)
@@ -212,9 +223,9 @@ class WorkerPool:
         os.close(self._wake_w)
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int, reuse_port: bool = False) -> socket.socket:
     try:
-        return listen_socket(host, port)
+        return listen_socket(host, port, reuse_port)
     except OSError as exc:
         raise DeploymentError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
 

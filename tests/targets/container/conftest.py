@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,11 +94,26 @@ def cws(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
     yield workspace
     for service in Webservice.list(workspace):
         service.delete()
-    label = f"{LABEL_WORKSPACE}={workspace_key(str(workspace.path))}"
-    left = [c.name for c in engine.client.containers.list(all=True, filters={"label": label})]
-    images = [i.tags for i in engine.client.images.list(filters={"label": label})]
+    left, images = leftovers(engine, workspace_key(str(workspace.path)))
     workspace.close()
     assert (left, images) == ([], []), "the test left containers or images behind"
+
+
+def leftovers(engine: Engine, key: str) -> tuple[list[str], list[str]]:
+    """Containers and images (build steps included: they carry the labels too) labelled for
+    the workspace with this key. Podman fails a listing that meets an image another client
+    is removing at that moment; the listing is tried again then."""
+    import docker
+
+    label = f"{LABEL_WORKSPACE}={key}"
+    for _ in range(50):
+        try:
+            containers = engine.client.containers.list(all=True, filters={"label": label})
+            images = engine.client.images.list(all=True, filters={"label": label})
+            return [c.name for c in containers], [i.id for i in images]
+        except docker.errors.APIError:
+            time.sleep(0.2)
+    raise AssertionError("the engine kept failing to list containers and images")
 
 
 @pytest.fixture

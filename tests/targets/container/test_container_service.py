@@ -15,6 +15,7 @@ from modelport._net import port_problem
 from modelport.core import InferenceConfig, Model, Workspace
 from modelport.core.webservice import ContainerWebservice, TargetFallbackWarning, Webservice
 from modelport.errors import WebserviceException
+from modelport.packaging.containers import ENVIRONMENT_REPOSITORY
 from tests.targets.container.conftest import Engine
 
 pytestmark = [pytest.mark.containers, pytest.mark.slow]
@@ -28,16 +29,18 @@ def _script(folder: Path, name: str, body: str) -> Path:
     return path
 
 
-def _labelled(engine: Engine, service: str) -> tuple[list[str], list[Any]]:
+def _labelled(engine: Engine, service: str, steps: bool = False) -> tuple[list[str], list[Any]]:
+    """The service's containers and images (with `steps`, the images of build steps too)."""
     label = f"org.modelport.service={service}"
     containers = engine.client.containers.list(all=True, filters={"label": label})
-    images = engine.client.images.list(filters={"label": label})
+    images = engine.client.images.list(all=steps, filters={"label": label})
     return [c.name for c in containers], [i.tags for i in images]
 
 
 def test_a_container_service_deploys_serves_with_keys_and_limits_and_deletes_cleanly(
     cws: Workspace, seed_model: Model, seed_config: InferenceConfig, engine: Engine
 ) -> None:
+    volumes = {v.name for v in engine.client.volumes.list()}
     config = ContainerWebservice.deploy_configuration(cpu_cores=1, memory_gb=1, auth_enabled=True)
     service = Model.deploy(cws, "box", [seed_model], seed_config, config)
     service.wait_for_deployment()
@@ -62,7 +65,10 @@ def test_a_container_service_deploys_serves_with_keys_and_limits_and_deletes_cle
     assert service.get_keys()[0] == primary
 
     [name], [tags] = _labelled(engine, "box")
-    host = engine.client.api.inspect_container(name)["HostConfig"]
+    inspected = engine.client.api.inspect_container(name)
+    host = inspected["HostConfig"]
+    # bind mounts of the service's folders only: no volume the engine would have to keep
+    assert {m["Type"] for m in inspected["Mounts"]} == {"bind"}
     assert (host["NanoCpus"], host["Memory"]) == (1_000_000_000, 1024 * 2**20)
     assert "all 1 workers ready" in service.get_logs()
     assert tags  # the service's image
@@ -71,9 +77,15 @@ def test_a_container_service_deploys_serves_with_keys_and_limits_and_deletes_cle
 
     port = service.port
     assert port is not None
+    home = cws.path / "services" / "box"
+    assert (home / "run" / "listen.sock").exists()
     service.delete()
-    assert _labelled(engine, "box") == ([], [])
+    assert _labelled(engine, "box", steps=True) == ([], [])  # containers, tags, build steps
+    assert {v.name for v in engine.client.volumes.list()} <= volumes  # no volume left
     assert port_problem("127.0.0.1", port) is None  # the port is free again
+    assert not home.exists()  # the port owner's socket and the mounted folders with it
+    # the environment image stays: a cache for the next build, reclaimed by `workspace gc`
+    assert engine.client.images.list(name=ENVIRONMENT_REPOSITORY)
     with pytest.raises(WebserviceException):
         Webservice(cws, "box")
 
@@ -254,3 +266,7 @@ def test_a_container_service_with_ssl_enabled_serves_https(
         service.scoring_uri, json=REQUEST, verify=verifying_context(cert), timeout=30
     )
     assert response.status_code == 200 and len(response.json()) == 1
+    cert.unlink()  # run() verifies with the copy the service serves, not the user's file
+    assert len(service.run(REQUEST)) == 1
+    with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+        httpx.post(service.scoring_uri, json=REQUEST, timeout=30)  # the system CAs alone

@@ -66,6 +66,7 @@ def test_a_package_is_a_real_image_and_a_script_change_reuses_the_environment_la
         elapsed = time.monotonic() - started
         second.wait_for_creation()
         log = second.get_logs()
+        assert "environment layer: reusing localhost/modelport-environment:" in log
         install = log.index("/opt/venv/bin/python -m pip install")
         assert "Using cache" in log[install : install + 400]  # the environment's layer
         print(f"rebuild after a script change: {elapsed:.1f}s")
@@ -163,3 +164,97 @@ def test_a_registry_that_refuses_the_credentials_says_so(
             package.wait_for_creation()
     finally:
         _remove(engine, package.location)
+
+
+def _steps(log: str) -> dict[str, bool]:
+    """Each build step of the last build in `log` -> whether the engine took it from cache."""
+    steps: dict[str, bool] = {}
+    current = None
+    for line in log.splitlines():
+        if line.startswith(("STEP ", "Step ")):
+            current = line.split(":", 1)[1].strip()
+            steps[current] = False
+        elif current is not None and "Using cache" in line:
+            steps[current] = True
+    return steps
+
+
+def test_a_modelport_change_rebuilds_only_the_runtime_layer(
+    cws: Workspace, seed_model: Model, seed_env: Environment, engine: Engine, tmp_path: Path
+) -> None:
+    """The environment layer is keyed by the environment: a different modelport wheel (as
+    after any edit of modelport) reuses it and rebuilds the small runtime layer only."""
+    import zipfile
+
+    from modelport.packaging import containers
+    from modelport.packaging.context import plan_context, write_context
+
+    plan = plan_context([seed_model], InferenceConfig(str(SEED_SCORE), environment=seed_env))
+    lines: list[str] = []
+    contexts = []
+    for n in (1, 2):
+        context = tmp_path / f"context-{n}"
+        write_context(plan, context, cws.path / "cache" / "wheels", lines.append)
+        contexts.append(context)
+    [wheel] = (contexts[1] / "wheels").glob("modelport-*.whl")
+    with zipfile.ZipFile(wheel, "a") as archive:  # a changed runtime, same dependencies
+        archive.writestr("modelport/_edited.py", "EDITED = True\n")
+    references = [f"localhost/mp-layers-{os.getpid()}:{n}" for n in (1, 2)]
+    try:
+        containers.build_layered(engine.client, cws, contexts[0], references[0], lines.append)
+        first = len(lines)
+        started = time.monotonic()
+        containers.build_layered(engine.client, cws, contexts[1], references[1], lines.append)
+        elapsed = time.monotonic() - started
+        steps = _steps("\n".join(lines[first:]))
+        environment = next(k for k in steps if k.startswith("RUN python3 -m venv"))
+        runtime = next(k for k in steps if "--no-deps" in k)
+        assert steps[environment] and not steps[runtime], steps
+        print(f"rebuild after a modelport change: {elapsed:.1f}s")
+        assert elapsed < 120  # the target is < 15 s; generous on a loaded machine
+    finally:
+        _remove(engine, *references)
+
+
+def test_gc_reclaims_environment_images_no_image_uses(
+    cws: Workspace, engine: Engine, tmp_path: Path
+) -> None:
+    """`workspace gc` removes an unused environment image and keeps one an image builds on."""
+    from modelport.core.gc import collect
+    from modelport.packaging.containers import (
+        ENVIRONMENT_CATEGORY,
+        ENVIRONMENT_REPOSITORY,
+        LABEL_ENVIRONMENT,
+        build_image,
+        remember_environment_image,
+    )
+
+    tag = f"gc-test-{os.getpid()}"
+    refs = {
+        "unused": f"{ENVIRONMENT_REPOSITORY}:{tag}-unused",
+        "used": f"{ENVIRONMENT_REPOSITORY}:{tag}-used",
+        "child": f"localhost/mp-gc-child-{os.getpid()}:1",
+    }
+    dockerfiles = {
+        "unused": f"FROM {engine.base_image}\nRUN echo unused > /env-{tag}\n",
+        "used": f"FROM {engine.base_image}\nRUN echo used > /env-{tag}\n",
+        "child": f"FROM {refs['used']}\nRUN echo child > /child-{tag}\n",
+    }
+    try:
+        for name, text in dockerfiles.items():
+            folder = tmp_path / name
+            folder.mkdir()
+            (folder / "Dockerfile").write_text(text)
+            labels = {} if name == "child" else {LABEL_ENVIRONMENT: f"{tag}-{name}"}
+            build_image(engine.client, folder, refs[name], lambda _: None, labels)
+            if name != "child":
+                remember_environment_image(cws, refs[name])
+        dry = {i.category: i for i in collect(cws, dry_run=True)}[ENVIRONMENT_CATEGORY]
+        assert dry.count == 1 and _has(engine, refs["unused"])
+        done = {i.category: i for i in collect(cws)}[ENVIRONMENT_CATEGORY]
+        assert (done.count, done.bytes > 0) == (1, True)
+        assert not _has(engine, refs["unused"])
+        assert _has(engine, refs["used"]) and _has(engine, refs["child"])
+        assert {i.category: i for i in collect(cws)}[ENVIRONMENT_CATEGORY].count == 0
+    finally:
+        _remove(engine, refs["child"], refs["used"], refs["unused"])

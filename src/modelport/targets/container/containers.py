@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelport.packaging import engine
+from modelport.packaging.containers import remove_build_steps, retry_listing
 from modelport.packaging.engine import workspace_key
 
 LABEL_SERVICE = "org.modelport.service"
@@ -138,13 +139,15 @@ def stop_and_remove(client: Any, name: str, timeout: int = STOP_TIMEOUT_S) -> No
 
 
 def remove_everything(client: Any, service: str, workspace_path: str) -> None:
-    """Every container and image labelled for the service, whatever the records say."""
+    """Every container and image labelled for the service, whatever the records say, and
+    the step images of a build that failed half-way."""
     docker = engine.docker_module()
     for container in labelled(client.containers, service, workspace_path):
         with contextlib.suppress(docker.errors.NotFound):
             container.remove(v=True, force=True)
     for image in labelled(client.images, service, workspace_path):
         remove_image(client, image.id)
+    remove_build_steps(client, labels(service, workspace_path))
 
 
 def labelled(collection: Any, service: str, workspace_path: str) -> list[Any]:
@@ -152,7 +155,9 @@ def labelled(collection: Any, service: str, workspace_path: str) -> list[Any]:
     (Podman's Docker API answers nothing to two label filters) and on the other here."""
     key = workspace_key(workspace_path)
     options = {"all": True} if hasattr(collection, "run") else {}
-    found = collection.list(filters={"label": f"{LABEL_SERVICE}={service}"}, **options)
+    found = retry_listing(
+        lambda: collection.list(filters={"label": f"{LABEL_SERVICE}={service}"}, **options)
+    )
     return [item for item in found if (item.labels or {}).get(LABEL_WORKSPACE) == key]
 
 

@@ -34,6 +34,7 @@ import psutil
 from modelport import settings
 from modelport._net import client_host
 from modelport.deploy import credentials
+from modelport.deploy.logfile import append_line, read_from, tail
 from modelport.deploy.placement import machine_problem, place_here
 from modelport.deploy.states import FAILED, HEALTHY, TRANSITIONING, UNHEALTHY
 from modelport.deploy.target import DeploymentTarget, Log, ServiceRecord, ServiceSpec
@@ -110,7 +111,8 @@ class ContainerTarget(DeploymentTarget):
             tail = containers.container_logs(client, new.container, 20)
             containers.stop_and_remove(client, new.container, timeout=5)
             if old is None or old.image != new.image:
-                containers.remove_image(client, new.image)
+                with images.image_lock(spec.workspace):
+                    containers.remove_image(client, new.image)
             kept = "the previous revision keeps serving" if old else "the service is down"
             log(f"update to revision {spec.revision} failed: {error}")
             raise WebserviceException(
@@ -121,7 +123,8 @@ class ContainerTarget(DeploymentTarget):
         if old is not None:
             log(f"revision {spec.revision} serving; draining revision {old.revision}")
             containers.stop_and_remove(client, old.container)
-            containers.remove_image(client, old.image)
+            with images.image_lock(spec.workspace):
+                containers.remove_image(client, old.image)
             (record.home / "run" / old.ready_file).unlink(missing_ok=True)
         log(f"update: revision {spec.revision} serving")
         return data
@@ -147,12 +150,18 @@ class ContainerTarget(DeploymentTarget):
         return HEALTHY, None
 
     def delete(self, record: ServiceRecord) -> None:
-        client = _client(record.workspace)
-        rev = _current(record.home)
-        if rev is not None:
-            containers.stop_and_remove(client, rev.container, timeout=10)
-        containers.remove_everything(client, record.name, str(record.workspace.path))
-        _stop_portkeeper(record.home)
+        """Container, image tags (with their build steps), port owner and folder; the port
+        owner stops even when the engine fails, and the folder stays until the engine
+        cleanup succeeded, so a second delete finishes the job."""
+        try:
+            client = _client(record.workspace)
+            rev = _current(record.home)
+            if rev is not None:
+                containers.stop_and_remove(client, rev.container, timeout=10)
+            with images.image_lock(record.workspace):
+                containers.remove_everything(client, record.name, str(record.workspace.path))
+        finally:
+            _stop_portkeeper(record.home)
         shutil.rmtree(record.home, ignore_errors=True)
 
     def restart(self, record: ServiceRecord) -> None:
@@ -172,6 +181,10 @@ class ContainerTarget(DeploymentTarget):
         if error is not None:
             raise WebserviceException(f"Restart failed: {error}")
 
+    def certificate_file(self, record: ServiceRecord) -> Path | None:
+        found = record.home / "secrets" / "tls.crt"  # the copy the container serves
+        return found if record.deployment_config.ssl_enabled and found.is_file() else None
+
     def process_ids(self, record: ServiceRecord) -> list[int]:
         rev = _current(record.home)
         if rev is None:
@@ -187,7 +200,7 @@ class ContainerTarget(DeploymentTarget):
         return f"{_base_url(record)}/swagger.json"
 
     def logs(self, record: ServiceRecord, num_lines: int) -> str:
-        deploy_lines = _tail(record.home / LOG_NAME, num_lines)
+        deploy_lines = tail(record.home / LOG_NAME, num_lines)
         rev = _current(record.home)
         if rev is None:
             return deploy_lines
@@ -195,19 +208,10 @@ class ContainerTarget(DeploymentTarget):
         return f"{deploy_lines}\n--- container {rev.container} ---\n{output}".strip("\n")
 
     def read_log(self, record: ServiceRecord, offset: int) -> tuple[str, int]:
-        try:
-            with open(record.home / LOG_NAME, "rb") as f:
-                f.seek(offset)
-                chunk = f.read()
-        except FileNotFoundError:
-            return "", offset
-        complete = chunk[: chunk.rfind(b"\n") + 1]
-        return complete.decode(errors="replace"), offset + len(complete)
+        return read_from(record.home / LOG_NAME, offset)
 
     def write_log(self, record: ServiceRecord, line: str) -> None:
-        record.home.mkdir(parents=True, exist_ok=True)
-        with open(record.home / LOG_NAME, "a", encoding="utf-8") as f:
-            f.write(line.rstrip("\n") + "\n")
+        append_line(record.home / LOG_NAME, line)
 
     def get_keys(self, record: ServiceRecord) -> tuple[str, str]:
         keys = credentials.read_keys(record.home / "secrets" / "keys.json")
@@ -237,7 +241,9 @@ class ContainerTarget(DeploymentTarget):
         labels = containers.labels(spec.name, str(spec.workspace.path), spec.revision)
         started = time.monotonic()
         log(f"building image {reference} FROM {plan.base_image}")
-        images.build_image(client, context, reference, log, labels, plan.base_image)
+        images.build_layered(
+            client, spec.workspace, context, reference, log, labels, plan.base_image
+        )
         log(f"image {reference} ready in {time.monotonic() - started:.1f}s")
         return reference
 
@@ -405,14 +411,6 @@ def _base_url(record: ServiceRecord) -> str:
     scheme = "https" if record.deployment_config.ssl_enabled else "http"
     name = record.deployment_config.ssl_cname if record.deployment_config.ssl_enabled else None
     return f"{scheme}://{name or client_host(host)}:{port}"
-
-
-def _tail(path: Path, num_lines: int) -> str:
-    try:
-        lines = path.read_text(errors="replace").splitlines()
-    except FileNotFoundError:
-        return ""
-    return "\n".join(lines[-num_lines:])
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

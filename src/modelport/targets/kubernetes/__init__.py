@@ -1,0 +1,1 @@
+"""The Kubernetes target (v1: AKS): services as Deployments on an attached cluster."""
