@@ -52,7 +52,7 @@ def test_a_killed_supervisor_takes_its_server_with_it_and_restart_works(
         "the orphaned server exiting",
     )
     eventually(lambda: not port_open(port), "the port closing")
-    service.reload()
+    service.update_deployment_state()  # re-read (reload() restarts, as v1)
     assert service.state == "Unhealthy"
     assert "not running" in (service.error or "")
 

@@ -165,7 +165,10 @@ def parser() -> argparse.ArgumentParser:
     )
     for decls, kwargs in OPTIONS:
         dest = decls[1] if len(decls) > 1 else decls[0].lstrip("-").replace("-", "_")
-        parsed.add_argument(decls[0], dest=dest, default=None, **kwargs)
+        options = dict(kwargs)
+        if options.pop("is_flag", False):  # click's on/off flag: True when given, else unset
+            options.update(action="store_const", const=True)
+        parsed.add_argument(decls[0], dest=dest, default=None, **options)
     return parsed
 
 
