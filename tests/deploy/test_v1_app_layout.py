@@ -22,6 +22,7 @@ from modelport.core.model import InferenceConfig
 from modelport.core.webservice import LocalWebservice
 from modelport.environments import Environment
 from modelport.errors import InvalidArgument
+from tests.packaging.conftest import dockerfile_env
 from tests.scoring.conftest import Server
 
 # A v1 entry script as published notebooks write it (only `azureml` imports, resolved by the
@@ -157,7 +158,7 @@ def test_a_package_context_has_the_same_layout_and_serves_as_its_dockerfile_says
     assert (context / "app" / "src" / "score.py").is_file()
     assert (context / "app" / "src" / "helpers" / "scale.py").is_file()
     dockerfile = (context / "Dockerfile").read_text()
-    env = dict(re.findall(r'^ENV (\w+)="(.*)"$', dockerfile, re.MULTILINE))
+    env = dockerfile_env(dockerfile)
     copies = re.findall(r"^COPY (\S+) (\S+)$", dockerfile, re.MULTILINE)
     assert ("app/", "/var/azureml-app/") in copies
     assert ("azureml-models/", "/var/azureml-app/azureml-models/") in copies

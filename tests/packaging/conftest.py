@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,8 +74,20 @@ def environment_lines(context: Path, wheel: Path | None = None) -> list[str]:
     must come last, all of them, so the environment layer needs nothing more."""
     from modelport.packaging.context import runtime_dependencies
 
-    wheel = wheel or next((context / "wheels").glob("modelport-*.whl"))
+    wheel = wheel or next((context / "wheels").glob("modelport*.whl"))
     lines = [x for x in (context / "requirements.txt").read_text().splitlines() if x[:1] != "#"]
     runtime = list(runtime_dependencies(wheel))
     assert runtime and lines[-len(runtime) :] == runtime
     return lines[: -len(runtime)]
+
+
+def dockerfile_env(text: str) -> dict[str, str]:
+    """Every `NAME="value"` the Dockerfile's ENV instructions set (one per line or several
+    joined by continuation lines), unquoted."""
+    joined = re.sub(r"\\\n\s*", " ", text)
+    found: dict[str, str] = {}
+    for line in joined.splitlines():
+        if line.startswith("ENV "):
+            for name, value in re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', line):
+                found[name] = re.sub(r"\\(.)", r"\1", value)
+    return found

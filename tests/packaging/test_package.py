@@ -11,7 +11,7 @@ import pytest
 from modelport.core import Environment, InferenceConfig, Model, Workspace
 from modelport.errors import InvalidArgument, NotFound
 from modelport.packaging import DockerUnavailable, ModelPackage, PackageNotFound
-from tests.packaging.conftest import SEED_SCRIPT, environment_lines
+from tests.packaging.conftest import SEED_SCRIPT, dockerfile_env, environment_lines
 
 
 def test_the_seed_package_saves_a_complete_build_context(
@@ -40,7 +40,7 @@ def test_the_seed_package_saves_a_complete_build_context(
     assert model_copy.read_bytes() == model_file.read_bytes()
     assert model_copy.stat().st_nlink == 1  # a real copy: build contexts can't follow links
 
-    wheel_file = saved / "wheels" / "modelport-0.1.0-py3-none-any.whl"
+    wheel_file = saved / "wheels" / "modelport_runtime-0.1.0-py3-none-any.whl"
     assert environment_lines(saved, wheel_file) == [
         f"scikit-learn=={sklearn.__version__}",
         "joblib",
@@ -129,9 +129,10 @@ def test_source_directory_base_image_variables_and_extra_steps(
         "src/helpers/util.py",
         "src/score.py",
     ]
-    dockerfile = (package.context_path / "Dockerfile").read_text().splitlines()
-    assert 'ENV AZUREML_ENTRY_SCRIPT="src/score.py"' in dockerfile
-    assert 'ENV AZUREML_SOURCE_DIRECTORY="src"' in dockerfile
+    text = (package.context_path / "Dockerfile").read_text()
+    dockerfile = text.splitlines()
+    env = dockerfile_env(text)
+    assert (env["AZUREML_ENTRY_SCRIPT"], env["AZUREML_SOURCE_DIRECTORY"]) == ("src/score.py", "src")
     assert dockerfile[3] == "FROM python:3.12-slim"
     assert "RUN apt-get update && apt-get install -y libgomp1" in dockerfile
     assert 'ENV GREETING="hello world" \\' in dockerfile  # the first of the settings

@@ -196,7 +196,7 @@ def test_a_modelport_change_rebuilds_only_the_runtime_layer(
         context = tmp_path / f"context-{n}"
         write_context(plan, context, cws.path / "cache" / "wheels", lines.append)
         contexts.append(context)
-    [wheel] = (contexts[1] / "wheels").glob("modelport-*.whl")
+    [wheel] = (contexts[1] / "wheels").glob("modelport*.whl")
     with zipfile.ZipFile(wheel, "a") as archive:  # a changed runtime, same dependencies
         archive.writestr("modelport/_edited.py", "EDITED = True\n")
     references = [f"localhost/mp-layers-{os.getpid()}:{n}" for n in (1, 2)]
