@@ -7,7 +7,7 @@ while these tests do. `MODELPORT_TEST_KUBECONFIG=FILE` runs the same tests again
 cluster instead (`MODELPORT_TEST_KUBE_COMPUTE` = JSON of the compute's `extra`, e.g.
 `{"exposure": "load-balancer"}`; default: host-network on 127.0.0.1). Images go through the
 registry of `scripts/start-registry`. When the cluster cannot start the tests skip with the
-reason; `MODELPORT_REQUIRE_KUBE=1` (CI) makes that a failure.
+reason; `MODELPORT_REQUIRE_KUBE=1` makes that a failure.
 """
 
 from __future__ import annotations
