@@ -94,6 +94,19 @@ def key_values(values: Sequence[str], what: str) -> dict[str, str]:
     return out
 
 
+def emit_follow_status(data: dict[str, Any], output: str) -> None:
+    """What a service or endpoint follows, and the outcomes of the last versions."""
+    if output == "json":
+        emit_json(data)
+        return
+    emit_mapping({k: v for k, v in data.items() if k != "history"})
+    emit_table(
+        "Last versions",
+        ["Model", "Outcome", "Reason"],
+        ((h["model"], h["outcome"], h["reason"] or "") for h in data["history"]),
+    )
+
+
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 

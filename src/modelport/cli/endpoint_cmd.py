@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from modelport.cli._output import (
+    emit_follow_status,
     emit_json,
     emit_mapping,
     emit_table,
@@ -226,16 +227,7 @@ def follow(
     if model_name is None:
         if tags or smoke_data:
             raise InvalidArgument("--tag and --smoke-data need --model.")
-        data = found.follow_status()
-        if output == "json":
-            emit_json(data)
-            return
-        emit_mapping({k: v for k, v in data.items() if k != "history"})
-        emit_table(
-            "Last versions",
-            ["Model", "Outcome", "Reason"],
-            ((h["model"], h["outcome"], h["reason"] or "") for h in data["history"]),
-        )
+        emit_follow_status(found.follow_status(), output)
         return
     pairs = key_values(tags, "tag")
     data = found.follow(model_name, pairs, traffic_percentile, smoke_data)

@@ -9,11 +9,12 @@ has taken effect.
 from __future__ import annotations
 
 import json
-import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from modelport import _jsonfile
 
 TABLE = "routes.json"
 APPLIED = "applied.json"
@@ -101,17 +102,8 @@ def read_table(folder: Path) -> RoutingTable:
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    try:
-        data: dict[str, Any] = json.loads(path.read_text())
-        return data
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
+    """A state file of the router's, or {} while there is none."""
+    return _jsonfile.read_json(path) or {}
 
 
-def write_json(path: Path, data: dict[str, Any], private: bool = False) -> None:
-    """Write `data` to `path` atomically (0600 from the start when `private`)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(json.dumps(data))
-    os.replace(tmp, path)
+write_json = _jsonfile.write_json

@@ -16,8 +16,6 @@ Files in the service's home: `port.json` / `portkeeper.json` (the port owner), `
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import shutil
 import signal
 import subprocess
@@ -32,6 +30,7 @@ from typing import Any
 import psutil
 
 from modelport import settings
+from modelport._jsonfile import read_json, write_json
 from modelport._net import client_host
 from modelport.deploy import credentials
 from modelport.deploy.logfile import append_line, read_from, tail
@@ -88,7 +87,7 @@ class ContainerTarget(DeploymentTarget):
         self._secrets(record, spec)
         _ensure_portkeeper(record.home, record.data)
         rev = self._start(record, spec, image, client, log)
-        _write_json(record.home / "current.json", rev.to_dict())
+        write_json(record.home / "current.json", rev.to_dict())
 
     def update(self, record: ServiceRecord, spec: ServiceSpec, log: Log) -> dict[str, Any]:
         """Returns once the new revision serves and the old one is draining; on failure the
@@ -119,7 +118,7 @@ class ContainerTarget(DeploymentTarget):
                 f"Update to revision {spec.revision} failed ({kept}): {error}",
                 hint=f"Last container log lines:\n{tail}",
             )
-        _write_json(record.home / "current.json", new.to_dict())
+        write_json(record.home / "current.json", new.to_dict())
         if old is not None:
             log(f"revision {spec.revision} serving; draining revision {old.revision}")
             containers.stop_and_remove(client, old.container)
@@ -172,11 +171,11 @@ class ContainerTarget(DeploymentTarget):
         client = _client(record.workspace)
         containers.stop_and_remove(client, rev.container, timeout=10)
         _ensure_portkeeper(record.home, record.data)
-        launch = _read_json(record.home / f"rev-{rev.revision}" / "launch.json")
+        launch = read_json(record.home / f"rev-{rev.revision}" / "launch.json")
         if launch is None:
             raise DeploymentError(f"Service '{record.name}' lost its launch spec; redeploy it.")
         new = self._run(record, rev.revision, rev.image, launch, client)
-        _write_json(record.home / "current.json", new.to_dict())
+        write_json(record.home / "current.json", new.to_dict())
         error = self._await_ready(record, new, client)
         if error is not None:
             raise WebserviceException(f"Restart failed: {error}")
@@ -290,7 +289,7 @@ class ContainerTarget(DeploymentTarget):
             "cpu_cores": dc.cpu_cores,
             "memory_gb": dc.memory_gb,
         }
-        _write_json(record.home / f"rev-{spec.revision}" / "launch.json", launch)
+        write_json(record.home / f"rev-{spec.revision}" / "launch.json", launch)
         rev = self._run(record, spec.revision, image, launch, client)
         limits = f"cpu {dc.cpu_cores or 'unlimited'}, memory {dc.memory_gb or 'unlimited'} GB"
         log(f"revision {spec.revision}: container {rev.container} starting ({limits})")
@@ -343,7 +342,7 @@ def _ensure_portkeeper(home: Path, data: dict[str, Any]) -> None:
         return
     (home / "run").mkdir(exist_ok=True)
     (home / "portkeeper.json").unlink(missing_ok=True)
-    _write_json(home / "port.json", {"host": data["host"], "port": int(data["port"])})
+    write_json(home / "port.json", {"host": data["host"], "port": int(data["port"])})
     launcher = (
         "import subprocess, sys\n"
         "subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=sys.stdout, "
@@ -360,7 +359,7 @@ def _ensure_portkeeper(home: Path, data: dict[str, Any]) -> None:
         )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        status = _read_json(home / "portkeeper.json")
+        status = read_json(home / "portkeeper.json")
         if status is not None:
             if status.get("error"):
                 raise DeploymentError(f"Cannot serve the service: {status['error']}.")
@@ -370,7 +369,7 @@ def _ensure_portkeeper(home: Path, data: dict[str, Any]) -> None:
 
 
 def _portkeeper_alive(home: Path) -> bool:
-    status = _read_json(home / "portkeeper.json")
+    status = read_json(home / "portkeeper.json")
     if not status or status.get("error") or not status.get("pid"):
         return False
     try:
@@ -386,7 +385,7 @@ def _portkeeper_alive(home: Path) -> bool:
 def _stop_portkeeper(home: Path) -> None:
     if not _portkeeper_alive(home):
         return
-    status = _read_json(home / "portkeeper.json") or {}
+    status = read_json(home / "portkeeper.json") or {}
     proc = psutil.Process(int(status["pid"]))
     proc.send_signal(signal.SIGTERM)
     _, alive = psutil.wait_procs([proc], timeout=10)
@@ -401,7 +400,7 @@ def _client(workspace: Any) -> Any:
 
 
 def _current(home: Path) -> Revision | None:
-    data = _read_json(home / "current.json")
+    data = read_json(home / "current.json")
     return Revision(**data) if data else None
 
 
@@ -411,18 +410,3 @@ def _base_url(record: ServiceRecord) -> str:
     scheme = "https" if record.deployment_config.ssl_enabled else "http"
     name = record.deployment_config.ssl_cname if record.deployment_config.ssl_enabled else None
     return f"{scheme}://{name or client_host(host)}:{port}"
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data: dict[str, Any] = json.loads(path.read_text())
-        return data
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)

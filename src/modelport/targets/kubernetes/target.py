@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from modelport import settings
+from modelport._jsonfile import read_json, write_json
 from modelport._net import free_port
 from modelport.deploy import credentials
 from modelport.deploy.computes import ComputeRecord, compute_for, get_compute, list_computes
@@ -91,7 +92,9 @@ class KubernetesTarget(DeploymentTarget):
         objects = self._render(record, spec, compute, cluster, log)
         for obj in objects:
             cluster.apply(obj)
-        _write_json(record.home / APPLIED, {"revision": spec.revision, "objects": objects})
+        write_json(
+            record.home / APPLIED, {"revision": spec.revision, "objects": objects}, private=True
+        )
         log(
             f"revision {spec.revision} applied to {cluster.server} namespace {record.data['namespace']}"
         )
@@ -111,7 +114,7 @@ class KubernetesTarget(DeploymentTarget):
                 hint="Deploy a new service on the other port, then delete this one.",
             )
         compute, cluster = self._connect(record)
-        previous = _read_json(record.home / APPLIED)
+        previous = read_json(record.home / APPLIED)
         objects = self._render(record, spec, compute, cluster, log)
         deployment = next(o for o in objects if o["kind"] == "Deployment")
         for obj in objects:
@@ -136,7 +139,9 @@ class KubernetesTarget(DeploymentTarget):
                 cluster.apply(obj)
         if not manifests.autoscaling(dc):
             cluster.delete("HorizontalPodAutoscaler", data["namespace"], record.name)
-        _write_json(record.home / APPLIED, {"revision": spec.revision, "objects": objects})
+        write_json(
+            record.home / APPLIED, {"revision": spec.revision, "objects": objects}, private=True
+        )
         log(f"update: revision {spec.revision} serving")
         data["revision"] = spec.revision
         return data
@@ -216,11 +221,11 @@ class KubernetesTarget(DeploymentTarget):
         keys = credentials.regenerated(json.loads(data["keys.json"]), key, set_key)
         data["keys.json"] = json.dumps(keys)
         _, cluster = self._connect(record)
-        applied = _read_json(record.home / APPLIED) or {"objects": []}
+        applied = read_json(record.home / APPLIED) or {"objects": []}
         secret = next(o for o in applied["objects"] if o["kind"] == "Secret")
         secret["stringData"] = data
         cluster.apply(secret)
-        _write_json(record.home / APPLIED, applied)
+        write_json(record.home / APPLIED, applied, private=True)
 
     def get_token(self, record: ServiceRecord) -> tuple[str, datetime]:
         return credentials.sign_token(self._secret_data(record)["token_secret"], record.name)
@@ -385,23 +390,5 @@ def _template_revision(deployment: dict[str, Any]) -> int:
 
 
 def _revision(record: ServiceRecord) -> int:
-    applied = _read_json(record.home / APPLIED)
+    applied = read_json(record.home / APPLIED)
     return int(applied["revision"]) if applied else int(record.data.get("revision") or 0)
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data: dict[str, Any] = json.loads(path.read_text())
-        return data
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    """Owner-only from the start (the Secret's keys are in it), then renamed into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2)
-    os.replace(tmp, path)

@@ -10,7 +10,6 @@ service log, key and token files.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -24,6 +23,7 @@ from typing import Any
 
 import psutil
 
+from modelport._jsonfile import read_json, write_json
 from modelport._net import client_host
 from modelport._procs import spawn_detached
 from modelport.app_folder import copy_app, place_models
@@ -65,7 +65,7 @@ class LocalTarget(DeploymentTarget):
         (it keeps serving when it was) and WebserviceException says why."""
         home = record.home
         data = {"host": spec.deployment_config.host, "port": spec.deployment_config.port}
-        previous = _read_json(home / "desired.json")
+        previous = read_json(home / "desired.json")
         update_id = self._prepare(record, spec, log, data)
         status = read_status(home)
         same_socket = previous is not None and (previous["host"], previous["port"]) == (
@@ -83,7 +83,7 @@ class LocalTarget(DeploymentTarget):
         if error is None:
             return data
         if previous is not None:
-            _write_json(home / "desired.json", previous)
+            write_json(home / "desired.json", previous)
         shutil.rmtree(home / f"rev-{spec.revision}", ignore_errors=True)
         kept = (
             "the previous revision keeps serving"
@@ -122,7 +122,7 @@ class LocalTarget(DeploymentTarget):
         """Returns once the service is Healthy again; DeploymentError says why not."""
         home = record.home
         self._stop_processes(home)
-        spec = _read_json(home / "desired.json")
+        spec = read_json(home / "desired.json")
         if spec is None:
             raise DeploymentError(
                 f"Service '{record.name}' never finished deploying, so there is nothing to restart.",
@@ -201,7 +201,7 @@ class LocalTarget(DeploymentTarget):
             with contextlib.suppress(psutil.NoSuchProcess):
                 leftover.kill()
         psutil.wait_procs(alive, timeout=5)
-        desired = _read_json(home / "desired.json")
+        desired = read_json(home / "desired.json")
         if stopped_any and desired is not None:
             _wait_port_closed(str(desired["host"]), int(desired["port"]))
 
@@ -282,8 +282,8 @@ class LocalTarget(DeploymentTarget):
             "server_args": server_args(server, keep=("host",)),
             "env": env,
         }
-        _write_json(rev / "desired.json", desired)
-        _write_json(home / "desired.json", desired)
+        write_json(rev / "desired.json", desired)
+        write_json(home / "desired.json", desired)
         return update_id
 
 
@@ -367,18 +367,3 @@ def _ready(record: ServiceRecord) -> bool:
         return False
     finally:
         conn.close()
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data: dict[str, Any] = json.loads(path.read_text())
-        return data
-    except FileNotFoundError:
-        return None
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
