@@ -3,12 +3,15 @@ nothing: each case is refused with a clear error while the previous routing keep
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
 from modelport.core import Model, Workspace
 from modelport.core.endpoint import Endpoint
 from modelport.errors import AlreadyExists, InvalidArgument, NotFound
+from modelport.routing.table import read_json
 from tests.endpoints.conftest import HEADER, Load, deploy_endpoint, wait_for
 
 
@@ -152,3 +155,37 @@ def test_a_version_left_by_a_killed_deploy_can_be_deleted(ews: Workspace, tiny: 
     deploy_service(ews, "ghost-a", [tiny], echo_config(), config, endpoint="ghost")
     Webservice(ews, "ghost-a").delete()  # no endpoint lists it: an ordinary service
     assert Webservice.list(ews) == []
+
+
+def test_two_router_processes_drain_a_deleted_version_together(ews: Workspace, tiny: Model) -> None:
+    endpoint = deploy_endpoint(ews, "pair", tiny, router_workers=2)
+    # b is slow, so requests to it are in flight in both processes when it is deleted
+    endpoint.create_version(
+        "b",
+        traffic_percentile=50,
+        environment_variables={"ECHO_REVISION": "2", "ECHO_DELAY_S": "0.2"},
+    )
+    home = Path(ews.path) / "endpoints" / "pair"
+
+    def answered_b(slot: int) -> int:
+        saved = read_json(home / "servers" / f"{slot}.json").get("metrics", {})
+        return sum(n for v, _, n in saved.get("requests", []) if v == "b")
+
+    # a new connection a request, so the kernel spreads them over both processes
+    with Load(endpoint.scoring_uri, headers={"Connection": "close"}, threads=6) as load:
+        wait_for(
+            lambda: answered_b(0) > 0 and answered_b(1) > 0,
+            "both router processes never answered requests to b",
+            timeout=120,
+        )
+        assert _routing(endpoint)["servers"] == 2
+        endpoint.set_traffic({"b": 0})
+        mark = load.more(30)
+        assert set(load.answered_since(mark + len(load.threads))) == {"a"}
+        endpoint.set_traffic({"b": 50})
+        wait_for(lambda: "b" in load.answered_since(mark), "b never answered again")
+        endpoint.delete_version("b")  # waits for b's requests in flight in both processes
+        mark = load.more(30)
+    assert load.failures() == []
+    assert "b" not in load.answered_since(mark + len(load.threads))
+    assert _routing(endpoint)["in_flight"] == {}

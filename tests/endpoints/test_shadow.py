@@ -4,6 +4,8 @@ counted when the bounded queue is full, reported from the endpoint's sink."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
 import uuid
 from pathlib import Path
@@ -80,3 +82,28 @@ def test_shadow_copies_are_never_answered_and_dropped_when_full(
     assert json.loads(cli.stdout)["s"]["pairs"] == report["pairs"]
     table = run_cli("endpoint", "shadow-report", "shadowed", "-w", str(ews.path))
     assert "Dropped" in table.stdout and " s " in table.stdout.replace("│", " ")
+
+    # the counts survive a restart of the router's server: killed by PID, restarted by its
+    # supervisor, it carries on from the counts it saved
+    home = Path(ews.path) / "endpoints" / "shadowed"
+
+    def saved() -> dict:
+        return json.loads((home / "servers" / "0.json").read_text())["metrics"]
+
+    wait_for(
+        lambda: saved()["shadow_dropped"].get("s") == report["dropped"],
+        "the server never saved its counts",
+    )
+    killed = json.loads((home / "status.json").read_text())["server"][0]
+    os.kill(killed, signal.SIGKILL)
+
+    def restarted() -> bool:
+        status = json.loads((home / "status.json").read_text())
+        return status["state"] == "Running" and status["server"][0] != killed
+
+    wait_for(restarted, "the supervisor never restarted the server", timeout=120)
+    after = endpoint.get_shadow_report()["s"]
+    assert (after["dropped"], after["pairs"]) == (report["dropped"], report["pairs"])
+    metrics = httpx.get(base + "metrics", timeout=60).text
+    assert f'modelport_router_shadow_dropped_total{{version="s"}} {report["dropped"]}' in metrics
+    assert f'modelport_router_shadow_requests_total{{version="s"}} {report["pairs"]}' in metrics

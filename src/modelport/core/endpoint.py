@@ -202,13 +202,15 @@ class Endpoint(StoredDocument):
         deployment_config: DeploymentConfig | None = None,
         shadow_queue_size: int = 1000,
         shadow_workers: int = 4,
+        router_workers: int = 1,
         **cloud: Any,
     ) -> EndpointConfig:
         """v1's AksEndpoint.deploy_configuration keywords; `compute_type` says where the
         versions run (local or container), `port`/`host` where the endpoint listens. The
         first version is the default (`is_default` may only confirm it). `deployment_config`
         (e.g. read from a deploymentconfig.json) is the versions' base config; the keywords
-        given override it."""
+        given override it. `router_workers`: router processes on the endpoint's port (more
+        for more requests a second through the router, on a machine with spare cores)."""
         if is_default is False:
             raise WebserviceException(
                 "The first version of an endpoint is its default version.",
@@ -258,6 +260,7 @@ class Endpoint(StoredDocument):
             tags=_copied(tags),
             shadow_queue_size=shadow_queue_size,
             shadow_workers=shadow_workers,
+            router_workers=router_workers,
         )
 
     # -- attributes -----------------------------------------------------------------------

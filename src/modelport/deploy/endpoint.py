@@ -77,6 +77,7 @@ class EndpointConfig:
     tags: dict[str, str] = field(default_factory=dict)
     shadow_queue_size: int = 1000  # copies waiting for a shadow version; more are dropped
     shadow_workers: int = 4  # copies in flight to shadow versions at once
+    router_workers: int = 1  # router server processes on the endpoint's port (local router)
 
     def __post_init__(self) -> None:
         if self.auth_enabled and self.token_auth_enabled:
@@ -84,7 +85,7 @@ class EndpointConfig:
                 "auth_enabled and token_auth_enabled cannot both be on.",
                 hint="Pick key auth or token auth.",
             )
-        for key in ("shadow_queue_size", "shadow_workers"):
+        for key in ("shadow_queue_size", "shadow_workers", "router_workers"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidArgument(f"{key}={value!r} is not valid: must be a whole number >= 1.")
@@ -232,7 +233,7 @@ def create_endpoint(
         shutil.rmtree(home, ignore_errors=True)
         home.mkdir(parents=True)
         try:
-            placed = router.place(config.host, config.port)
+            placed = {**router.place(config.host, config.port), "workers": config.router_workers}
             if config.auth_enabled:
                 credentials.ensure_keys(
                     home / "keys.json", config.primary_key, config.secondary_key

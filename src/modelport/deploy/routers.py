@@ -22,6 +22,7 @@ from modelport._net import client_host, free_port, port_problem
 from modelport._procs import process_alive, spawn_detached
 from modelport.errors import DeploymentError, InvalidArgument
 from modelport.routing.supervisor import LOG
+from modelport.routing import slots
 from modelport.routing.table import APPLIED, STATUS, RoutingTable, read_json, write_table
 
 APPLY_TIMEOUT_S = 60.0
@@ -89,9 +90,10 @@ class LocalRouter(RouterHost):
             str(home),
             data["host"],
             str(data["port"]),
+            str(data.get("workers", 1)),
         ]
         spawn_detached(argv, str(home / LOG))
-        self._await_applied(home, table.revision)
+        self._await_applied(home, data, table.revision)
 
     def apply(self, home: Path, data: dict[str, Any], table: RoutingTable) -> None:
         write_table(home, table)
@@ -101,7 +103,7 @@ class LocalRouter(RouterHost):
             return
         with contextlib.suppress(ProcessLookupError):
             psutil.Process(status["supervisor_pid"]).send_signal(signal.SIGHUP)
-        self._await_applied(home, table.revision)
+        self._await_applied(home, data, table.revision)
 
     def routing(self, data: dict[str, Any]) -> dict[str, Any]:
         import httpx
@@ -135,10 +137,11 @@ class LocalRouter(RouterHost):
     def base_url(self, data: dict[str, Any]) -> str:
         return f"http://{client_host(data['host'])}:{data['port']}"
 
-    def _await_applied(self, home: Path, revision: int) -> None:
+    def _await_applied(self, home: Path, data: dict[str, Any], revision: int) -> None:
+        """Until every server process serves `revision` (a restarted one reads the table)."""
         deadline = time.monotonic() + APPLY_TIMEOUT_S
         while time.monotonic() < deadline:
-            if int(read_json(home / APPLIED).get("revision", -1)) >= revision:
+            if slots.applied_everywhere(home, int(data.get("workers", 1)), revision):
                 return
             status = read_json(home / STATUS)
             if status.get("state") == "Failed":

@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import orjson
 
+from modelport.routing import slots
 from modelport.routing.metrics import RouterMetrics
 from modelport.routing.shadow import PairSink, ShadowCopier, ShadowJob
 from modelport.routing.table import (
@@ -56,8 +57,13 @@ _LOOPBACK = ("127.", "::1", "localhost")
 
 
 class RouterApp:
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
+    """One server process of the router; `slot` of `slots` on the supervisor's socket."""
+
+    def __init__(self, folder: Path, slot: int = 0, slots: int = 1) -> None:
+        self.folder, self.slot, self.slots = folder, slot, slots
+        self.started = time.time()
+        self._saved_changes = -1
+        self._saver: asyncio.Task[None] | None = None
         self.rng = random.Random()
         self.metrics = RouterMetrics()
         self.table = read_table(folder)
@@ -78,10 +84,48 @@ class RouterApp:
         if self.client is not None:
             self.client.forget_others({u.url for u in table.versions.values()})
         self.metrics.reloads += 1
+        self.save()
         write_json(self.folder / APPLIED, {"revision": table.revision, "pid": os.getpid()})
         return table.revision
 
+    # -- this process's state file ----------------------------------------------------------
+    def save(self) -> None:
+        self._saved_changes = self.metrics.changes
+        slots.save(
+            self.folder,
+            self.slot,
+            {
+                "pid": os.getpid(),
+                "started": self.started,
+                "revision": self.table.revision,
+                "in_flight": {k: v for k, v in self.metrics.in_flight.items() if v},
+                "metrics": self.metrics.dump(),
+            },
+        )
+
+    async def _save_when_changed(self) -> None:
+        while True:
+            await asyncio.sleep(slots.SAVE_EVERY_S)
+            if self.metrics.changes != self._saved_changes:
+                self.save()
+
+    def _endpoint_metrics(self) -> tuple[RouterMetrics, dict[str, int]]:
+        """Counters and in-flight counts summed over the endpoint's live server processes."""
+        total = RouterMetrics()
+        total.absorb(self.metrics.dump())
+        in_flight: dict[str, int] = {k: v for k, v in self.metrics.in_flight.items() if v}
+        for other in slots.live_slots(self.folder, self.slots, skip=self.slot):
+            total.absorb(other.get("metrics", {}))
+            for version, n in other.get("in_flight", {}).items():
+                in_flight[version] = in_flight.get(version, 0) + int(n)
+        total.in_flight.update(in_flight)
+        return total, {k: v for k, v in in_flight.items() if v}
+
     async def startup(self) -> None:
+        # the counts of this slot's previous process (killed, restarted) carry on
+        previous = slots.load(self.folder, self.slot).get("metrics")
+        if previous:
+            self.metrics.absorb(previous)
         self.client = Upstreams()
         table = self.table
         sink = (
@@ -94,12 +138,16 @@ class RouterApp:
         )
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.reload)
         self.reload()  # a table written while this process started is not missed
+        self._saver = asyncio.ensure_future(self._save_when_changed())
 
     async def shutdown(self) -> None:
+        if self._saver is not None:
+            self._saver.cancel()
         if self.shadow is not None:
             await self.shadow.close()
         if self.client is not None:
             self.client.close()
+        self.save()
 
     # -- dispatch ---------------------------------------------------------------------------
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -112,7 +160,8 @@ class RouterApp:
         if method == "GET" and path == "/":
             await _respond(send, 200, [(b"content-type", b"text/plain")], b"Healthy")
         elif method == "GET" and path == "/metrics":
-            await _respond(send, 200, [(b"content-type", b"text/plain")], self.metrics.render())
+            total, _ = self._endpoint_metrics()
+            await _respond(send, 200, [(b"content-type", b"text/plain")], total.render())
         elif method == "GET" and path == "/-/routing":
             await _respond(send, 200, [JSON_CT], orjson.dumps(self._routing()))
         elif method == "POST" and path == "/-/reload":
@@ -144,11 +193,11 @@ class RouterApp:
         else:
             chosen = table.choose(self.rng)
         name = chosen.name
-        self.metrics.in_flight[name] += 1  # counted from the choice on: a drain waits for it
+        self.metrics.enter(name)  # counted from the choice on: a drain waits for it
         try:
             await self._proxy(scope, receive, send, table, chosen, named, query)
         finally:
-            self.metrics.in_flight[name] -= 1
+            self.metrics.leave(name)
 
     async def _proxy(
         self,
@@ -236,6 +285,7 @@ class RouterApp:
 
     def _routing(self) -> dict[str, Any]:
         table = self.table
+        total, in_flight = self._endpoint_metrics()
         return {
             "endpoint": table.endpoint,
             "revision": table.revision,
@@ -244,8 +294,9 @@ class RouterApp:
                 u.name: {"weight": u.weight, "shadow": u.shadow, "control": u.control}
                 for u in table.versions.values()
             },
-            "in_flight": {k: v for k, v in self.metrics.in_flight.items() if v},
-            "shadow": self.metrics.shadow_stats(),
+            "in_flight": in_flight,  # summed over the server processes
+            "shadow": total.shadow_stats(),
+            "servers": self.slots,
             "shadow_queued": self.shadow.queue.qsize() if self.shadow else 0,
         }
 

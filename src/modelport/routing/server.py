@@ -1,6 +1,6 @@
 """One router server process: uvicorn on the socket its supervisor holds.
 
-`python -m modelport.routing.server FD FOLDER`. SIGHUP (or `POST /-/reload`) re-reads the
+`python -m modelport.routing.server FD FOLDER [SLOT SLOTS]` (slot 0 of 1 when not given). SIGHUP (or `POST /-/reload`) re-reads the
 routing table; SIGTERM stops accepting, finishes the requests in flight, and exits.
 """
 
@@ -19,7 +19,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from modelport.routing.app import RouterApp
 
-    fd, folder = (sys.argv[1:] if argv is None else argv)[:2]
+    args = sys.argv[1:] if argv is None else argv
+    fd, folder = args[:2]
+    slot, slots = (int(args[2]), int(args[3])) if len(args) >= 4 else (0, 1)
     try:
         import uvloop  # noqa: F401
 
@@ -27,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:  # pragma: no cover - uvicorn[standard] brings it
         loop = "asyncio"
     config = uvicorn.Config(
-        RouterApp(Path(folder)),
+        RouterApp(Path(folder), slot, slots),
         loop=loop,
         http="httptools",
         lifespan="on",

@@ -83,7 +83,7 @@ class ShadowCopier:
         try:
             self.queue.put_nowait(job)
         except asyncio.QueueFull:
-            self.metrics.shadow_dropped[job.shadow.name] += 1
+            self.metrics.dropped(job.shadow.name)
 
     async def _work(self) -> None:
         while True:
