@@ -29,7 +29,11 @@ def test_the_weighted_choice_follows_the_weights() -> None:
     table = _table(a=70, b=30, s=0)
     picks = [table.choose(rng).name for _ in range(20_000)]
     assert "s" not in picks
-    assert abs(picks.count("b") / len(picks) - 0.30) < 0.015
+    assert picks.count("b") == 6000  # every deck of 1,000 splits exactly
+    assert 0 < picks[:100].count("b") < 100  # in a random order
+    thirds = _table(a=100 / 3, b=100 / 3, c=100 / 3)
+    dealt = [thirds.choose(rng).name for _ in range(1000)]
+    assert sorted(dealt.count(n) for n in "abc") == [333, 333, 334]
     assert {_table(a=0, b=0).choose(rng).name for _ in range(10)} == {"a"}  # none live: default
 
 

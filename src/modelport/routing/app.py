@@ -218,14 +218,15 @@ class RouterApp:
             problem = self.auth.check(authorization)
             if problem is not None:
                 field = "error" if path.startswith("/v2") else "message"
-                await _respond(send, 401, [JSON_CT], orjson.dumps({field: problem}))
+                # counted before the answer goes: a caller who reads /metrics next sees it
                 self.metrics.refused(chosen.name, 401)
+                await _respond(send, 401, [JSON_CT], orjson.dumps({field: problem}))
                 return
         try:
             body = await read_body(receive, table.max_body_bytes)
         except BodyTooLarge as exc:
-            await _message(send, 413, str(exc))
             self.metrics.refused(chosen.name, 413)
+            await _message(send, 413, str(exc))
             return
         headers: Headers = []
         request_id = None
@@ -264,8 +265,8 @@ class RouterApp:
             out = [JSON_CT]
         seconds = time.perf_counter() - started
         out.append((_VERSION_HEADER, name.encode()))
+        self.metrics.answered(name, status, seconds)  # before the answer, as above
         await _respond(send, status, out, content)
-        self.metrics.answered(name, status, seconds)
         if named is None and self.shadow is not None:
             for shadow in table.shadows_for(self.rng, chosen):
                 self.shadow.offer(

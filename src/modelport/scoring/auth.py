@@ -68,7 +68,7 @@ class _Watched:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._sig: tuple[int, int] | None = None
+        self._sig: tuple[int, int, int] | None = None
         self.text = ""
 
     def current(self) -> str:
@@ -77,7 +77,7 @@ class _Watched:
         except OSError:
             self._sig, self.text = None, ""
             return ""
-        sig = (st.st_mtime_ns, st.st_size)
+        sig = (st.st_mtime_ns, st.st_size, st.st_ino)  # a replaced file is a new inode
         if sig != self._sig:
             with open(self.path, encoding="utf-8") as f:
                 self.text = f.read()
