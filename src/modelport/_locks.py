@@ -20,3 +20,21 @@ def named_lock(folder: Path, name: str, *, shared: bool = False) -> Iterator[Non
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def try_named_lock(folder: Path, name: str) -> Iterator[bool]:
+    """Like `named_lock`, without waiting: yields False when someone holds it (this process
+    included, through another `named_lock`)."""
+    locks = folder / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with open(locks / f"{name}.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelport._locks import named_lock
+from modelport._locks import named_lock, try_named_lock
+from modelport._procs import process_alive
 from modelport.configs import DeploymentConfig, InferenceConfig
 from modelport.deploy import credentials
 from modelport.deploy import service as services
@@ -94,16 +95,54 @@ class EndpointConfig:
 # -- reading ------------------------------------------------------------------------------
 def get_document(workspace: Workspace, name: str) -> dict[str, Any]:
     try:
-        return workspace.store.get_document(KIND, name)
+        doc = _settled(workspace, workspace.store.get_document(KIND, name))
     except NotFound:
+        doc = None
+    if doc is None:
         raise EndpointNotFound(
             f"Endpoint '{name}' does not exist in this workspace.",
             hint="List endpoints with `modelport endpoint list`.",
         ) from None
+    return doc
 
 
 def endpoint_names(workspace: Workspace) -> list[str]:
-    return [d["name"] for d in workspace.store.list_documents(KIND)]
+    docs = (_settled(workspace, d) for d in workspace.store.list_documents(KIND))
+    return [d["name"] for d in docs if d is not None]
+
+
+# -- a create that was killed ----------------------------------------------------------
+# create_endpoint records the endpoint first, marked `creating` with its own process (and the
+# version service it is about to deploy), before it starts anything; the mark goes when the
+# endpoint is complete. A marked record whose creator is gone is what a killed create left:
+# the next command that reads it stops its router, deletes its version and forgets it.
+def _creator_alive(doc: dict[str, Any]) -> bool:
+    creating = doc["creating"]
+    return process_alive(creating.get("pid"), creating.get("started"))
+
+
+def _settled(workspace: Workspace, doc: dict[str, Any]) -> dict[str, Any] | None:
+    """`doc`, or None once what a killed create left has been cleaned up."""
+    if not doc.get("creating") or _creator_alive(doc):
+        return doc
+    with try_named_lock(workspace.path / "endpoints", doc["name"]) as mine:
+        if not mine:  # someone (this process, perhaps) is working on it: leave it to them
+            return doc
+        try:
+            doc = workspace.store.get_document(KIND, doc["name"])
+        except NotFound:
+            return None
+        if not doc.get("creating") or _creator_alive(doc):
+            return doc
+        _delete(workspace, doc)
+        return None
+
+
+def _creating_mark() -> dict[str, Any]:
+    import psutil
+
+    me = psutil.Process()
+    return {"pid": me.pid, "started": me.create_time()}
 
 
 def router_of(doc: dict[str, Any]) -> RouterHost:
@@ -131,6 +170,8 @@ def weights(versions: dict[str, dict[str, Any]]) -> dict[str, float]:
 
 def live_state(workspace: Workspace, doc: dict[str, Any]) -> tuple[str, str | None]:
     """Transitioning while a version is; Healthy when the router and every version are."""
+    if doc.get("creating"):
+        return TRANSITIONING, f"being created by process {doc['creating']['pid']}"
     worst: tuple[str, str | None] = router_of(doc).state(Path(doc["home"]))
     if worst[0] != HEALTHY:
         return worst
@@ -260,6 +301,9 @@ def create_endpoint(
                 "created_time": now,
                 "updated_time": now,
             }
+            # recorded before anything starts, so a killed create leaves nothing unowned
+            mark = {**_creating_mark(), "service": service_name}
+            workspace.store.put_document(KIND, name, {**doc, "creating": mark})
             service_doc = services.deploy_service(
                 workspace,
                 service_name,
@@ -276,9 +320,11 @@ def create_endpoint(
         except BaseException:
             router.stop(home)
             _forget_service(workspace, service_name)
+            with suppress(NotFound):
+                workspace.store.delete_document(KIND, name)
             shutil.rmtree(home, ignore_errors=True)
             raise
-        workspace.store.put_document(KIND, name, doc)
+        workspace.store.put_document(KIND, name, doc)  # complete: the mark goes
         return {**doc, "log_shown": service_doc.get("log_shown", 0)}
 
 
@@ -520,7 +566,10 @@ def _delete(workspace: Workspace, doc: dict[str, Any]) -> None:
     router_of(doc).stop(Path(doc["home"]))
     for version in doc["versions"].values():
         _forget_service(workspace, version["service"])
-    workspace.store.delete_document(KIND, doc["name"])
+    if doc.get("creating"):  # a version the create may have deployed before it was killed
+        _forget_service(workspace, doc["creating"]["service"])
+    with suppress(NotFound):
+        workspace.store.delete_document(KIND, doc["name"])
     shutil.rmtree(doc["home"], ignore_errors=True)
 
 
@@ -789,6 +838,9 @@ def _replace_existing(workspace: Workspace, name: str, overwrite: bool) -> None:
     try:
         existing = workspace.store.get_document(KIND, name)
     except NotFound:
+        return
+    if existing.get("creating") and not _creator_alive(existing):
+        _delete(workspace, existing)  # what a killed create left
         return
     if not overwrite:
         raise AlreadyExists(

@@ -22,7 +22,7 @@ import psutil
 
 from modelport._net import listen_socket
 from modelport._procs import die_with_parent
-from modelport.routing.table import STATUS, read_json, write_json
+from modelport.routing.table import STATUS, TABLE, read_json, write_json
 
 LOG = "router.log"
 
@@ -102,6 +102,8 @@ class RouterSupervisor:
         signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stop", True))
         signal.signal(signal.SIGINT, lambda *_: setattr(self, "stop", True))
         signal.signal(signal.SIGHUP, lambda *_: self._forward(signal.SIGHUP))
+        if not (self.folder / TABLE).exists():
+            return 0  # its endpoint is gone (a killed create cleaned up before we started)
         me = psutil.Process()
         self._status(
             supervisor_pid=me.pid,
@@ -120,6 +122,8 @@ class RouterSupervisor:
             return 3
         changed = True
         while not self.stop:
+            if not (self.folder / TABLE).exists():
+                break  # the endpoint's folder was removed under us: nobody owns this router
             now = time.monotonic()
             for slot in self.slots:
                 if slot.child is not None and not slot.running and slot.start_at == 0.0:
@@ -151,7 +155,8 @@ class RouterSupervisor:
                 slot.child.kill()
                 slot.child.wait()
         sock.close()
-        self._status(state="Stopped", error=None)
+        if (self.folder / TABLE).exists():
+            self._status(state="Stopped", error=None)
         return 0
 
 
