@@ -56,6 +56,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=8)
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument(
+        "--router-workers", type=int, nargs="+", default=[1, 2], help="router processes to try"
+    )
+    parser.add_argument("--no-shadow", action="store_true", help="skip the shadow measurement")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
@@ -71,9 +75,14 @@ def main() -> None:
         model = Model.register(ws, root / "sklearn_regression_model.pkl", "sklearn_regression")
         env = Environment.current()
 
-        def endpoint(name: str, script: Path, **version_env: str) -> Endpoint:
+        def endpoint(
+            name: str, script: Path, router_workers: int = 1, **version_env: str
+        ) -> Endpoint:
             cfg = Endpoint.deploy_configuration(
-                version_name="a", workers=1, environment_variables=version_env
+                version_name="a",
+                workers=1,
+                environment_variables=version_env,
+                router_workers=router_workers,
             )
             ic = InferenceConfig(entry_script=str(script), environment=env)
             made = Model.deploy(ws, name, [model], ic, cfg)
@@ -82,21 +91,28 @@ def main() -> None:
             endpoints.append(made)
             return made
 
-        light = endpoint("light", SEED)
-        via = light.scoring_uri
-        direct = light.versions["a"].scoring_uri
         rows = []
-        direct_p50 = sequential_p50_ms(direct, args.requests)
-        router_p50 = sequential_p50_ms(via, args.requests)
-        rows.append(("sequential httpx, p50 ms", direct_p50, router_p50))
-        for c in (1, 16):
-            d = wrk(direct.removesuffix("/score"), c, args.duration, lua)
-            r = wrk(via.removesuffix("/score"), c, args.duration, lua)
-            rows.append((f"wrk c={c} req/s", d[0], r[0]))
-            rows.append((f"wrk c={c} p50 ms", d[1], r[1]))
-            rows.append((f"wrk c={c} p99 ms", d[2], r[2]))
-            assert d[3] == r[3] == 0, (d, r)
+        for router_workers in args.router_workers:
+            light = endpoint(f"light{router_workers}", SEED, router_workers)
+            via = light.scoring_uri
+            direct = light.versions["a"].scoring_uri
+            tag = f"router x{router_workers}: "
+            direct_p50 = sequential_p50_ms(direct, args.requests)
+            router_p50 = sequential_p50_ms(via, args.requests)
+            rows.append((tag + "sequential httpx, p50 ms", direct_p50, router_p50))
+            for c in (1, 16):
+                d = wrk(direct.removesuffix("/score"), c, args.duration, lua)
+                r = wrk(via.removesuffix("/score"), c, args.duration, lua)
+                rows.append((tag + f"wrk c={c} req/s", d[0], r[0]))
+                rows.append((tag + f"wrk c={c} p50 ms", d[1], r[1]))
+                rows.append((tag + f"wrk c={c} p99 ms", d[2], r[2]))
+                assert d[3] == r[3] == 0, (d, r)
+            light.delete()
+            endpoints.remove(light)
 
+        if args.no_shadow:
+            _print_rows(rows)
+            return
         slow = endpoint("shadowed", ECHO, ECHO_DELAY_S="0.005")
         base = slow.scoring_uri.removesuffix("/score")
         slow.create_version("s", environment_variables={"ECHO_DELAY_S": "0.05"})
@@ -116,15 +132,7 @@ def main() -> None:
         without = (statistics.median(rps[0]), statistics.median(p99[0]))
         with_shadow = (statistics.median(rps[100]), statistics.median(p99[100]))
 
-        load = os.getloadavg()[0]
-        print(
-            f"\nrouter benchmark, {time.strftime('%Y-%m-%d %H:%M')}, load average {load:.1f} on {os.cpu_count()} CPUs\n"
-        )
-        print("| measurement | direct | through the router | router cost |")
-        print("|---|---:|---:|---:|")
-        for what, d, r in rows:
-            cost = f"{r - d:+.2f} ms" if "ms" in what else f"{r / d:.2f}x"
-            print(f"| {what} | {d:.2f} | {r:.2f} | {cost} |")
+        _print_rows(rows)
         print(
             "\n| primary ~5 ms, shadow ~50 ms; wrk c=4, median of 3 alternating runs "
             "| req/s | primary p99 ms | p99 of each run |"
@@ -144,6 +152,19 @@ def main() -> None:
             made.delete()
         ws.close()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _print_rows(rows: list[tuple[str, float, float]]) -> None:
+    load = os.getloadavg()[0]
+    print(
+        f"\nrouter benchmark, {time.strftime('%Y-%m-%d %H:%M')}, "
+        f"load average {load:.1f} on {os.cpu_count()} CPUs\n"
+    )
+    print("| measurement | direct | through the router | router cost |")
+    print("|---|---:|---:|---:|")
+    for what, d, r in rows:
+        cost = f"{r - d:+.2f} ms" if "ms" in what else f"{r / d:.2f}x"
+        print(f"| {what} | {d:.2f} | {r:.2f} | {cost} |")
 
 
 if __name__ == "__main__":

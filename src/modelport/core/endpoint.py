@@ -10,7 +10,6 @@ service. `AksEndpoint` is the v1 name of the same class: where it runs is the co
 from __future__ import annotations
 
 import builtins
-import time
 import warnings
 from collections.abc import Sequence
 from datetime import datetime
@@ -18,13 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelport.configs import DeploymentConfig, InferenceConfig
+from modelport.core._handle import ServingHandle
 from modelport.core.services import Webservice, _copied
 from modelport.deploy import endpoint as control
 from modelport.deploy import service as services
 from modelport.deploy.endpoint import EndpointConfig
-from modelport.deploy.states import HEALTHY, TRANSITIONING
-from modelport.errors import AuthNotEnabled, EndpointNotFound, WebserviceException
-from modelport.registry.documents import StoredDocument
+from modelport.errors import EndpointNotFound, WebserviceException
 from modelport.registry.models import Model
 
 if TYPE_CHECKING:
@@ -156,14 +154,21 @@ class EndpointVersion(Webservice):
         return f"EndpointVersion(endpoint={self.endpoint.name!r}, name={self.name!r})"
 
 
-class Endpoint(StoredDocument):
+class Endpoint(ServingHandle):
     """A handle on one endpoint: `Endpoint(ws, name)`."""
 
     KIND = control.KIND
+    _NOUN = "Endpoint"
+    _KEY_HINT = "Deploy it with auth_enabled=True, or endpoint.update(auth_enabled=True)."
+    _TOKEN_HINT = "Deploy it with token_auth_enabled=True."
 
     def __init__(self, workspace: Workspace, name: str) -> None:
         self.name = name
         super().__init__(workspace, name)
+
+    def _load(self) -> dict[str, Any]:
+        # through the control plane: what a killed create left is cleaned up, not shown
+        return control.get_document(self.workspace, self._name)
 
     @classmethod
     def _missing(cls, name: str) -> EndpointNotFound:
@@ -279,11 +284,6 @@ class Endpoint(StoredDocument):
         return str(self._doc["compute_type"])
 
     @property
-    def folder(self) -> Path:
-        """The endpoint's folder: routing table, router log and status, shadow sink, keys."""
-        return Path(self._doc["home"])
-
-    @property
     def scoring_uri(self) -> str:
         return control.scoring_uri(self._doc)
 
@@ -299,25 +299,8 @@ class Endpoint(StoredDocument):
     def token_auth_enabled(self) -> bool:
         return bool(self._doc["token_auth_enabled"])
 
-    @property
-    def description(self) -> str | None:
-        return self._doc.get("description")
-
-    @property
-    def tags(self) -> dict[str, str]:
-        return dict(self._doc.get("tags") or {})
-
-    @property
-    def created_time(self) -> datetime:
-        return datetime.fromtimestamp(self._doc["created_time"]).astimezone()
-
-    @property
-    def state(self) -> str:
-        return control.live_state(self.workspace, self._doc)[0]
-
-    @property
-    def error(self) -> str | None:
-        return control.live_state(self.workspace, self._doc)[1]
+    def _live_state(self) -> tuple[str, str | None]:
+        return control.live_state(self.workspace, self._doc)
 
     # -- versions -------------------------------------------------------------------------
     def create_version(
@@ -501,49 +484,14 @@ class Endpoint(StoredDocument):
 
         return triggers.get(self.workspace, triggers.ENDPOINT_PREFIX + self.name)
 
-    def wait_for_deployment(
-        self, show_output: bool = False, timeout_sec: float | None = None
-    ) -> None:
-        """Block until the router and every version are Healthy; raise if one fails."""
-        deadline = time.monotonic() + (timeout_sec or 900)
-        last = None
-        while True:
-            self._refresh()
-            state, error = control.live_state(self.workspace, self._doc)
-            if show_output and state != last:
-                print(f"{self.name}: {state}" + (f" ({error})" if error else ""), flush=True)
-                last = state
-            if state != TRANSITIONING:
-                break
-            if time.monotonic() > deadline:
-                raise WebserviceException(
-                    f"Endpoint '{self.name}' is still {state} after {timeout_sec}s."
-                )
-            time.sleep(0.05)
-        if state != HEALTHY:
-            raise WebserviceException(
-                f"Endpoint '{self.name}' deployment ended in state {state}: {error}."
-            )
-
     # -- auth, scoring, shadow --------------------------------------------------------------
-    def get_keys(self) -> tuple[str, str]:
-        if not self.auth_enabled:
-            raise AuthNotEnabled(
-                f"Key auth is not enabled on endpoint '{self.name}'.",
-                hint="Deploy it with auth_enabled=True, or endpoint.update(auth_enabled=True).",
-            )
+    def _keys(self) -> tuple[str, str]:
         return control.endpoint_keys(self._doc)
 
-    def regen_key(self, key: str, set_key: str | None = None) -> None:
-        self.get_keys()  # the same refusal when key auth is off
+    def _regen(self, key: str, set_key: str | None) -> None:
         control.regen_endpoint_key(self._doc, key, set_key)
 
-    def get_token(self) -> tuple[str, datetime]:
-        if not self.token_auth_enabled:
-            raise AuthNotEnabled(
-                f"Token auth is not enabled on endpoint '{self.name}'.",
-                hint="Deploy it with token_auth_enabled=True.",
-            )
+    def _token(self) -> tuple[str, datetime]:
         token, refresh_after = control.endpoint_token(self._doc)
         return token, refresh_after
 

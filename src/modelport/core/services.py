@@ -11,8 +11,6 @@ import builtins
 import dataclasses
 import json
 import shutil
-import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,13 +25,14 @@ from modelport.configs import (
     InferenceConfig,
     warn_ignored,
 )
+from modelport.core._handle import ServingHandle
 from modelport.deploy import service as control
 from modelport.deploy.computes import get_compute
 from modelport.deploy.service import TargetFallbackWarning
 from modelport.deploy.states import FAILED, HEALTHY, TRANSITIONING, UNHEALTHY
 from modelport.deploy.target import DeploymentTarget, ServiceRecord
-from modelport.errors import AuthNotEnabled, InvalidArgument, ServiceNotFound, WebserviceException
-from modelport.registry.documents import StoredDocument, matches_tags
+from modelport.errors import InvalidArgument, ServiceNotFound, WebserviceException
+from modelport.registry.documents import matches_tags
 from modelport.registry.models import Model
 
 if TYPE_CHECKING:
@@ -55,10 +54,15 @@ __all__ = [
 ]
 
 
-class Webservice(StoredDocument):
+class Webservice(ServingHandle):
     """A handle on one deployed service: `Webservice(ws, name)` (of its target's class)."""
 
     KIND = control.KIND
+    _NOUN = "Service"
+    _KEY_HINT = "Deploy or update it with auth_enabled=True (authEnabled in the config file)."
+    _TOKEN_HINT = (
+        "Deploy or update it with token_auth_enabled=True (tokenAuthEnabled in the config file)."
+    )
     _log_shown = 0  # how much of the log a show_output deploy already printed
 
     def __new__(cls, workspace: Workspace, name: str) -> Webservice:
@@ -241,11 +245,6 @@ class Webservice(StoredDocument):
         return InferenceConfig.from_dict(self._doc["inference_config"])
 
     @property
-    def folder(self) -> Path:
-        """The folder on this machine where the service's target keeps its files."""
-        return Path(self._doc["home"])
-
-    @property
     def port(self) -> int | None:
         port = self._doc.get("target", {}).get("port") or self._doc["deployment_config"]["port"]
         return int(port) if port else None
@@ -271,28 +270,8 @@ class Webservice(StoredDocument):
         return self._target.swagger_uri(self._record)
 
     @property
-    def description(self) -> str | None:
-        return self._doc.get("description")
-
-    @property
-    def tags(self) -> dict[str, str]:
-        return dict(self._doc.get("tags") or {})
-
-    @property
     def properties(self) -> dict[str, str]:
         return dict(self._doc.get("properties") or {})
-
-    @property
-    def created_time(self) -> datetime:
-        return datetime.fromtimestamp(self._doc["created_time"]).astimezone()
-
-    @property
-    def state(self) -> str:
-        return control.live_state(self.workspace, self._doc)[0]
-
-    @property
-    def error(self) -> str | None:
-        return control.live_state(self.workspace, self._doc)[1]
 
     @property
     def _target(self) -> DeploymentTarget:
@@ -302,38 +281,16 @@ class Webservice(StoredDocument):
     def _record(self) -> ServiceRecord:
         return control.record_of(self.workspace, self._doc)
 
-    # -- lifecycle ----------------------------------------------------------------------
-    def wait_for_deployment(
-        self, show_output: bool = False, timeout_sec: float | None = None
-    ) -> None:
-        """Block until the service is Healthy; raise with the log tail if it fails."""
-        deadline = time.monotonic() + (timeout_sec or 900)
-        last = None
-        offset = self._log_shown
-        while True:
-            self._refresh()
-            state, error = control.live_state(self.workspace, self._doc)
-            if show_output:
-                text, offset = self._target.read_log(self._record, offset)
-                if text:
-                    sys.stdout.write(text)
-                if state != last:
-                    print(f"{self.name}: {state}" + (f" ({error})" if error else ""), flush=True)
-                    last = state
-            if state != TRANSITIONING:
-                break
-            if time.monotonic() > deadline:
-                raise WebserviceException(
-                    f"Service '{self.name}' is still {state} after {timeout_sec}s."
-                )
-            time.sleep(0.05)
-        if state != HEALTHY:
-            logs = self.get_logs(num_lines=20)
-            raise WebserviceException(
-                f"Service '{self.name}' deployment ended in state {state}: {error}.\n"
-                f"Last log lines:\n{logs}"
-            )
+    def _live_state(self) -> tuple[str, str | None]:
+        return control.live_state(self.workspace, self._doc)
 
+    def _new_log(self, offset: int) -> tuple[str, int]:
+        return self._target.read_log(self._record, offset)
+
+    def _failure_detail(self) -> str:
+        return f"\nLast log lines:\n{self.get_logs(num_lines=20)}"
+
+    # -- lifecycle ----------------------------------------------------------------------
     def get_logs(self, num_lines: int = 5000, init: bool = False) -> str:
         return self._target.logs(self._record, num_lines)
 
@@ -505,31 +462,14 @@ class Webservice(StoredDocument):
                 hint="List services with `modelport service list`.",
             ) from None
 
-    # -- auth ---------------------------------------------------------------------------
-    def get_keys(self) -> tuple[str, str]:
-        if not self.auth_enabled:
-            raise AuthNotEnabled(
-                f"Key auth is not enabled on service '{self.name}'.",
-                hint="Deploy or update it with auth_enabled=True (authEnabled in the config file).",
-            )
+    # -- auth: where the keys and tokens come from (the refusals are ServingHandle's) -------
+    def _keys(self) -> tuple[str, str]:
         return self._target.get_keys(self._record)
 
-    def regen_key(self, key: str, set_key: str | None = None) -> None:
-        if not self.auth_enabled:
-            raise AuthNotEnabled(
-                f"Key auth is not enabled on service '{self.name}'.",
-                hint="Deploy or update it with auth_enabled=True (authEnabled in the config file).",
-            )
+    def _regen(self, key: str, set_key: str | None) -> None:
         self._target.regen_key(self._record, key, set_key)
 
-    def get_token(self) -> tuple[str, datetime]:
-        """(token, refresh_after): a signed JWT; request a new one after `refresh_after`."""
-        if not self.token_auth_enabled:
-            raise AuthNotEnabled(
-                f"Token auth is not enabled on service '{self.name}'.",
-                hint="Deploy or update it with token_auth_enabled=True (tokenAuthEnabled in the "
-                "config file).",
-            )
+    def _token(self) -> tuple[str, datetime]:
         return self._target.get_token(self._record)
 
     def serialize(self) -> dict[str, Any]:

@@ -61,7 +61,9 @@ class RouterApp:
 
     def __init__(self, folder: Path, slot: int = 0, slots: int = 1) -> None:
         self.folder, self.slot, self.slots = folder, slot, slots
-        self.started = time.time()
+        import psutil
+
+        self.started = psutil.Process().create_time()  # what process_alive compares
         self._saved_changes = -1
         self._saver: asyncio.Task[None] | None = None
         self.rng = random.Random()
