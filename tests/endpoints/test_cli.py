@@ -20,11 +20,13 @@ def test_the_endpoint_commands(ews: Workspace, tiny: Model, tmp_path: Path) -> N
     w = ["-w", str(ews.path)]
 
     created = run_cli("endpoint", "create", "clidemo", "-m", "tiny:1", "--ic", str(ic),
-                      "--dc", str(dc), "--version-name", "blue", "-o", "json", *w)  # fmt: skip
+                      "--dc", str(dc), "--version-name", "blue", "--router-workers", "2",
+                      "-o", "json", *w)  # fmt: skip
     assert created.returncode == 0, created.stderr
     data = json.loads(created.stdout)
     assert data["state"] == "Healthy" and data["default_version"] == "blue"
     uri = data["scoring_uri"]
+    assert httpx.get(uri.removesuffix("score") + "-/routing").json()["servers"] == 2
 
     added = run_cli(
         "endpoint", "version", "add", "clidemo", "green", "--traffic", "10", "-o", "json", *w

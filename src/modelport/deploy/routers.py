@@ -21,8 +21,8 @@ import psutil
 from modelport._net import client_host, free_port, port_problem
 from modelport._procs import process_alive, spawn_detached
 from modelport.errors import DeploymentError, InvalidArgument
-from modelport.routing.supervisor import LOG
 from modelport.routing import slots
+from modelport.routing.supervisor import LOG
 from modelport.routing.table import APPLIED, STATUS, RoutingTable, read_json, write_table
 
 APPLY_TIMEOUT_S = 60.0

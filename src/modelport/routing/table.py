@@ -105,7 +105,7 @@ def _cards(live: tuple[tuple[float, Upstream], ...]) -> list[Upstream]:
     exact = [(u, u.weight * DECK / total) for _, u in live]
     counts = {u.name: int(share) for u, share in exact}
     left = DECK - sum(counts.values())
-    for u, share in sorted(exact, key=lambda e: e[1] - int(e[1]), reverse=True)[:left]:
+    for u, _ in sorted(exact, key=lambda e: e[1] - int(e[1]), reverse=True)[:left]:
         counts[u.name] += 1
     return [u for u, _ in exact for _ in range(counts[u.name])]
 
