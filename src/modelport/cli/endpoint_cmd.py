@@ -1,4 +1,4 @@
-"""`modelport endpoint create|list|show|restart|delete|traffic|shadow-report|keys|token` and
+"""`modelport endpoint create|list|show|restart|delete|traffic|shadow-report|keys|regen-key|token` and
 `modelport endpoint version add|update|delete`."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from modelport.cli._handle_cmds import add_handle_commands
 from modelport.cli._output import (
     emit_follow_status,
     emit_json,
@@ -61,6 +62,18 @@ def _show(endpoint: Endpoint, output: str) -> None:
 @click.group()
 def endpoint() -> None:
     """Endpoints: versions of a service behind one address, with traffic split and shadows."""
+
+
+add_handle_commands(
+    endpoint,
+    _endpoint,
+    "endpoint",
+    {
+        "restart": "Start the router and any version that is down again (after a reboot or a "
+        "kill).",
+        "delete": "Stop the router and every version; forget the endpoint.",
+    },
+)
 
 
 @endpoint.command("create")
@@ -176,25 +189,6 @@ def list_endpoints(workspace_path: str | None, output: str) -> None:
 def show(workspace_path: str | None, name: str, output: str) -> None:
     """One endpoint: state, URIs, auth and its versions."""
     _show(_endpoint(workspace_path, name), output)
-
-
-@endpoint.command("restart")
-@workspace_option
-@click.argument("name")
-def restart(workspace_path: str | None, name: str) -> None:
-    """Start the router and any version that is down again (after a reboot or a kill)."""
-    found = _endpoint(workspace_path, name)
-    found.restart()
-    click.echo(f"Endpoint '{name}': {found.state} at {found.scoring_uri}")
-
-
-@endpoint.command("delete")
-@workspace_option
-@click.argument("name")
-def delete(workspace_path: str | None, name: str) -> None:
-    """Stop the router and every version; forget the endpoint."""
-    _endpoint(workspace_path, name).delete()
-    click.echo(f"Deleted endpoint '{name}'")
 
 
 @endpoint.command("follow")
@@ -342,28 +336,6 @@ def shadow_report(workspace_path: str | None, name: str, output: str) -> None:
             for version, r in report.items()
         ),
     )
-
-
-@endpoint.command("keys")
-@workspace_option
-@click.argument("name")
-@output_option
-def keys(workspace_path: str | None, name: str, output: str) -> None:
-    """The endpoint's primary and secondary keys (key auth)."""
-    primary, secondary = _endpoint(workspace_path, name).get_keys()
-    data: dict[str, Any] = {"primaryKey": primary, "secondaryKey": secondary}
-    emit_json(data) if output == "json" else emit_mapping(data)
-
-
-@endpoint.command("token")
-@workspace_option
-@click.argument("name")
-@output_option
-def token(workspace_path: str | None, name: str, output: str) -> None:
-    """Issue a bearer token for the endpoint (token auth)."""
-    value, refresh_after = _endpoint(workspace_path, name).get_token()
-    data = {"accessToken": value, "refreshAfter": refresh_after.isoformat()}
-    emit_json(data) if output == "json" else emit_mapping(data)
 
 
 @endpoint.group("version")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
+from modelport.cli._handle_cmds import add_handle_commands
 from modelport.cli._output import (
     emit_follow_status,
     emit_json,
@@ -30,6 +31,17 @@ def _service(workspace_path: str | None, name: str) -> Webservice:
 @click.group()
 def service() -> None:
     """List, inspect, update, restart and delete deployed services."""
+
+
+add_handle_commands(
+    service,
+    _service,
+    "service",
+    {
+        "restart": "Start a stopped or crashed service again.",
+        "delete": "Stop the service, free its port and forget it.",
+    },
+)
 
 
 @service.command("list")
@@ -109,60 +121,6 @@ def update(
         show_output=True,
     )
     click.echo(f"Service '{name}' updated: {svc.state} at {svc.scoring_uri}")
-
-
-@service.command("restart")
-@workspace_option
-@click.argument("name")
-def restart(workspace_path: str | None, name: str) -> None:
-    """Start a stopped or crashed service again."""
-    svc = _service(workspace_path, name)
-    svc.restart()
-    click.echo(f"Service '{name}': {svc.state} at {svc.scoring_uri}")
-
-
-@service.command("delete")
-@workspace_option
-@click.argument("name")
-def delete(workspace_path: str | None, name: str) -> None:
-    """Stop the service, free its port and forget it."""
-    _service(workspace_path, name).delete()
-    click.echo(f"Deleted service '{name}'")
-
-
-@service.command("keys")
-@workspace_option
-@click.argument("name")
-@output_option
-def keys(workspace_path: str | None, name: str, output: str) -> None:
-    """Show the primary and secondary keys (key auth)."""
-    primary, secondary = _service(workspace_path, name).get_keys()
-    data: dict[str, Any] = {"primaryKey": primary, "secondaryKey": secondary}
-    emit_json(data) if output == "json" else emit_mapping(data)
-
-
-@service.command("regen-key")
-@workspace_option
-@click.argument("name")
-@click.option(
-    "--key", type=click.Choice(["Primary", "Secondary"], case_sensitive=False), required=True
-)
-def regen_key(workspace_path: str | None, name: str, key: str) -> None:
-    """Replace a key; the old one is rejected at once."""
-    svc = _service(workspace_path, name)
-    svc.regen_key(key)
-    click.echo(f"Regenerated the {key.lower()} key of '{name}'")
-
-
-@service.command("token")
-@workspace_option
-@click.argument("name")
-@output_option
-def token(workspace_path: str | None, name: str, output: str) -> None:
-    """Issue a bearer token (token auth) and say when to refresh it."""
-    value, refresh_after = _service(workspace_path, name).get_token()
-    data = {"accessToken": value, "refreshAfter": refresh_after.isoformat()}
-    emit_json(data) if output == "json" else emit_mapping(data)
 
 
 @service.command("follow")
