@@ -70,12 +70,13 @@ def no_docker_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 
 def environment_lines(context: Path, wheel: Path | None = None) -> list[str]:
-    """requirements.txt without its comments and the modelport runtime's dependencies, which
-    must come last, all of them, so the environment layer needs nothing more."""
+    """requirements.in (what the lock in requirements.txt was compiled from) without its
+    comments and the modelport runtime's dependencies, which must come last, all of them, so
+    the environment layer needs nothing more."""
     from modelport.packaging.context import runtime_dependencies
 
     wheel = wheel or next((context / "wheels").glob("modelport*.whl"))
-    lines = [x for x in (context / "requirements.txt").read_text().splitlines() if x[:1] != "#"]
+    lines = [x for x in (context / "requirements.in").read_text().splitlines() if x[:1] != "#"]
     runtime = list(runtime_dependencies(wheel))
     assert runtime and lines[-len(runtime) :] == runtime
     return lines[: -len(runtime)]
