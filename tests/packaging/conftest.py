@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -92,3 +93,17 @@ def dockerfile_env(text: str) -> dict[str, str]:
             for name, value in re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', line):
                 found[name] = re.sub(r"\\(.)", r"\1", value)
     return found
+
+
+# Prints {normalised name: version} of every distribution of the interpreter that runs it.
+VERSIONS_SCRIPT = (
+    "import importlib.metadata as m, json, re\n"
+    "print(json.dumps({re.sub(r'[-_.]+', '-', d.metadata['Name']).lower(): d.version"
+    " for d in m.distributions()}))"
+)
+
+
+def installed_versions(output: str | bytes) -> dict[str, str]:
+    """VERSIONS_SCRIPT's output, without each venv's own installer (pip, setuptools, wheel)."""
+    found: dict[str, str] = json.loads(output)
+    return {n: v for n, v in found.items() if n not in ("pip", "setuptools", "wheel")}

@@ -7,7 +7,6 @@ Real uv resolutions against PyPI (or uv's cache) and a real local build; no engi
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 from pathlib import Path
@@ -19,6 +18,7 @@ from modelport.environments import CondaDependencies, build_environment
 from modelport.environments.lock import LOCK_HEADER, EnvironmentLock
 from modelport.errors import EnvironmentBuildError
 from tests.conftest import SEED_SCORE
+from tests.packaging.conftest import VERSIONS_SCRIPT, installed_versions
 
 pytestmark = pytest.mark.slow
 
@@ -46,17 +46,8 @@ def _lock(context: Path) -> EnvironmentLock:
 
 
 def _installed(python: Path) -> dict[str, str]:
-    """{normalised name: version} of every distribution in that interpreter's environment."""
-    script = (
-        "import importlib.metadata as m, json, re\n"
-        "print(json.dumps({re.sub(r'[-_.]+', '-', d.metadata['Name']).lower(): d.version"
-        " for d in m.distributions()}))"
-    )
-    result = subprocess.run([str(python), "-c", script], capture_output=True, text=True, check=True)
-    found: dict[str, str] = json.loads(result.stdout)
-    for tool in ("pip", "setuptools", "wheel"):  # the venv's own installer, if it has one
-        found.pop(tool, None)
-    return found
+    command = [str(python), "-c", VERSIONS_SCRIPT]
+    return installed_versions(subprocess.run(command, capture_output=True, check=True).stdout)
 
 
 def test_the_lock_holds_the_versions_the_local_build_installed(

@@ -4,7 +4,6 @@ failures (base image offline, a failing pip line), and a real registry with basi
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import stat
 import subprocess
@@ -20,6 +19,7 @@ from modelport.environments.lock import EnvironmentLock
 from modelport.errors import EnvironmentBuildError, PackageError
 from modelport.packaging import ModelPackage
 from tests.conftest import SEED_SCORE
+from tests.packaging.conftest import VERSIONS_SCRIPT, installed_versions
 from tests.targets.container.conftest import ROOT, Engine
 
 pytestmark = [pytest.mark.containers, pytest.mark.slow]
@@ -148,23 +148,13 @@ def test_the_image_installs_exactly_the_lock_the_local_environment_resolved(
         assert "--no-deps --require-hashes -r /opt/modelport/requirements.txt" in (
             package.get_logs()
         )
-        script = (
-            "import importlib.metadata as m, json, re; print(json.dumps({re.sub(r'[-_.]+', '-',"
-            " d.metadata['Name']).lower(): d.version for d in m.distributions()}))"
-        )
-        in_image = json.loads(
+        in_image = installed_versions(
             engine.client.containers.run(
-                package.location, ["python", "-c", script], remove=True
-            ).decode()
+                package.location, ["python", "-c", VERSIONS_SCRIPT], remove=True
+            )
         )
-        local = json.loads(
-            subprocess.run(
-                [str(built.python), "-c", script], capture_output=True, text=True, check=True
-            ).stdout
-        )
-        for found in (in_image, local):
-            for tool in ("pip", "setuptools", "wheel"):  # each venv's own installer
-                found.pop(tool, None)
+        command = [str(built.python), "-c", VERSIONS_SCRIPT]
+        local = installed_versions(subprocess.run(command, capture_output=True, check=True).stdout)
         assert in_image == local
         lock = (package.context_path / "requirements.txt").read_text()
         versions = EnvironmentLock((), lock, True).versions()
