@@ -30,11 +30,87 @@ def test_apply_rewrites_only_import_module_names(tmp_path: Path) -> None:
         ")\n"
         "import modelport.core as aml, json\n"
         "from azureml.train.hyperdrive import HyperDriveConfig\n"
-        "import azureml.core\n"
+        "import modelport.core\n"
         "x = 'from azureml.core import Model'\n"
     )
-    assert change.edits == 2
-    assert {k.module for _, k in change.kept} == {"azureml.train.hyperdrive", "azureml.core"}
+    assert change.edits == 3
+    assert {k.module for _, k in change.kept} == {"azureml.train.hyperdrive"}
+
+
+V1_BARE = """\
+import azureml.core
+from azureml import core as c2
+from azureml.core import Workspace
+
+print("SDK", azureml.core.VERSION)
+ws = azureml.core.Workspace.from_config()
+env = azureml.core.Environment(name="e")
+cfg = azureml.core.webservice.LocalWebservice.deploy_configuration(port=8890)
+same = azureml.core is c2 and Workspace is azureml.core.Workspace
+"""
+
+
+def test_a_bare_azureml_core_import_and_its_attribute_uses_are_renamed(tmp_path: Path) -> None:
+    path = tmp_path / "bare.py"
+    path.write_text(V1_BARE)
+    [change] = apply([str(path)], dry_run=False)
+    ported = path.read_text()
+    assert ported == (
+        V1_BARE.replace("import azureml.core\n", "import modelport.core\n")
+        .replace("from azureml import core", "from modelport import core")
+        .replace("from azureml.core import", "from modelport.core import")
+        .replace("azureml.core.", "modelport.core.")
+        .replace("azureml.core is", "modelport.core is")
+    )
+    assert "azureml" not in ported and change.kept == []
+    # the ported file runs: every renamed attribute exists under modelport
+    namespace: dict[str, object] = {}
+    code = ported.replace("ws = modelport.core.Workspace.from_config()", "ws = None")
+    exec(compile(code, str(path), "exec"), namespace)
+    assert namespace["same"] is True
+    assert check([str(path)]).uses == []
+
+
+def test_a_bare_import_stays_when_azureml_is_used_outside_the_ported_modules(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "mixed.py"
+    source = "import azureml.core\nimport azureml.train\nx = azureml.train.hyperdrive\n"
+    path.write_text(source)
+    [change] = apply([str(path)], dry_run=False)
+    assert path.read_text() == source  # renaming half of the `azureml` uses would break it
+    [(_, kept)] = [k for k in change.kept if k[1].module == "azureml.core"]
+    assert "`azureml.train.hyperdrive` (line 3)" in kept.why
+
+
+def test_a_bare_import_in_a_notebook_is_renamed_and_dry_run_shows_it(tmp_path: Path) -> None:
+    cells = [
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": [
+                "%matplotlib inline\n",
+                "import azureml.core\n",
+                "print(azureml.core.VERSION)",
+            ],
+        },
+    ]
+    path = tmp_path / "bare.ipynb"
+    notebook = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path.write_text(json.dumps(notebook, indent=1))
+    [preview] = apply([str(path)], dry_run=True)
+    assert '+    "import modelport.core\\n",' in preview.diff()  # the notebook's own JSON lines
+    assert '+    "print(modelport.core.VERSION)"' in preview.diff()
+    assert json.loads(path.read_text()) == notebook  # dry run: unchanged
+    apply([str(path)], dry_run=False)
+    ported = json.loads(path.read_text())
+    assert ported["cells"][0]["source"] == [
+        "%matplotlib inline\n",
+        "import modelport.core\n",
+        "print(modelport.core.VERSION)",
+    ]
 
 
 def test_dry_run_prints_a_diff_and_writes_nothing(samples: Path) -> None:

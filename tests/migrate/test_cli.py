@@ -65,7 +65,7 @@ def test_apply_dry_run_via_cli(samples: Path) -> None:
     assert '+      "source": "from modelport.core import Workspace' in out
     assert '+      "source": "from modelport.core import Workspace' in out
     assert "from modelport.core.compute import ComputeTarget, AmlCompute" in out
-    assert out.splitlines()[-1] == "would rewrite 2 imports in 1 of 1 files"
+    assert out.splitlines()[-1] == "would rewrite 2 module names in 1 of 1 files"
     assert "kept azureml.train.hyperdrive (training" in err
 
 

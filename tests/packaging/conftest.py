@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -70,12 +71,13 @@ def no_docker_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 
 def environment_lines(context: Path, wheel: Path | None = None) -> list[str]:
-    """requirements.txt without its comments and the modelport runtime's dependencies, which
-    must come last, all of them, so the environment layer needs nothing more."""
+    """requirements.in (what the lock in requirements.txt was compiled from) without its
+    comments and the modelport runtime's dependencies, which must come last, all of them, so
+    the environment layer needs nothing more."""
     from modelport.packaging.context import runtime_dependencies
 
     wheel = wheel or next((context / "wheels").glob("modelport*.whl"))
-    lines = [x for x in (context / "requirements.txt").read_text().splitlines() if x[:1] != "#"]
+    lines = [x for x in (context / "requirements.in").read_text().splitlines() if x[:1] != "#"]
     runtime = list(runtime_dependencies(wheel))
     assert runtime and lines[-len(runtime) :] == runtime
     return lines[: -len(runtime)]
@@ -91,3 +93,17 @@ def dockerfile_env(text: str) -> dict[str, str]:
             for name, value in re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', line):
                 found[name] = re.sub(r"\\(.)", r"\1", value)
     return found
+
+
+# Prints {normalised name: version} of every distribution of the interpreter that runs it.
+VERSIONS_SCRIPT = (
+    "import importlib.metadata as m, json, re\n"
+    "print(json.dumps({re.sub(r'[-_.]+', '-', d.metadata['Name']).lower(): d.version"
+    " for d in m.distributions()}))"
+)
+
+
+def installed_versions(output: str | bytes) -> dict[str, str]:
+    """VERSIONS_SCRIPT's output, without each venv's own installer (pip, setuptools, wheel)."""
+    found: dict[str, str] = json.loads(output)
+    return {n: v for n, v in found.items() if n not in ("pip", "setuptools", "wheel")}

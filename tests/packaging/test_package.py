@@ -32,6 +32,7 @@ def test_the_seed_package_saves_a_complete_build_context(
         "Dockerfile",
         "app/score.py",
         "azureml-models/sklearn_regression_model/1/sklearn_regression_model.pkl",
+        "requirements.in",
         "requirements.txt",
         "wheels/modelport_runtime-0.1.0-py3-none-any.whl",
     ]

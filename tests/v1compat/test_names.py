@@ -72,8 +72,6 @@ def test_environment_constants_sections_and_warnings(tmp_path: Path) -> None:
         env.docker.arguments = []
     with pytest.raises(Unsupported, match="base_dockerfile"):
         env.docker.build_context = "ctx/"
-    with pytest.raises(Unsupported, match="conda env export"):
-        Environment.from_existing_conda_environment("v1", "myenv")
     with pytest.warns(IgnoredWarning, match="pip_version"):
         requirements = tmp_path / "requirements.txt"
         requirements.write_text("six\n")
@@ -184,3 +182,43 @@ def test_telemetry_version_and_run_details(
     assert f"Run {run.id} (details): Completed" in out
     assert "metric  rmse = [0.25]" in out or "metric  rmse = 0.25" in out
     assert "file    notes.txt" in out
+
+
+def test_an_existing_conda_environment_is_read_from_conda_or_refused_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import shutil
+
+    from modelport.errors import InvalidArgument, NotFound
+
+    if not any(shutil.which(t) for t in ("conda", "mamba", "micromamba")):
+        monkeypatch.setenv("PATH", str(tmp_path))  # no conda here either way
+        with pytest.raises(InvalidArgument) as refused:
+            Environment.from_existing_conda_environment("v1", "myenv")
+        assert "no conda, mamba or micromamba on PATH" in str(refused.value)
+        assert "conda env export -n NAME > env.yml" in str(refused.value)
+        return
+    with pytest.raises(NotFound, match="could not export environment"):  # pragma: no cover
+        Environment.from_existing_conda_environment("v1", "modelport-no-such-env")
+    env = Environment.from_existing_conda_environment("v1", "base")  # pragma: no cover
+    assert env.python.conda_dependencies is not None  # pragma: no cover
+
+
+def test_a_docker_build_context_gives_the_image_base_or_a_clear_refusal(tmp_path: Path) -> None:
+    from modelport.core.environment import DockerBuildContext
+    from modelport.errors import InvalidArgument
+
+    folder = tmp_path / "ctx"
+    folder.mkdir()
+    (folder / "Dockerfile").write_text("FROM python:3.11-slim\nRUN echo built\n")
+    context = DockerBuildContext.from_local_directory(None, str(folder))
+    env = Environment.from_docker_build_context("from-ctx", context)
+    assert env.docker.base_dockerfile == "FROM python:3.11-slim\nRUN echo built\n"
+    (folder / "Other.dockerfile").write_text("FROM python:3.11-slim\nCOPY extra.txt /x\n")
+    copying = DockerBuildContext.from_local_directory(
+        None, folder, dockerfile_path="Other.dockerfile"
+    )
+    with pytest.raises(InvalidArgument, match="copies files of its build context"):
+        Environment.from_docker_build_context("copying", copying)
+    with pytest.raises(InvalidArgument, match="does not exist"):
+        DockerBuildContext.from_local_directory(None, tmp_path / "missing")

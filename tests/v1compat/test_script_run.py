@@ -1,5 +1,6 @@
 """`Experiment.submit(ScriptRunConfig(...))`: a v1 training script runs in a subprocess
-against the local workspace, logs metrics, writes outputs and registers its model."""
+against the local workspace (SQLite, and PostgreSQL when MODELPORT_TEST_POSTGRES_URL is set),
+logs metrics, writes outputs and registers its model."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def test_a_submitted_script_logs_writes_outputs_and_registers_a_model(
-    sqlite_ws: Workspace, project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ws: Workspace, project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = ScriptRunConfig(
         source_directory=str(project),
@@ -61,7 +62,7 @@ def test_a_submitted_script_logs_writes_outputs_and_registers_a_model(
         compute_target="local",
         environment=Environment.current(),  # this interpreter: modelport is importable
     )
-    run = Experiment(sqlite_ws, "train").submit(config)
+    run = Experiment(ws, "train").submit(config)
     details = run.wait_for_completion(show_output=True)
     assert details["status"] == "Completed" and run.get_status() == "Completed"
     assert "trained with alpha 0.5" in capsys.readouterr().out
@@ -72,7 +73,7 @@ def test_a_submitted_script_logs_writes_outputs_and_registers_a_model(
     assert not (project / "outputs").exists()  # the script ran in a copy of the project
     model = run.register_model(model_name="ridge", model_path="outputs/model.pkl")
     assert model.run_id == run.id
-    assert [m.version for m in Model.list(sqlite_ws, "ridge")] == [1]
+    assert [m.version for m in Model.list(ws, "ridge")] == [1]
     assert "read extra" in (run.files_dir / DRIVER_LOG).read_text()
 
 

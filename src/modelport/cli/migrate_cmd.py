@@ -72,4 +72,4 @@ def apply(paths: tuple[str, ...], dry_run: bool) -> None:
     changed = [c for c in changes if c.changed]
     verb = "would rewrite" if dry_run else "rewrote"
     edits = sum(c.edits for c in changed)
-    click.echo(f"{verb} {edits} imports in {len(changed)} of {len(changes)} files")
+    click.echo(f"{verb} {edits} module names in {len(changed)} of {len(changes)} files")

@@ -6,6 +6,9 @@ the sub-modules (`modelport.core.model`, `.webservice`, `.environment`, …) mir
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+
 from modelport import _EXPORTS, VERSION
 from modelport import __getattr__ as _package_getattr
 
@@ -13,4 +16,10 @@ __all__ = ["VERSION", *_EXPORTS]
 
 
 def __getattr__(name: str) -> object:
-    return _package_getattr(name)
+    """The exported names, and the sub-modules on first use: v1's `azureml.core` imports its
+    sub-modules, so code after `import azureml.core` writes `azureml.core.webservice.X`."""
+    if name in _EXPORTS:
+        return _package_getattr(name)
+    if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

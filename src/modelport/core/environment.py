@@ -20,6 +20,7 @@ from modelport.environments.sections import (
     SparkPackage,
     SparkSection,
 )
+from modelport.environments.spec import DockerBuildContext
 
 if TYPE_CHECKING:
     from modelport.workspace import Workspace
@@ -30,6 +31,7 @@ __all__ = [
     "CondaDependencies",
     "ContainerRegistry",
     "DatabricksSection",
+    "DockerBuildContext",
     "DockerImagePlatform",
     "DockerSection",
     "Environment",

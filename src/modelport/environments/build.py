@@ -55,7 +55,7 @@ NEAREST_HINT = (
 
 
 @dataclass(frozen=True)
-class _Plan:
+class BuildPlan:
     """What to build: the requirements, the base interpreter and which modelport wheel."""
 
     resolved: ResolvedSpec
@@ -65,6 +65,16 @@ class _Plan:
     exclude_newer: str | None  # AUTO, an ISO date, or None (resolve to current releases)
     cutoff: dt.datetime | None = None  # decided when building (it needs PyPI)
     refused_python: str | None = None  # why the requested python can't be had (strict mode)
+    target_python: str | None = None  # resolve for this major.minor (an image's), not ours
+
+    @property
+    def python(self) -> str:
+        """The major.minor the packages are resolved for."""
+        return self.target_python or current_python()
+
+    def python_tuple(self) -> tuple[int, int]:
+        major, minor = self.python.split(".")[:2]
+        return int(major), int(minor)
 
 
 def build_environment(
@@ -85,32 +95,11 @@ def build_environment(
     emit = as_log(log)
     if env.python.user_managed_dependencies:
         return _user_managed(env)
-    resolved = resolve(env)
     uv = find_uv()
-    needs_modelport = install_modelport or resolved.wants_modelport
-    wheel = None
-    if resolved.wants_modelport:
-        wheel = runtime.full_source()
-    elif install_modelport:
-        wheel = runtime.runtime_source()
-    nearest = resolve_nearest or env.python.resolve_nearest
-    deps = env.python.conda_dependencies
-    interpreter, refused_python = _choose_interpreter(
-        resolved.python_version,
-        uv,
-        needs_modelport,
-        emit,
-        nearest=nearest,
-        written=deps.get_python_version() if deps is not None else None,
+    plan = plan_for(
+        env, uv, emit, install_modelport=install_modelport, resolve_nearest=resolve_nearest
     )
-    plan = _Plan(
-        resolved=resolved,
-        interpreter=interpreter,
-        wheel=wheel,
-        resolve_nearest=nearest,
-        exclude_newer=env.python.exclude_newer,
-        refused_python=refused_python,
-    )
+    resolved, wheel = plan.resolved, plan.wheel
     key = resolved.key(
         interpreter=os.path.realpath(plan.interpreter),
         modelport=f"{wheel.name}:{wheel.key}" if wheel else None,
@@ -120,7 +109,7 @@ def build_environment(
     )
     cache_root = Path(cache_root)
     if plan.refused_python:  # before the cache: the running Python's build may exist
-        _check_pins(plan, cache_root, env.name, uv is not None, emit)  # raises, naming all
+        check_pins(plan, cache_root, env.name, uv is not None, emit)  # raises, naming all
     target = cache_root / digest
     if (target / MARKER).is_file():
         return _built(target, digest, reused=True)
@@ -137,10 +126,59 @@ def build_environment(
         emit(f"Building environment {env.name!r} ({digest}) with {'uv' if uv else 'pip'}")
         for note in resolved.notes:
             emit(f"note: {note}")
-        plan = _check_pins(plan, cache_root, env.name, uv is not None, emit)
+        plan = check_pins(plan, cache_root, env.name, uv is not None, emit)
         _build_into(target, plan, uv, env.name, emit, cache_root)
         emit(f"Environment {env.name!r} ({digest}) ready in {time.monotonic() - started:.1f}s")
     return _built(target, digest, reused=False)
+
+
+def plan_for(
+    env: Environment,
+    uv: Path | None,
+    log: Log,
+    *,
+    install_modelport: bool = True,
+    resolve_nearest: bool = False,
+    python: str | None = None,
+) -> BuildPlan:
+    """What building `env` takes, before any pin is checked. `python` (major.minor) names the
+    interpreter the result will run on elsewhere (an image's): it is resolved for, not used."""
+    resolved = resolve(env)
+    needs_modelport = install_modelport or resolved.wants_modelport
+    wheel = None
+    if resolved.wants_modelport:
+        wheel = runtime.full_source()
+    elif install_modelport:
+        wheel = runtime.runtime_source()
+    nearest = resolve_nearest or env.python.resolve_nearest
+    deps = env.python.conda_dependencies
+    written = deps.get_python_version() if deps is not None else None
+    refused_python = None
+    interpreter = _base_interpreter()
+    if python is None:
+        interpreter, refused_python = _choose_interpreter(
+            resolved.python_version, uv, needs_modelport, log, nearest=nearest, written=written
+        )
+    elif resolved.python_version not in (None, python):
+        why = f"the image runs Python {python}"
+        wanted = tuple(int(p) for p in resolved.python_version.split("."))
+        if needs_modelport and wanted < MIN_SERVICE_PYTHON:
+            floor = ".".join(map(str, MIN_SERVICE_PYTHON))
+            why = f"modelport's scoring server needs Python {floor}+; {why}"
+        spec = f"python={written or resolved.python_version}"
+        if nearest:
+            log(f"resolve_nearest: {spec} -> python={python} ({why})")
+        else:
+            refused_python = f"{spec} cannot be used: {why}"
+    return BuildPlan(
+        resolved=resolved,
+        interpreter=interpreter,
+        wheel=wheel,
+        resolve_nearest=nearest,
+        exclude_newer=env.python.exclude_newer,
+        refused_python=refused_python,
+        target_python=python,
+    )
 
 
 def _built(target: Path, digest: str, *, reused: bool) -> BuiltEnvironment:
@@ -183,7 +221,7 @@ def _choose_interpreter(
 ) -> tuple[Path, str | None]:
     """The requested python if it is installed here and can run the service; else the
     running one, with why the request was refused (strict) or logged as a changed pin
-    (`nearest`). Refusals are raised with the other pins' (`_check_pins`)."""
+    (`nearest`). Refusals are raised with the other pins' (`check_pins`)."""
     current = current_python()
     if requested is None or requested == current:
         return _base_interpreter(), None
@@ -213,7 +251,7 @@ def _uv_python_find(uv: Path, version: str) -> Path | None:
         [str(uv), "python", "find", "--no-project", version],
         capture_output=True,
         text=True,
-        env=_installer_env(),
+        env=installer_env(),
         check=False,
     )
     path = result.stdout.strip()
@@ -223,26 +261,27 @@ def _uv_python_find(uv: Path, version: str) -> Path | None:
 # -- old pins: what installs here, and as of when to resolve -------------------------------
 
 
-def _check_pins(plan: _Plan, cache_root: Path, name: str, has_uv: bool, log: Log) -> _Plan:
-    """Replace (or refuse) pins that cannot install here; decide the resolution cut-off."""
+def check_pins(plan: BuildPlan, cache_root: Path, name: str, has_uv: bool, log: Log) -> BuildPlan:
+    """Replace (or refuse) pins that cannot install here; decide the resolution cut-off.
+    Refusals raise one EnvironmentBuildError naming all of them and the switch."""
     refused = [plan.refused_python] if plan.refused_python else []
     checked = _check_package_pins(plan, cache_root, has_uv, log, refused)
     if refused:
         raise EnvironmentBuildError(
-            f"Environment {name!r} on Python {current_python()}: {'; '.join(refused)}.",
+            f"Environment {name!r} on Python {plan.python}: {'; '.join(refused)}.",
             hint=NEAREST_HINT,
         )
     return checked
 
 
 def _check_package_pins(
-    plan: _Plan, cache_root: Path, has_uv: bool, log: Log, refused: list[str]
-) -> _Plan:
+    plan: BuildPlan, cache_root: Path, has_uv: bool, log: Log, refused: list[str]
+) -> BuildPlan:
     resolved = plan.resolved
     if any(o.split()[0] in _INDEX_OPTIONS for o in resolved.pip_options):
         log("note: the environment names its own package index: pins are not checked on PyPI")
         return plan
-    pypi = pins.PyPI(cache_root)
+    pypi = pins.PyPI(cache_root, plan.python_tuple())
     requirements = list(resolved.requirements)
     dated: list[tuple[pins.Pin, pins.Release]] = []
     try:
@@ -280,7 +319,7 @@ _INDEX_OPTIONS = {"-i", "--index-url", "--extra-index-url", "--no-index", "-f", 
 
 
 def _cutoff(
-    plan: _Plan, dated: list[tuple[pins.Pin, pins.Release]], has_uv: bool, log: Log
+    plan: BuildPlan, dated: list[tuple[pins.Pin, pins.Release]], has_uv: bool, log: Log
 ) -> dt.datetime | None:
     """When to resolve unpinned dependencies as of: the environment's era, by default."""
     setting = plan.exclude_newer
@@ -288,7 +327,7 @@ def _cutoff(
         log("resolution cut-off: none (env.python.exclude_newer = None): current releases")
         return None
     if setting == AUTO:
-        found = pins.cutoff_for(dated)
+        found = pins.cutoff_for(dated, plan.python_tuple())
         if found is None:
             log("resolution cut-off: none (no exact pins): current releases")
             return None
@@ -328,7 +367,7 @@ def _locked(path: Path, log: Log) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _installer_env() -> dict[str, str]:
+def installer_env() -> dict[str, str]:
     env = dict(os.environ)
     env.update({"UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1", "UV_NO_PROGRESS": "1"})
     env.pop("VIRTUAL_ENV", None)  # never let the caller's venv leak into the build
@@ -366,7 +405,7 @@ def reclaim_staging(cache_root: Path, dry_run: bool = False) -> tuple[int, int]:
 
 
 def _build_into(
-    target: Path, plan: _Plan, uv: Path | None, name: str, log: Log, cache_root: Path
+    target: Path, plan: BuildPlan, uv: Path | None, name: str, log: Log, cache_root: Path
 ) -> None:
     """Build in a temporary sibling folder, then rename it into place."""
     wheel = None
@@ -391,12 +430,12 @@ def _build_into(
         raise
 
 
-def _install_args(plan: _Plan, wheel: Path | None) -> list[str]:
+def _install_args(plan: BuildPlan, wheel: Path | None) -> list[str]:
     args = [arg for option in plan.resolved.pip_options for arg in option.split(None, 1)]
     return args + list(plan.resolved.requirements) + ([str(wheel)] if wheel else [])
 
 
-def _cutoff_args(plan: _Plan) -> list[str]:
+def cutoff_args(plan: BuildPlan) -> list[str]:
     """uv's --exclude-newer at the cut-off; the server's plumbing stays current (the
     runtime's floors may be newer than the cut-off; the environment's own pins still hold)."""
     if plan.cutoff is None:
@@ -410,10 +449,10 @@ def _cutoff_args(plan: _Plan) -> list[str]:
 
 
 def _uv_build(
-    staging: Path, plan: _Plan, uv: Path, name: str, log: Log, wheel: Path | None
+    staging: Path, plan: BuildPlan, uv: Path, name: str, log: Log, wheel: Path | None
 ) -> None:
-    env = _installer_env()
-    _check(
+    env = installer_env()
+    check_outcome(
         run([uv, "venv", "--relocatable", "--python", plan.interpreter, staging], log, env),
         plan,
         name,
@@ -425,13 +464,15 @@ def _uv_build(
     cmd += ["--link-mode", _link_mode(uv, staging, env)]
     # Services start often; with PYTHONDONTWRITEBYTECODE (common in containers) an uncompiled
     # venv would re-compile numpy, pandas and sklearn on every start (seconds each time).
-    cmd += ["--compile-bytecode", *_cutoff_args(plan)]
-    _check(run([*cmd, *_install_args(plan, wheel)], log, env), plan, name, "install packages")
+    cmd += ["--compile-bytecode", *cutoff_args(plan)]
+    check_outcome(
+        run([*cmd, *_install_args(plan, wheel)], log, env), plan, name, "install packages"
+    )
 
 
-def _pip_build(staging: Path, plan: _Plan, name: str, log: Log, wheel: Path | None) -> None:
-    env = _installer_env()
-    _check(
+def _pip_build(staging: Path, plan: BuildPlan, name: str, log: Log, wheel: Path | None) -> None:
+    env = installer_env()
+    check_outcome(
         run([plan.interpreter, "-m", "venv", staging], log, env),
         plan,
         name,
@@ -440,7 +481,9 @@ def _pip_build(staging: Path, plan: _Plan, name: str, log: Log, wheel: Path | No
     if not _install_args(plan, wheel):
         return
     cmd: list[str | Path] = [_venv_python(staging), "-m", "pip", "install"]
-    _check(run([*cmd, *_install_args(plan, wheel)], log, env), plan, name, "install packages")
+    check_outcome(
+        run([*cmd, *_install_args(plan, wheel)], log, env), plan, name, "install packages"
+    )
 
 
 def _link_mode(uv: Path, staging: Path, env: dict[str, str]) -> str:
@@ -467,7 +510,7 @@ def _rewrite_paths(staging: Path, target: Path) -> None:
             script.write_bytes(data.replace(old, new))
 
 
-def _check(outcome: tuple[int, list[str]], plan: _Plan, name: str, step: str) -> None:
+def check_outcome(outcome: tuple[int, list[str]], plan: BuildPlan, name: str, step: str) -> None:
     code, lines = outcome
     if code == 0:
         return
@@ -478,7 +521,7 @@ def _check(outcome: tuple[int, list[str]], plan: _Plan, name: str, step: str) ->
     )
 
 
-def _describe(failure: Failure, plan: _Plan) -> str:
+def _describe(failure: Failure, plan: BuildPlan) -> str:
     requirement = _matching_requirement(failure.package, plan)
     origin = plan.resolved.origin(requirement) if requirement else None
     prefix = f"requirement '{requirement}'" if requirement else ""
@@ -488,7 +531,7 @@ def _describe(failure: Failure, plan: _Plan) -> str:
     return f"{prefix} failed. {message}" if prefix else message
 
 
-def _matching_requirement(package: str | None, plan: _Plan) -> str | None:
+def _matching_requirement(package: str | None, plan: BuildPlan) -> str | None:
     """The requirement in the spec that names the failing package."""
     if not package:
         return None
@@ -499,7 +542,7 @@ def _matching_requirement(package: str | None, plan: _Plan) -> str | None:
     return None
 
 
-def _hint(failure: Failure, plan: _Plan) -> str:
+def _hint(failure: Failure, plan: BuildPlan) -> str:
     version = "{}.{}".format(*sys.version_info[:2])
     if failure.kind == "not-found":
         return "Check the package name; conda and PyPI names can differ (e.g. pytorch -> torch)."

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.tags import sys_tags
+from packaging.tags import compatible_tags, cpython_tags, sys_tags
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
@@ -75,12 +75,20 @@ def exact_pin(requirement: str) -> Pin | None:
 
 
 class PyPI:
-    """Release facts for packages, through a small on-disk cache."""
+    """Release facts for packages, through a small on-disk cache.
 
-    def __init__(self, cache_root: Path) -> None:
+    `python` (major, minor) judges installability for another CPython on this platform (an
+    image's); by default the running interpreter is the judge."""
+
+    def __init__(self, cache_root: Path, python: tuple[int, int] | None = None) -> None:
         self.folder = cache_root / ".pypi"
-        self.tags = {str(t) for t in sys_tags()}
-        self.python = Version("{}.{}.{}".format(*sys.version_info[:3]))
+        if python is None or python == sys.version_info[:2]:
+            self.tags = {str(t) for t in sys_tags()}
+            self.python = Version("{}.{}.{}".format(*sys.version_info[:3]))
+        else:
+            found = [*cpython_tags(python_version=python), *compatible_tags(python_version=python)]
+            self.tags = {str(t) for t in found}
+            self.python = Version("{}.{}".format(*python))
 
     def releases(self, name: str) -> list[Release]:
         """Every non-yanked final release, oldest first."""
@@ -175,8 +183,11 @@ def release_of(pin: Pin, releases: list[Release]) -> Release | None:
     return matching[-1] if matching else None
 
 
-def cutoff_for(dated: list[tuple[Pin, Release]]) -> tuple[dt.datetime, str] | None:
-    """The environment's date: its newest pinned release plus the margin, and why."""
+def cutoff_for(
+    dated: list[tuple[Pin, Release]], python: tuple[int, int] | None = None
+) -> tuple[dt.datetime, str] | None:
+    """The environment's date: its newest pinned release plus the margin, and why (never
+    before `python`'s release, by default the running one's)."""
     if not dated:
         return None
     pin, release = max(dated, key=lambda item: item[1].uploaded)
@@ -185,7 +196,7 @@ def cutoff_for(dated: list[tuple[Pin, Release]]) -> tuple[dt.datetime, str] | No
         f"the newest pin, {pin.name}=={release.version}, was released "
         f"{release.uploaded:%Y-%m-%d}; + {CUTOFF_MARGIN.days} days"
     )
-    here = sys.version_info[:2]
+    here = python or (sys.version_info[0], sys.version_info[1])
     known = [v for v in PYTHON_RELEASED if v <= here]
     if known:
         floor = PYTHON_RELEASED[max(known)] + CUTOFF_MARGIN

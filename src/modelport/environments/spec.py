@@ -8,12 +8,15 @@ metadata store's.
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, Self
 
-from modelport._ignored import IgnoredSetting, Unsupported, ignored, unsupported
+from modelport._ignored import IgnoredSetting, Unsupported, ignored
 from modelport.errors import AlreadyExists, InvalidArgument, NotFound
 
 from .conda_dependencies import CondaDependencies
@@ -160,6 +163,35 @@ class DockerSection:
         )
 
 
+_CONDA_TOOLS = ("conda", "mamba", "micromamba")
+# COPY/ADD of context files (not `COPY --from=stage`, which copies from another stage)
+_LOCAL_FILES = re.compile(r"^\s*(ADD|COPY)\s+(?!--from=)", re.IGNORECASE | re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class DockerBuildContext:
+    """v1's `azureml.core.environment.DockerBuildContext`: a folder holding a Dockerfile."""
+
+    path: str
+    dockerfile_path: str = "Dockerfile"
+    dockerfile: str = ""  # its text, read when created
+
+    @staticmethod
+    def from_local_directory(
+        workspace: Any, path: str | Path, dockerfile_path: str = "Dockerfile"
+    ) -> DockerBuildContext:
+        """Read `path/dockerfile_path` (the workspace is v1's upload target: unused here)."""
+        dockerfile = Path(path) / dockerfile_path
+        if not dockerfile.is_file():
+            raise InvalidArgument(
+                f"{dockerfile} does not exist.",
+                hint="Pass the folder that holds the Dockerfile, and dockerfile_path= if it "
+                "has another name.",
+            )
+        text = dockerfile.read_text(encoding="utf-8")
+        return DockerBuildContext(str(path), dockerfile_path, text)
+
+
 class Environment:
     """A named, versioned set of packages and settings for running a service.
 
@@ -255,21 +287,59 @@ class Environment:
         return cls(name)
 
     @staticmethod
-    @unsupported(
-        "modelport does not read conda installations",
-        hint="Export it (`conda env export -n NAME > env.yml`) and use "
-        "Environment.from_conda_specification(name, 'env.yml').",
-    )
     def from_existing_conda_environment(name: str, conda_environment_name: str) -> Environment:
-        raise NotImplementedError  # never runs: `unsupported` replaces the body
+        """The environment of a conda installation on this machine, read from `conda env
+        export -n NAME --no-builds` (as v1 reads it); a clear error when conda is absent."""
+        conda = next((found for tool in _CONDA_TOOLS if (found := shutil.which(tool))), None)
+        export_hint = (
+            "Export it where conda is (`conda env export -n NAME > env.yml`) and use "
+            "Environment.from_conda_specification(name, 'env.yml')."
+        )
+        if conda is None:
+            raise InvalidArgument(
+                f"Cannot read conda environment {conda_environment_name!r}: no conda, mamba "
+                "or micromamba on PATH.",
+                hint=export_hint,
+            )
+        result = subprocess.run(
+            [conda, "env", "export", "-n", conda_environment_name, "--no-builds"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        if result.returncode != 0:
+            why = (result.stderr.strip().splitlines() or ["no output"])[-1]
+            raise NotFound(
+                f"conda could not export environment {conda_environment_name!r}: {why}",
+                hint="`conda env list` shows the environments on this machine.",
+            )
+        with tempfile.TemporaryDirectory(prefix="modelport-conda-") as folder:
+            spec = Path(folder) / "environment.yml"
+            spec.write_text(result.stdout)
+            return Environment.from_conda_specification(name, spec)
 
     @staticmethod
-    @unsupported(
-        "packaged images are built from a generated context",
-        hint="Use Environment.from_dockerfile(name, path_to_dockerfile) for the base image.",
-    )
     def from_docker_build_context(name: str, docker_build_context: Any) -> Environment:
-        raise NotImplementedError  # never runs: `unsupported` replaces the body
+        """An environment built on a v1 `DockerBuildContext`'s Dockerfile. Its instructions
+        become the image's base (as `from_dockerfile`); one that COPYs or ADDs files of its
+        directory is refused, as modelport's generated context does not hold them."""
+        if not isinstance(docker_build_context, DockerBuildContext):
+            raise InvalidArgument(
+                "docker_build_context must be a DockerBuildContext.",
+                hint="Create it with DockerBuildContext.from_local_directory(ws, path).",
+            )
+        text = docker_build_context.dockerfile
+        if _LOCAL_FILES.search(text):
+            raise InvalidArgument(
+                f"The Dockerfile of {docker_build_context.path} copies files of its build "
+                "context (COPY/ADD), which modelport's generated image context does not hold.",
+                hint="Install those files another way (a pip package, a RUN step), or build "
+                "the image yourself and use Environment.from_docker_image(name, image).",
+            )
+        env = Environment(name)
+        env.docker.base_dockerfile = text
+        return env
 
     @staticmethod
     def add_private_pip_wheel(

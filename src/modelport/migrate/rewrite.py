@@ -1,10 +1,13 @@
 """`migrate apply`: point v1 imports at modelport, editing only the module names in place.
 
-Edits are token spans inside import statements, so comments, spacing, aliases and the order
-of names stay as written. Left alone, and reported: `import azureml.core` without `as`
-(rewriting it would rebind the name `azureml` that later lines use), imports of unsupported
-modules, and entry scripts (module-level init() and run()), whose azureml imports already
-resolve inside a modelport service.
+Edits are token spans, so comments, spacing, aliases and the order of names stay as written.
+`import azureml.core` without `as` binds the name `azureml`: it becomes `import modelport.core`
+and every `azureml.core.…` use in the file is renamed with it, unless some use of `azureml`
+falls outside the rewritten modules (`azureml.train.…`, `azureml` alone), which would then be
+unbound; that import is left and reported. `from azureml import core` becomes `from modelport
+import core`. Left alone, and reported: imports of unsupported modules, and entry scripts
+(module-level init() and run()), whose azureml imports already resolve inside a modelport
+service.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ def plan(coverage: Coverage, unit: Unit) -> tuple[list[Edit], list[Kept]]:
     spans = _dotted_spans(unit.masked)
     edits: list[Edit] = []
     kept: list[Kept] = []
+    bare: list[tuple[ast.stmt, str, str]] = []  # `import azureml.x` (binds `azureml`)
     entry_script = is_entry_script(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -62,15 +66,74 @@ def plan(coverage: Coverage, unit: Unit) -> tuple[list[Edit], list[Kept]]:
             if entry_script:
                 why = "entry script: resolves inside a modelport service as it is"
                 kept.append(Kept(node.lineno, module, why))
+            elif isinstance(node, ast.ImportFrom) and module == "azureml":
+                refused = _from_azureml_refused(coverage, node)
+                if refused:
+                    kept.append(Kept(node.lineno, module, refused))
+                else:
+                    edits += _edit_for(spans, node, module, "modelport")
             elif target is None:
                 why = entry.status.why if entry else "not covered by modelport"
                 kept.append(Kept(node.lineno, module, why or "kept"))
             elif not rebind_safe:
-                why = f"`import {module}` binds `azureml`; write `import {target}` and update its uses"
-                kept.append(Kept(node.lineno, module, why))
+                bare.append((node, module, target))
             else:
                 edits += _edit_for(spans, node, module, target)
+    if bare:
+        found_edits, found_kept = _rename_bare(tree, spans, bare)
+        edits += found_edits
+        kept += found_kept
     return sorted(edits, key=lambda e: (e.line, e.start)), sorted(kept, key=lambda k: k.line)
+
+
+def _from_azureml_refused(coverage: Coverage, node: ast.ImportFrom) -> str | None:
+    """`from azureml import core, widgets` becomes `from modelport import …` when every name
+    is a module that ports to the same name under modelport; else why it stays."""
+    for alias in node.names:
+        module = f"azureml.{alias.name}"
+        if coverage.target_module(module) != f"modelport.{alias.name}":
+            return f"`from azureml import {alias.name}`: {module} has no modelport module"
+    return None
+
+
+def _rename_bare(
+    tree: ast.Module,
+    spans: dict[int, list[tuple[int, int, str]]],
+    bare: list[tuple[ast.stmt, str, str]],
+) -> tuple[list[Edit], list[Kept]]:
+    """Rewrite `import azureml.core` and rename its uses (`azureml.core.Workspace`), or keep
+    them all when some use of the name `azureml` is not under a rewritten module."""
+    renamed = sorted({(m, t) for _, m, t in bare}, key=lambda mt: -len(mt[0]))
+    uses: list[Edit] = []
+    outside: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Name) and node.id == "azureml"):
+            continue
+        dotted = _dotted_at(spans, node.lineno, node.col_offset)
+        match = next(
+            (mt for mt in renamed if dotted == mt[0] or dotted.startswith(mt[0] + ".")), None
+        )
+        if match is None:
+            outside.append((node.lineno, dotted or "azureml"))
+            continue
+        module, target = match
+        uses.append(
+            Edit(node.lineno, node.col_offset, node.col_offset + len(module), module, target)
+        )
+    if outside:
+        line, what = outside[0]
+        why = (
+            f"`azureml` is also used as `{what}` (line {line}), which modelport does not "
+            f"replace; write `import {bare[0][2]}` and update the uses by hand"
+        )
+        return [], [Kept(node.lineno, module, why) for node, module, _ in bare]
+    edits = [e for node, module, target in bare for e in _edit_for(spans, node, module, target)]
+    return edits + uses, []
+
+
+def _dotted_at(spans: dict[int, list[tuple[int, int, str]]], line: int, column: int) -> str:
+    """The dotted name that starts at (line, column), as written there ("" if split)."""
+    return next((text for start, _end, text in spans.get(line, []) if start == column), "")
 
 
 def _edit_for(

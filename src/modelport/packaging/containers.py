@@ -168,10 +168,11 @@ def ensure_environment_image(client: Any, context: Path, log: Log) -> str | None
     first = re.search(r"^FROM\s+(\S+)", text, re.MULTILINE)
     if first is None:
         return None
-    part = "\n".join(dockerfile.environment_lines(first.group(1))) + "\n"
+    requirements = (context / "requirements.txt").read_bytes()
+    options = dockerfile.install_options(requirements.decode())
+    part = "\n".join(dockerfile.environment_lines(first.group(1), None, options)) + "\n"
     if part not in text:
         return None
-    requirements = (context / "requirements.txt").read_bytes()
     key = hashlib.sha256(part.encode() + b"\0" + requirements).hexdigest()[:16]
     reference = f"{ENVIRONMENT_REPOSITORY}:{key}"
     if image_exists(client, reference):

@@ -6,7 +6,12 @@ anything is written: models, entry script, environment, extra steps, base image.
 either whole or absent. Models are real copies, verified against their hashes: a Docker build
 context cannot follow the hard links local services use.
 
-    Dockerfile  requirements.txt  wheels/modelport_runtime-*.whl (or modelport-*.whl)
+requirements.txt is the environment's lock (`modelport.environments.lock`): resolved the way a
+local build resolves it (strict pins, `resolve_nearest`, the resolution cut-off) and installed
+`--no-deps --require-hashes`, so local services, container services and packaged images run
+the same versions; requirements.in says what was asked for.
+
+    Dockerfile  requirements.in  requirements.txt  wheels/modelport_runtime-*.whl (or modelport-*.whl)
     app/<entry script, or the source directory under its own name>
     azureml-models/<name>/<version>/<registered file or folder>
 """
@@ -25,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from modelport._version import __version__
 from modelport.app_folder import AppLayout, app_layout, copy_app, place_models
+from modelport.environments.lock import lock_environment
 from modelport.environments.sections import is_azureml_base_image
 from modelport.environments.spec import DEFAULT_PIP_PACKAGES
 from modelport.errors import InvalidArgument, PackageError
@@ -62,10 +68,19 @@ class ContextPlan:
     extra_steps: str | None
     base_dockerfile: str | None  # Dockerfile text that builds the base (replaces FROM)
     description: str  # one line for the Dockerfile's header
+    resolve_nearest: bool = False  # the deployment's switch (the environment's is read too)
+    python: str | None = None  # the image's major.minor, when its base is python:X.Y-slim
 
 
-def plan_context(models: Sequence[Model], inference_config: InferenceConfig | None) -> ContextPlan:
-    """Resolve and check everything a context needs; raise InvalidArgument on bad input."""
+def plan_context(
+    models: Sequence[Model],
+    inference_config: InferenceConfig | None,
+    *,
+    resolve_nearest: bool = False,
+) -> ContextPlan:
+    """Resolve and check everything a context needs; raise InvalidArgument on bad input.
+    `resolve_nearest` is the deployment config's (or CLI's) switch for pins that cannot
+    install (checked, with the lock, when the context is written)."""
     if inference_config is None or inference_config.entry_script is None:
         inference_config, fallback = _no_code(models, inference_config)
     else:
@@ -80,6 +95,7 @@ def plan_context(models: Sequence[Model], inference_config: InferenceConfig | No
     environment = ic.resolve_environment()
     requirements = image_requirements(environment, fallback)
     base, note = _base_image(environment.docker.base_image or ic.base_image, requirements)
+    chosen = re.fullmatch(r"python:(\d+\.\d+)-slim", base)
     if note:
         requirements = _with_note(requirements, note)
     ids = ", ".join(m.id for m in models) or "no models"
@@ -93,6 +109,8 @@ def plan_context(models: Sequence[Model], inference_config: InferenceConfig | No
         extra_steps=_extra_steps(ic.extra_docker_file_steps),
         base_dockerfile=_base_dockerfile(environment.docker.base_dockerfile),
         description=f"{ids}; entry script {script.name}; environment '{environment.name}'",
+        resolve_nearest=resolve_nearest,
+        python=chosen[1] if chosen else None,
     )
 
 
@@ -100,7 +118,8 @@ def write_context(
     plan: ContextPlan, dest: Path, wheel_cache: Path, log: Log, exclude: Sequence[Path] = ()
 ) -> None:
     """Write the context into `dest` (which must not exist) atomically; folders in `exclude`
-    (the workspace) are never copied out of a source directory that contains them."""
+    (the workspace) are never copied out of a source directory that contains them.
+    `wheel_cache`'s parent (the workspace's cache) also keeps the PyPI facts of the lock."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
     try:
@@ -110,16 +129,27 @@ def write_context(
         for note in plan.requirements.notes:
             log(f"note: {note}")
         wheel = modelport_wheel(wheel_cache, log, full=plan.requirements.full_modelport)
-        lines = plan.requirements.lines
-        if wheel is not None:
-            (staging / "wheels").mkdir()
-            shutil.copy2(wheel, staging / "wheels" / wheel.name)
-            lines = (*lines, *runtime_dependencies(wheel))
-        (staging / "requirements.txt").write_text(
-            REQUIREMENTS_HEADER + "".join(f"{x}\n" for x in lines)
+        (staging / "wheels").mkdir()
+        shutil.copy2(wheel, staging / "wheels" / wheel.name)
+        extra = runtime_dependencies(wheel)
+        environment = plan.requirements.environment
+        assert environment is not None
+        lock = lock_environment(
+            environment,
+            wheel_cache.parent,
+            log,
+            extra=extra,
+            resolve_nearest=plan.resolve_nearest,
+            python=plan.python,
         )
-        log(f"requirements.txt: {len(lines)} line(s); FROM {plan.base_image}")
-        (staging / "Dockerfile").write_text(dockerfile.render(_spec(plan, wheel)))
+        lines = lock.inputs if lock else (*plan.requirements.lines, *extra)
+        asked = REQUIREMENTS_HEADER + "".join(f"{x}\n" for x in lines)
+        (staging / "requirements.in").write_text(asked)
+        (staging / "requirements.txt").write_text(lock.text if lock else asked)
+        log(f"requirements.txt: {len(lines)} requirement(s) locked; FROM {plan.base_image}")
+        text = (staging / "requirements.txt").read_text()
+        spec = _spec(plan, wheel, dockerfile.install_options(text))
+        (staging / "Dockerfile").write_text(dockerfile.render(spec))
         staging.chmod(0o755)  # mkdtemp's 0700 would hide the context from other users
         staging.rename(dest)
     except BaseException:
@@ -144,7 +174,9 @@ def runtime_dependencies(wheel: Path) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _spec(plan: ContextPlan, wheel: Path | None) -> dockerfile.DockerfileSpec:
+def _spec(
+    plan: ContextPlan, wheel: Path | None, install_options: tuple[str, ...]
+) -> dockerfile.DockerfileSpec:
     model_dir = None
     if plan.models:
         ids = [(m.name, m.version) for m in plan.models]
@@ -158,6 +190,7 @@ def _spec(plan: ContextPlan, wheel: Path | None) -> dockerfile.DockerfileSpec:
         environment=plan.requirements.environment_variables,
         extra_steps=plan.extra_steps,
         base_dockerfile=plan.base_dockerfile,
+        install_options=install_options,
         header=(
             f"Generated by modelport {__version__}: {plan.description}.",
             "Build: docker build --tag IMAGE .    Run: docker run -p 6789:5001 IMAGE",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from modelport import settings
 from modelport._version import __version__
+from modelport.environments.lock import LOCK_HEADER
 from modelport.errors import InvalidArgument
 from modelport.scoring.config import ServerConfig, server_command
 
@@ -43,6 +44,7 @@ class DockerfileSpec:
     header: tuple[str, ...] = ()
     source_directory: str | None = None  # AZUREML_SOURCE_DIRECTORY: its folder under the app root
     base_dockerfile: str | None = None  # v1's env.docker.base_dockerfile: replaces the FROM line
+    install_options: tuple[str, ...] = ()  # for requirements.txt: `install_options(its text)`
 
 
 def render(spec: DockerfileSpec) -> str:
@@ -55,7 +57,7 @@ def render(spec: DockerfileSpec) -> str:
     the settings (metadata), then the models and the app, the two that change most often.
     """
     lines = [f"# {line}" for line in spec.header]
-    lines += environment_lines(spec.base_image, spec.base_dockerfile)
+    lines += environment_lines(spec.base_image, spec.base_dockerfile, spec.install_options)
     if spec.extra_steps and spec.extra_steps.strip():
         lines += ["", "# extra_docker_file_steps", spec.extra_steps.strip()]
     lines += ["", "# The modelport runtime: small, rebuilt when modelport changes."]
@@ -85,11 +87,22 @@ def render(spec: DockerfileSpec) -> str:
     return "\n".join(lines) + "\n"
 
 
-def environment_lines(base_image: str, base_dockerfile: str | None = None) -> list[str]:
+def install_options(requirements: str) -> tuple[str, ...]:
+    """pip's options for the context's requirements.txt: a modelport lock installs exactly
+    what it lists (`--no-deps`), checked against its hashes when it has them."""
+    if not requirements.startswith(LOCK_HEADER):
+        return ()
+    return ("--no-deps", "--require-hashes") if "--hash=" in requirements else ("--no-deps",)
+
+
+def environment_lines(
+    base_image: str, base_dockerfile: str | None = None, options: tuple[str, ...] = ()
+) -> list[str]:
     """The Dockerfile's first part, up to the third-party packages: built on its own as the
     environment image (a cache that outlives the services built on it), then matched
     step for step, from the engine's layer cache, by every image that starts with it.
-    v1's `env.docker.base_dockerfile` takes the place of the FROM line."""
+    v1's `env.docker.base_dockerfile` takes the place of the FROM line; `options` are
+    requirements.txt's `install_options`."""
     if base_dockerfile and base_dockerfile.strip():
         start = ["# env.docker.base_dockerfile", base_dockerfile.strip()]
     else:
@@ -105,7 +118,9 @@ def environment_lines(base_image: str, base_dockerfile: str | None = None) -> li
         "# Third-party packages: this layer is reused until the environment changes.",
         # A virtualenv works on every base: Debian's own python refuses a system-wide install.
         f"COPY requirements.txt {SUPPORT_DIR}/requirements.txt",
-        f"RUN python3 -m venv {VENV} && {_PIP} -r {SUPPORT_DIR}/requirements.txt",
+        f"RUN python3 -m venv {VENV} && {_PIP} "
+        + "".join(f"{o} " for o in options)
+        + f"-r {SUPPORT_DIR}/requirements.txt",
     ]
 
 

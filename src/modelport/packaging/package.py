@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelport.errors import (
     DockerUnavailable,
+    EnvironmentBuildError,
     InvalidArgument,
     ModelportError,
     PackageError,
@@ -42,8 +43,9 @@ KIND = "package"
 LABEL_PACKAGE = "org.modelport.package"
 LABEL_WORKSPACE = "org.modelport.workspace"
 RUNNING, SUCCEEDED, FAILED = "Running", "Succeeded", "Failed"
-_ERRORS: dict[str, type[PackageError]] = {
+_ERRORS: dict[str, type[ModelportError]] = {
     "DockerUnavailable": DockerUnavailable,
+    "EnvironmentBuildError": EnvironmentBuildError,
     "PackageError": PackageError,
 }
 # Docker's reference grammar, without a registry host (that comes from the registry setting)
@@ -255,7 +257,7 @@ def create_package(
     except (ModelportError, OSError) as exc:
         failure = (
             exc
-            if isinstance(exc, PackageError)
+            if isinstance(exc, (PackageError, EnvironmentBuildError))  # as a local build says
             else PackageError(f"Package {package_id} failed: {exc}")
         )
         package._log(f"package failed: {failure}")

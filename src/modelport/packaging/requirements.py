@@ -23,6 +23,7 @@ class ImageRequirements:
     environment_variables: dict[str, str]
     notes: tuple[str, ...]
     full_modelport: bool = False  # the environment lists `modelport`: all of it, not the runtime
+    environment: Environment | None = None  # what is locked (the stand-in for a user-managed one)
 
 
 def image_requirements(env: Environment, fallback: Sequence[str]) -> ImageRequirements:
@@ -45,4 +46,5 @@ def image_requirements(env: Environment, fallback: Sequence[str]) -> ImageRequir
         environment_variables=dict(env.environment_variables),
         notes=tuple(notes),
         full_modelport=resolved.wants_modelport,
+        environment=env,
     )

@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 
 from modelport.core import Environment, InferenceConfig, Model, Workspace
-from modelport.environments import CondaDependencies
-from modelport.errors import PackageError
+from modelport.environments import CondaDependencies, build_environment
+from modelport.environments.lock import EnvironmentLock
+from modelport.errors import EnvironmentBuildError, PackageError
 from modelport.packaging import ModelPackage
 from tests.conftest import SEED_SCORE
+from tests.packaging.conftest import VERSIONS_SCRIPT, installed_versions
 from tests.targets.container.conftest import ROOT, Engine
 
 pytestmark = [pytest.mark.containers, pytest.mark.slow]
@@ -88,16 +90,77 @@ def test_a_base_image_that_cannot_be_pulled_says_the_machine_may_be_offline(
         package.wait_for_creation()
 
 
-def test_an_environment_that_fails_to_build_names_the_failing_pip_line(
+def test_an_environment_that_cannot_resolve_fails_the_package_as_a_local_build_fails(
     cws: Workspace, seed_model: Model
 ) -> None:
+    """The lock is resolved before anything is built: the one-line error a local deploy
+    gives (the requirement, the installer's reason), not an image's pip output."""
     env = Environment("broken")
     env.python.conda_dependencies = CondaDependencies.create(
         pip_packages=["modelport-no-such-package-xyz==9.9"]
     )
     package = Model.package(cws, [seed_model], InferenceConfig(str(SEED_SCORE), environment=env))
-    with pytest.raises(PackageError, match=r"failed: ERROR: .*modelport-no-such-package-xyz"):
+    with pytest.raises(EnvironmentBuildError) as packaged:
         package.wait_for_creation()
+    with pytest.raises(EnvironmentBuildError) as local:
+        build_environment(env, cws.path / "envs", lambda _line: None)
+    assert "'modelport-no-such-package-xyz' not found on the package index" in str(local.value)
+    assert str(packaged.value) == str(local.value).replace("install packages", "resolve packages")
+
+
+def test_an_unsatisfiable_strict_pin_fails_the_package_with_the_local_error(
+    cws: Workspace, seed_model: Model, engine: Engine
+) -> None:
+    env = Environment("old-pins")
+    env.python.conda_dependencies = CondaDependencies.create(
+        conda_packages=["scikit-learn=0.22.1"], pip_packages=["joblib"]
+    )
+    with pytest.raises(EnvironmentBuildError) as local:
+        build_environment(env, cws.path / "envs", lambda _line: None)
+    package = Model.package(
+        cws,
+        [seed_model],
+        InferenceConfig(str(SEED_SCORE), environment=env),
+        image_name="old-pins",
+        image_label="1",
+    )
+    with pytest.raises(EnvironmentBuildError) as packaged:
+        package.wait_for_creation()
+    assert str(packaged.value) == str(local.value)
+    assert "has no release that installs here" in str(local.value)
+    assert "resolve_nearest" in str(local.value)
+    assert not _has(engine, package.location)  # nothing was built
+
+
+def test_the_image_installs_exactly_the_lock_the_local_environment_resolved(
+    cws: Workspace, seed_model: Model, seed_env: Environment, engine: Engine
+) -> None:
+    built = build_environment(seed_env, cws.path / "envs", lambda _line: None)
+    package = Model.package(
+        cws,
+        [seed_model],
+        InferenceConfig(str(SEED_SCORE), environment=seed_env),
+        image_name="locked",
+        image_label="1",
+    )
+    try:
+        package.wait_for_creation(show_output=True)
+        assert "--no-deps --require-hashes -r /opt/modelport/requirements.txt" in (
+            package.get_logs()
+        )
+        in_image = installed_versions(
+            engine.client.containers.run(
+                package.location, ["python", "-c", VERSIONS_SCRIPT], remove=True
+            )
+        )
+        command = [str(built.python), "-c", VERSIONS_SCRIPT]
+        local = installed_versions(subprocess.run(command, capture_output=True, check=True).stdout)
+        assert in_image == local
+        lock = (package.context_path / "requirements.txt").read_text()
+        versions = EnvironmentLock((), lock, True).versions()
+        assert {n: v for n, v in in_image.items() if n != "modelport-runtime"} == versions
+    finally:
+        _remove(engine, package.location)
 
 
 @pytest.fixture(scope="session")
@@ -208,7 +271,7 @@ def test_a_modelport_change_rebuilds_only_the_runtime_layer(
         elapsed = time.monotonic() - started
         steps = _steps("\n".join(lines[first:]))
         environment = next(k for k in steps if k.startswith("RUN python3 -m venv"))
-        runtime = next(k for k in steps if "--no-deps" in k)
+        runtime = next(k for k in steps if "--no-deps /opt/modelport/modelport" in k)
         assert steps[environment] and not steps[runtime], steps
         print(f"rebuild after a modelport change: {elapsed:.1f}s")
         assert elapsed < 120  # the target is < 15 s; generous on a loaded machine

@@ -228,7 +228,11 @@ class ContainerTarget(DeploymentTarget):
         """Build revision `spec.revision`'s image (cached layers make a rebuild quick)."""
         context = record.home / f"rev-{spec.revision}" / "context"
         shutil.rmtree(context, ignore_errors=True)
-        plan = plan_context(spec.models, spec.inference_config)
+        plan = plan_context(
+            spec.models,
+            spec.inference_config,
+            resolve_nearest=spec.deployment_config.resolve_nearest,
+        )
         write_context(
             plan,
             context,

@@ -76,7 +76,11 @@ def build_and_ship(
     client = images.require_engine(spec.workspace)
     context = home / f"rev-{spec.revision}" / "context"
     shutil.rmtree(context, ignore_errors=True)
-    plan = plan_context(spec.models, spec.inference_config)
+    plan = plan_context(
+        spec.models,
+        spec.inference_config,
+        resolve_nearest=spec.deployment_config.resolve_nearest,
+    )
     write_context(
         plan, context, spec.workspace.path / "cache" / "wheels", log, exclude=[spec.workspace.path]
     )
