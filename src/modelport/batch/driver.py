@@ -176,6 +176,7 @@ def _execute(ws: Any, run_id: str, spec: BatchSpec, folder: Path, log: DriverLog
                 timeout=spec.run_invocation_timeout,
                 max_tries=spec.run_max_try,
                 tasks=lambda i: batches[i].task(),
+                items=lambda i: len(batches[i].files) or 1,
                 env=worker_env({"MODELPORT_WORKSPACE": str(ws.path)}),
                 log=log,
             )
