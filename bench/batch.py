@@ -8,7 +8,8 @@ same init()/run() over the same mini-batches (reading inputs and writing the res
 the wall time of the batch run from submit to Completed (driver and worker start-up
 included), and their ratio; alternately `--repeat` times (the median pair is reported, every pair
 listed), since the load of a shared machine changes within seconds. Then: a files run SIGKILLed at 50% and resubmitted, compared
-byte for byte with an uninterrupted run; and an error threshold exceeded.
+byte for byte with an uninterrupted run; and an error threshold exceeded. Beside each pair it measures
+the machine's own ceiling: `workers` processes of pure arithmetic against one.
 """
 
 from __future__ import annotations
@@ -197,6 +198,30 @@ def _plain_loop(entry: Path, kind: str, data: Path, size: Any, out: Path) -> flo
     return time.perf_counter() - started
 
 
+def _spin(n: int) -> float:
+    x = 0
+    for i in range(n):
+        x += i * i
+    return float(x & 1)
+
+
+def _machine_ceiling(workers: int, n: int = 5_000_000) -> float:
+    """What `workers` processes of pure Python arithmetic gain over one, right now: the
+    ceiling any process-parallel run (ours or a hand-written multiprocessing.Pool) has on this
+    shared VM, measured beside each pair because the load and the host's contention move."""
+    import multiprocessing as mp
+
+    started = time.perf_counter()
+    _spin(n)
+    one = time.perf_counter() - started
+    with mp.get_context("fork").Pool(workers) as pool:
+        pool.map(_spin, [n // 50] * workers)  # workers started before the clock
+        started = time.perf_counter()
+        pool.map(_spin, [n] * workers)
+        many = time.perf_counter() - started
+    return workers * one / many
+
+
 def _compare(
     ws: Workspace,
     entry: Path,
@@ -211,7 +236,9 @@ def _compare(
     swings within seconds, so each ratio compares neighbours and the median is reported."""
     pairs: list[tuple[float, float]] = []
     cpu = []
+    ceilings = []
     for _ in range(repeat):
+        ceilings.append(_machine_ceiling(workers))
         before = time.process_time()
         plain = _plain_loop(entry, kind, data, size, root / f"plain-{kind}.txt")
         plain_cpu = time.process_time() - before
@@ -241,6 +268,7 @@ def _compare(
         "pairs_s": [[round(p, 2), round(b, 2)] for p, b in pairs],
         "items_per_s": round(summary["items"] / batch),
         "plain_cpu_over_batch_cpu_per_worker": [round(c, 2) for c in cpu],
+        "machine_ceiling_each_pair": [round(c, 2) for c in ceilings],
         "same_rows_as_plain_loop": differing == 0,
         "differing_rows": differing,
         "example_difference": next(

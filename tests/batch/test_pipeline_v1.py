@@ -217,7 +217,7 @@ def test_v1_settings_checked_when_built(
     files: Callable[..., Path], script: Callable[[str, str], Path], tmp_path: Path
 ) -> None:
     entry = script("ok.py", FILE_SCRIPT)
-    with pytest.raises(InvalidArgument, match="Kubernetes target"):
+    with pytest.raises(InvalidArgument, match="node_count=2: a ParallelRunStep runs on one"):
         _config(entry.parent, "ok.py", node_count=2)
     with pytest.raises(InvalidArgument, match="does not exist"):
         _config(entry.parent, "missing.py")

@@ -24,7 +24,7 @@ from modelport.errors import Conflict
 JOURNAL = "journal.jsonl"
 PARTS = "parts"
 LOCK = ".lock"
-SYNC_EVERY = 0.1
+SYNC_EVERY = 0.5
 
 
 @dataclass

@@ -45,11 +45,15 @@ def start(
         ws.store.update_run(step.id, status="NotStarted")
         step.add_properties({KIND: STEP, "step_name": spec.name, "output_name": spec.output_name})
         steps.append(step)
+    # The first step is Running from the driver's start: marked here, where the store is
+    # open already, so the driver touches it only at the end, when the workers are done.
+    ws.store.update_run(steps[0].id, status="Running")
     job = {
         "workspace": str(ws.path),
         "pipeline_run": parent.id,
         "steps": [
-            {"run_id": s.id, "spec": spec.to_dict()} for s, spec in zip(steps, specs, strict=True)
+            {"run_id": s.id, "spec": spec.to_dict(), "marked_running": n == 0}
+            for n, (s, spec) in enumerate(zip(steps, specs, strict=True))
         ],
     }
     job_file = parent.files_dir / JOB

@@ -1,10 +1,13 @@
 """The driver's worker pool: hand out mini-batches, enforce the run() timeout, retry, replace.
 
 Each worker holds at most `DEPTH` tasks (one running, the rest queued in its pipe) so it never
-waits on the driver between mini-batches. The timeout clock starts when the worker says it
-began a task; a worker past it is killed (SIGKILL: a stuck run() cannot be interrupted any
-other way), its running task counts one try, its queued tasks go back unchanged, and a new
-worker (with its own init()) takes its place.
+waits on the driver between mini-batches. A worker takes its tasks in order, so the timeout
+clock of its next task starts when it reports the previous one (or when an idle worker is
+handed one); only a task whose size the driver cannot know (a byte range's rows) is
+announced by the worker with a `begin` line, so a file mini-batch costs one reply, not two.
+A worker past its timeout is killed (SIGKILL: a stuck run() cannot be interrupted any other
+way), its running task counts one try, its queued tasks go back unchanged, and a new worker
+(with its own init()) takes its place.
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ class Pool:
         timeout: float,
         max_tries: int,
         tasks: Callable[[int], dict[str, Any]],
+        items: Callable[[int], int],
         env: dict[str, str],
         log: Callable[[str], None],
     ) -> None:
@@ -84,6 +88,7 @@ class Pool:
         self.timeout = timeout
         self.max_tries = max_tries
         self.tasks = tasks
+        self.items = items  # a task's input count as known before it runs (rows: 1)
         self.env = env
         self.log = log
         self.sel = selectors.DefaultSelector()
@@ -163,6 +168,14 @@ class Pool:
                     queue.appendleft(index)  # the worker died; _wait notices its EOF
                     break
                 worker.queued.append(index)
+                if worker.running is None:
+                    self._start(worker, time.monotonic())
+
+    def _start(self, worker: _Worker, now: float) -> None:
+        """The worker's oldest queued task is the one it runs now (tasks run in order)."""
+        index = worker.queued[0]
+        worker.running, worker.began = index, now
+        worker.items = self.items(index)
 
     def _wait(self, queue: deque[int]) -> list[Outcome]:
         outcomes: list[Outcome] = []
@@ -201,8 +214,11 @@ class Pool:
         index = int(msg["done"] if "done" in msg else msg["error"])
         with contextlib.suppress(ValueError):
             worker.queued.remove(index)
-        seconds = time.monotonic() - worker.began if worker.running == index else 0.0
+        now = time.monotonic()
+        seconds = now - worker.began if worker.running == index else 0.0
         worker.running = None
+        if worker.queued:
+            self._start(worker, now)
         tries = self.tries.get(index, 0) + 1
         self.tries[index] = tries
         if "done" in msg:

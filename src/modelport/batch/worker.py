@@ -199,7 +199,8 @@ def _process(
         _send(out, {"error": index, "items": 1, "message": _short(exc), "retry": False})
         return
     items = len(mini_batch)
-    _send(out, {"begin": index, "items": items})
+    if "files" not in task:  # the driver knows a file task's size, not a range's rows
+        _send(out, {"begin": index, "items": items})
     try:
         result = call(mini_batch)
     except Exception as exc:

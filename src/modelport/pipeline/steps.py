@@ -56,8 +56,9 @@ class ParallelRunConfig:
         self.node_count = specs.check_int("node_count", node_count, 1)
         if self.node_count > 1:
             raise InvalidArgument(
-                f"node_count={node_count}: running on several nodes lands with the Kubernetes "
-                "target; until then a ParallelRunStep runs on one machine (node_count=1)."
+                f"node_count={node_count}: a ParallelRunStep runs on one machine; several nodes "
+                "(an Indexed Job on the Kubernetes target) are not implemented yet.",
+                hint="Use node_count=1 and raise process_count_per_node instead.",
             )
         _reject_kubernetes(compute_target)
         self.compute_target = compute_target
@@ -85,8 +86,9 @@ def _reject_kubernetes(target: Any) -> None:
     kind = str(getattr(target, "type", "") or getattr(target, "compute_type", "")).lower()
     if "kubernetes" in kind or kind == "aks":
         raise InvalidArgument(
-            "ParallelRunStep on an attached Kubernetes cluster lands with the Kubernetes target; "
-            "until then leave compute_target unset to run on this machine."
+            "A ParallelRunStep on an attached Kubernetes cluster is not implemented yet (the "
+            "Kubernetes target serves web services only).",
+            hint="Leave compute_target unset to run the step on this machine.",
         )
 
 
