@@ -274,7 +274,10 @@ def create_endpoint(
         shutil.rmtree(home, ignore_errors=True)
         home.mkdir(parents=True)
         try:
-            placed = {**router.place(config.host, config.port), "workers": config.router_workers}
+            placed = {
+                **router.place(config.host, config.port, workspace, config.deployment_config),
+                "workers": config.router_workers,
+            }
             if config.auth_enabled:
                 credentials.ensure_keys(
                     home / "keys.json", config.primary_key, config.secondary_key

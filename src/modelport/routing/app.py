@@ -4,13 +4,14 @@ per-version metrics, shadow copies, and a routing table swapped in place on relo
 Own routes: `/` (liveness), `/metrics`, `/swagger.json` (the default version's, or the
 targeted one's), `/-/routing` (what it serves: revision, weights, requests in flight per
 version, shadow counts; never upstream addresses or keys) and `POST /-/reload` (from this
-machine only). Everything else is forwarded to the chosen version as it came, with the
+machine only), `PUT /-/table` (a new table, with the admin token of a router pod). Everything else is forwarded to the chosen version as it came, with the
 answering version named in the `x-modelport-version` response header.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import os
 import random
 import signal
@@ -33,6 +34,7 @@ from modelport.routing.table import (
     Upstream,
     read_table,
     write_json,
+    write_table,
 )
 from modelport.routing.upstream import Upstreams
 from modelport.scoring._http import BodyTooLarge, read_body
@@ -172,6 +174,8 @@ class RouterApp:
                 return
             revision = self.reload()
             await _respond(send, 200, [JSON_CT], orjson.dumps({"revision": revision}))
+        elif method == "PUT" and path == "/-/table":
+            await self._put_table(scope, receive, send)
         else:
             await self._forward(scope, receive, send)
 
@@ -285,6 +289,29 @@ class RouterApp:
                         content,
                     )
                 )
+
+    async def _put_table(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """A new routing table from the control plane when it is not on this machine (a
+        router pod): only with the admin token the table names (`admin_token_file`, in the
+        pod's Secret). Written like the control plane writes it, then every server process
+        reloads (the supervisor forwards SIGHUP); the caller polls /-/routing for the revision."""
+        token_file = self.table.admin_token_file
+        given = dict(scope["headers"]).get(b"authorization", b"")
+        if not token_file:
+            await _message(send, 404, "This router takes its table from its folder only.")
+            return
+        expected = b"Bearer " + Path(token_file).read_bytes().strip()
+        if not hmac.compare_digest(given, expected):
+            await _message(send, 401, "The admin token is missing or wrong.")
+            return
+        try:
+            table = RoutingTable.from_dict(orjson.loads(await read_body(receive, 2**24)))
+        except (ValueError, TypeError, KeyError, BodyTooLarge) as exc:
+            await _message(send, 400, f"Not a routing table: {exc}")
+            return
+        write_table(self.folder, table)
+        os.kill(os.getppid(), signal.SIGHUP)  # the supervisor: every server process reloads
+        await _respond(send, 202, [JSON_CT], orjson.dumps({"revision": table.revision}))
 
     def _routing(self) -> dict[str, Any]:
         table = self.table

@@ -187,6 +187,11 @@ class KubernetesTarget(DeploymentTarget):
         if error is not None:
             raise WebserviceException(f"Restart failed: {error}")
 
+    def endpoint_router(self) -> Any:
+        from modelport.targets.kubernetes.router import KubernetesRouter
+
+        return KubernetesRouter()
+
     # -- addresses, logs, credentials ---------------------------------------------------
     def scoring_uri(self, record: ServiceRecord) -> str:
         return f"{self._base_url(record)}/score"
