@@ -279,7 +279,9 @@ _NO_DATASET_LINKS = "modelport does not record dataset lineage for models"
 _NO_EXPAND = "it shaped v1's REST payload; a Model here always has all its fields"
 
 
-def _endpoint_on_compute(workspace: Workspace, config: Any, compute: Any) -> Any:
+def _endpoint_on_compute(
+    workspace: Workspace, config: EndpointConfig, compute: Any
+) -> EndpointConfig:
     """The endpoint config with its versions aimed at the attached compute (v1's
     `Model.deploy(..., AksEndpoint.deploy_configuration(...), deployment_target=aks)`)."""
     import dataclasses

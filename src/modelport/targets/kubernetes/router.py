@@ -100,7 +100,7 @@ def render(
                 f"import urllib.request; urllib.request.urlopen({url!r}, timeout=5)",
             ]
         },
-        "periodSeconds": 5,
+        "periodSeconds": 5,  # a Python start per probe: cheap enough at one pod
         "timeoutSeconds": 10,
         "failureThreshold": 3,
     }
@@ -230,7 +230,7 @@ class KubernetesRouter(RouterHost):
         )
         for obj in objects:
             cluster.apply(obj)
-        self._await_revision(data, table.endpoint, table.revision, cluster)
+        self._await_revision(data, table.endpoint, table.revision, cluster, ready=True)
 
     def apply(self, home: Path, data: dict[str, Any], table: RoutingTable) -> None:
         import httpx
@@ -277,7 +277,7 @@ class KubernetesRouter(RouterHost):
         if deployment is None:
             return "Unhealthy", f"the router's Deployment {name} is gone"
         if status.rolled_out(deployment):
-            return "Healthy", None
+            return "Healthy", None  # ready: its probe reached the router on its address
         for pod in cluster.items(
             "Pod", data["namespace"], selector(data["endpoint"], data["workspace_key"])
         ):
@@ -305,12 +305,20 @@ class KubernetesRouter(RouterHost):
         return f"http://{client_host(data['host'])}:{data['port']}"
 
     def _await_revision(
-        self, data: dict[str, Any], endpoint: str, revision: int, cluster: Cluster
+        self,
+        data: dict[str, Any],
+        endpoint: str,
+        revision: int,
+        cluster: Cluster,
+        ready: bool = False,
     ) -> None:
+        """Until the router serves `revision` (and, with `ready`, its pod is Ready too)."""
         timeout = float(settings.get("MODELPORT_READY_TIMEOUT_S"))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if int(self.routing(data).get("revision", -1)) >= revision:
+            if int(self.routing(data).get("revision", -1)) >= revision and (
+                not ready or _ready(cluster, data["namespace"], endpoint)
+            ):
                 return
             for pod in cluster.items(
                 "Pod", data["namespace"], selector(endpoint, data["workspace_key"])
@@ -324,6 +332,11 @@ class KubernetesRouter(RouterHost):
             f"{timeout:.0f}s.",
             hint="See its pod: kubectl get pods -l modelport.io/endpoint",
         )
+
+
+def _ready(cluster: Cluster, namespace: str, endpoint: str) -> bool:
+    deployment = cluster.get("Deployment", namespace, router_name(endpoint))
+    return deployment is not None and status.rolled_out(deployment)
 
 
 def _connect(data: dict[str, Any]) -> Cluster:
