@@ -35,7 +35,7 @@ from modelport.packaging.dockerfile import VENV
 from modelport.packaging.engine import workspace_key
 from modelport.routing.table import TABLE, RoutingTable
 from modelport.targets.kubernetes import manifests, status
-from modelport.targets.kubernetes.cluster import Cluster
+from modelport.targets.kubernetes.cluster import Cluster, connected, unused_port
 
 STATE = "kube-router.json"  # in the endpoint's home: where its router runs
 ADMIN_TOKEN = "router_admin_token"  # in the endpoint's home, and in the router's Secret
@@ -165,8 +165,6 @@ class KubernetesRouter(RouterHost):
     def place(
         self, host: str, port: int | None, workspace: Any = None, deployment_config: Any = None
     ) -> dict[str, Any]:
-        from modelport.targets.kubernetes.target import _cluster, _unused_port
-
         dc = deployment_config
         compute = compute_for(workspace, "kubernetes", dc.compute_target)
         exposure = str(compute.extra.get("exposure") or "load-balancer")
@@ -185,7 +183,7 @@ class KubernetesRouter(RouterHost):
             "namespace": dc.namespace or compute.namespace or "default",
             "workspace_key": workspace_key(str(workspace.path)),
             "host": address,
-            "port": port or _unused_port(_cluster(compute), address),
+            "port": port or unused_port(connected(compute), address),
         }
 
     def start(self, home: Path, data: dict[str, Any], table: RoutingTable) -> None:
@@ -346,7 +344,7 @@ def _connect(data: dict[str, Any]) -> Cluster:
         context=data.get("context"),
         namespace=data["namespace"],
     )
-    return Cluster.connect(record)
+    return connected(record)
 
 
 def _secret_data(home: Path, table: RoutingTable) -> dict[str, str]:
