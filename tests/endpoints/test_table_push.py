@@ -49,17 +49,27 @@ def test_a_table_pushed_with_the_admin_token_reaches_every_server(tmp_path: Path
     url = f"http://127.0.0.1:{port}/-/table"
     try:
         _wait(lambda: slots.applied_everywhere(tmp_path, 2, 1), "router up on revision 1")
-        new = json.dumps(_table(2, str(token)).to_dict())
+        keys = json.dumps({"primary": "p2", "secondary": "s2"})
+        new = json.dumps({"table": _table(2, str(token)).to_dict(), "files": {"keys.json": keys}})
         assert httpx.put(url, content=new).status_code == 401
         wrong = {"Authorization": "Bearer nope"}
         assert httpx.put(url, content=new, headers=wrong).status_code == 401
         good = {"Authorization": "Bearer s3cret"}
-        bad = httpx.put(url, content=b'{"revision": 3}', headers=good)
+        bad = httpx.put(url, content=b'{"table": {"revision": 3}}', headers=good)
         assert bad.status_code == 400 and "Not a routing table" in bad.json()["message"]
+        stray = json.dumps({"table": _table(2, str(token)).to_dict(), "files": {"../x": "y"}})
+        answer = httpx.put(url, content=stray, headers=good)
+        assert answer.status_code == 400 and "Not a file the router takes" in answer.text
+        assert not (tmp_path.parent / "x").exists()
         answer = httpx.put(url, content=new, headers=good)
         assert (answer.status_code, answer.json()) == (202, {"revision": 2})
         _wait(lambda: slots.applied_everywhere(tmp_path, 2, 2), "both servers on revision 2")
         assert json.loads((tmp_path / "routes.json").read_text())["revision"] == 2
+        assert json.loads((tmp_path / "keys.json").read_text()) == {
+            "primary": "p2",
+            "secondary": "s2",
+        }
+        assert (tmp_path / "keys.json").stat().st_mode & 0o077 == 0
     finally:
         proc.terminate()
         proc.wait(timeout=90)

@@ -596,6 +596,7 @@ def endpoint_keys(doc: dict[str, Any]) -> tuple[str, str]:
 
 def regen_endpoint_key(doc: dict[str, Any], key: str, set_key: str | None) -> None:
     credentials.regen_key(Path(doc["home"]) / "keys.json", key, set_key)
+    router_of(doc).credentials_changed(Path(doc["home"]), doc["router"])
 
 
 def endpoint_token(doc: dict[str, Any]) -> tuple[str, Any]:

@@ -66,6 +66,11 @@ class RouterHost(abc.ABC):
     @abc.abstractmethod
     def base_url(self, data: dict[str, Any]) -> str: ...
 
+    @abc.abstractmethod
+    def credentials_changed(self, home: Path, data: dict[str, Any]) -> None:
+        """The endpoint's keys file changed (a regenerated key): return once the router
+        rejects the old key."""
+
     def wait_drained(self, data: dict[str, Any], version: str, timeout: float = 120) -> None:
         """Return once no request routed to `version` is still in flight."""
         deadline = time.monotonic() + timeout
@@ -138,6 +143,9 @@ class LocalRouter(RouterHost):
 
     def base_url(self, data: dict[str, Any]) -> str:
         return f"http://{client_host(data['host'])}:{data['port']}"
+
+    def credentials_changed(self, home: Path, data: dict[str, Any]) -> None:
+        return None  # the router reads the file itself; a changed file is re-read per request
 
     def _await_applied(self, home: Path, data: dict[str, Any], revision: int) -> None:
         """Until every server process serves `revision` (a restarted one reads the table)."""

@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import orjson
 
+from modelport._jsonfile import write_private_text
 from modelport.routing import slots
 from modelport.routing.metrics import RouterMetrics
 from modelport.routing.shadow import PairSink, ShadowCopier, ShadowJob
@@ -56,6 +57,7 @@ _HOP = {
 }
 _VERSION_HEADER = VERSION_HEADER.encode()
 _LOOPBACK = ("127.", "::1", "localhost")
+PUSHED_FILES = ("keys.json", "token_secret")  # what PUT /-/table may write beside the table
 
 
 class RouterApp:
@@ -293,8 +295,10 @@ class RouterApp:
     async def _put_table(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """A new routing table from the control plane when it is not on this machine (a
         router pod): only with the admin token the table names (`admin_token_file`, in the
-        pod's Secret). Written like the control plane writes it, then every server process
-        reloads (the supervisor forwards SIGHUP); the caller polls /-/routing for the revision."""
+        pod's Secret). Body `{"table": {...}, "files": {"keys.json": ..., "token_secret": ...}}`:
+        the credential files are replaced first (the authenticator re-reads a changed file on
+        the next request), then the table, then every server process reloads (the supervisor
+        forwards SIGHUP); the caller polls /-/routing for the revision."""
         token_file = self.table.admin_token_file
         given = dict(scope["headers"]).get(b"authorization", b"")
         if not token_file:
@@ -305,10 +309,17 @@ class RouterApp:
             await _message(send, 401, "The admin token is missing or wrong.")
             return
         try:
-            table = RoutingTable.from_dict(orjson.loads(await read_body(receive, 2**24)))
-        except (ValueError, TypeError, KeyError, BodyTooLarge) as exc:
-            await _message(send, 400, f"Not a routing table: {exc}")
+            body = orjson.loads(await read_body(receive, 2**24))
+            table = RoutingTable.from_dict(body["table"])
+            files = {n: str(body.get("files", {})[n]) for n in body.get("files", {})}
+        except (ValueError, TypeError, KeyError, AttributeError, BodyTooLarge) as exc:
+            await _message(send, 400, f"Not a routing table: {exc!r}")
             return
+        for name, text in files.items():  # credentials: callers see them from the next request
+            if name not in PUSHED_FILES:
+                await _message(send, 400, f"Not a file the router takes: {name!r}.")
+                return
+            write_private_text(self.folder / name, text)
         write_table(self.folder, table)
         os.kill(os.getppid(), signal.SIGHUP)  # the supervisor: every server process reloads
         await _respond(send, 202, [JSON_CT], orjson.dumps({"revision": table.revision}))

@@ -108,6 +108,10 @@ def test_endpoint_on_kubernetes(kws: Workspace, seed_env: Environment, kube: Kub
         assert load.failures == [], load.failures[:5]
         assert {"v1", "v2"} <= set(load.answers)
         assert "v2" not in endpoint.versions
+        endpoint.regen_key("Primary")  # rejected by the router pod from the next request on
+        assert httpx.post(endpoint.scoring_uri, content=b'"x"', headers=auth).status_code == 401
+        fresh = {"Authorization": f"Bearer {endpoint.get_keys()[0]}"}
+        assert httpx.post(endpoint.scoring_uri, content=b'"x"', headers=fresh).status_code == 200
         assert not _objects(kube, f"modelport.io/service=kep-v2,modelport.io/workspace={key}")
     finally:
         endpoint.delete()

@@ -27,7 +27,7 @@ def _table() -> RoutingTable:
 def test_router_objects() -> None:
     table = router.pod_table(_table())
     # the pod's own paths, never the control plane's files
-    assert table["keys_file"] == "/run/modelport-router/keys.json"
+    assert table["keys_file"] == "/run/modelport-routing/keys.json"  # PUT /-/table replaces it
     assert table["token_secret_file"] is None
     assert table["sink"] == "/run/modelport-routing/shadow.jsonl"
     assert table["admin_token_file"] == "/run/modelport-router/router_admin_token"
@@ -50,7 +50,7 @@ def test_router_objects() -> None:
     assert pod["hostNetwork"] and pod["imagePullSecrets"] == [{"name": "kep-router-modelport-pull"}]
     (container,) = pod["containers"]
     command = container["command"][-1]
-    assert command.startswith("cp -L /run/modelport-router/routes.json /run/modelport-routing/")
+    assert command.startswith("cp -L /run/modelport-router/* /run/modelport-routing/ && ")
     assert command.endswith("-m modelport.routing /run/modelport-routing 127.0.0.1 4100 1")
     assert container["resources"]["requests"]["cpu"] == "100m"
     assert "http://127.0.0.1:4100/" in container["readinessProbe"]["exec"]["command"][-1]

@@ -1,12 +1,13 @@
 """An endpoint's router on the cluster: the same `modelport.routing` router, as a Deployment.
 
 The router pod runs the default version's image (it holds modelport, so `python -m
-modelport.routing`; nothing new to build or ship). Its Secret (`<endpoint>-router-keys`)
-holds the routing table as the pod sees it, the endpoint's keys and token secret and the
-router's admin token; the pod copies the table into its own folder (an emptyDir) at start,
-so a restarted pod serves the last table. A change is applied twice: the Secret is updated
-(for a restart) and the table is PUT to the running router's `/-/table` with the admin token
-(for now); the call returns once `/-/routing` reports the new revision. `/-/routing` counts
+modelport.routing`; nothing new to build or ship). Its Secret
+(`<endpoint>-router-modelport-keys`) holds the routing table as the pod sees it, the
+endpoint's keys and token secret and the router's admin token; the pod copies them into its
+own folder (an emptyDir) at start, so a restarted pod serves the last table. A change is
+applied twice: the Secret is updated (for a restart) and the table with the credential files
+is PUT to the running router's `/-/table` with the admin token (for now); the call returns
+once `/-/routing` reports the new revision. `/-/routing` counts
 requests in flight per version, so a removed or zero-weight version is drained first.
 
 Exposure: host-network only for now (the test cluster's: no kube-proxy, no cluster DNS).
@@ -33,7 +34,8 @@ from modelport.deploy.routers import RouterHost
 from modelport.errors import DeploymentError, InvalidArgument
 from modelport.packaging.dockerfile import VENV
 from modelport.packaging.engine import workspace_key
-from modelport.routing.table import TABLE, RoutingTable
+from modelport.routing.app import PUSHED_FILES
+from modelport.routing.table import TABLE, RoutingTable, read_table, write_table
 from modelport.targets.kubernetes import manifests, status
 from modelport.targets.kubernetes.cluster import Cluster, connected, unused_port
 
@@ -60,8 +62,8 @@ def selector(endpoint: str, key: str) -> str:
 def pod_table(table: RoutingTable) -> dict[str, Any]:
     """The table with the pod's paths for the files the router reads and writes."""
     data = table.to_dict()
-    data["keys_file"] = f"{SECRET_MOUNT}/keys.json" if table.keys_file else None
-    data["token_secret_file"] = f"{SECRET_MOUNT}/token_secret" if table.token_secret_file else None
+    data["keys_file"] = f"{FOLDER}/keys.json" if table.keys_file else None
+    data["token_secret_file"] = f"{FOLDER}/token_secret" if table.token_secret_file else None
     data["sink"] = f"{FOLDER}/shadow.jsonl"
     data["admin_token_file"] = f"{SECRET_MOUNT}/{ADMIN_TOKEN}"
     return data
@@ -104,8 +106,8 @@ def render(
         "timeoutSeconds": 10,
         "failureThreshold": 3,
     }
-    start = (
-        f"cp -L {SECRET_MOUNT}/{TABLE} {FOLDER}/{TABLE} && exec {VENV}/bin/python -m "
+    start = (  # the table and credentials into the router's writable folder, then the router
+        f"cp -L {SECRET_MOUNT}/* {FOLDER}/ && exec {VENV}/bin/python -m "
         f"modelport.routing {FOLDER} {node_address} {port} 1"
     )
     container = {
@@ -188,6 +190,7 @@ class KubernetesRouter(RouterHost):
 
     def start(self, home: Path, data: dict[str, Any], table: RoutingTable) -> None:
         write_json(home / STATE, {**data, "endpoint": table.endpoint}, private=True)
+        write_table(home, table)
         if not (home / ADMIN_TOKEN).exists():
             (home / ADMIN_TOKEN).write_text(credentials.new_token_secret())
             (home / ADMIN_TOKEN).chmod(0o600)
@@ -246,11 +249,13 @@ class KubernetesRouter(RouterHost):
             _secret_data(home, table),
         )[0]
         cluster.apply(secret)  # a pod started from now on reads this table
+        write_table(home, table)  # what the router was last handed (credentials_changed)
         token = (home / ADMIN_TOKEN).read_text().strip()
+        files = {n: v for n, v in _secret_data(home, table).items() if n in PUSHED_FILES}
         try:
             answer = httpx.put(
                 f"{self.base_url(data)}/-/table",
-                content=json.dumps(pod_table(table)),
+                content=json.dumps({"table": pod_table(table), "files": files}),
                 headers={"Authorization": f"Bearer {token}"},
                 timeout=30,
             )
@@ -264,6 +269,11 @@ class KubernetesRouter(RouterHost):
                 f"{answer.status_code} {answer.text[:200]}"
             )
         self._await_revision(data, table.endpoint, table.revision, cluster)
+
+    def credentials_changed(self, home: Path, data: dict[str, Any]) -> None:
+        """A regenerated key: the same table again with the new files (rejected from the
+        router's next request on)."""
+        self.apply(home, data, read_table(home))
 
     def state(self, home: Path) -> tuple[str, str | None]:
         data = read_json(home / STATE)
