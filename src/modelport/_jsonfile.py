@@ -27,3 +27,12 @@ def write_json(path: Path, data: dict[str, Any], private: bool = False) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=2)
     os.replace(tmp, path)
+
+
+def write_private_text(path: Path, text: str) -> None:
+    """Create the file 0600 from the start (never world-readable, even briefly), then rename."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)

@@ -138,9 +138,17 @@ def test_bad_input_leaves_routing_unchanged(ews: Workspace, tiny: Model) -> None
     assert httpx.post(endpoint.scoring_uri, content=b'"x"').headers[HEADER] == "a"
 
 
-def test_endpoints_on_kubernetes_wait_for_its_router(ews: Workspace, tiny: Model) -> None:
+def test_a_kubernetes_endpoint_is_refused_up_front_where_its_router_cannot_run(
+    ews: Workspace, tiny: Model, tmp_path: Path
+) -> None:
+    from modelport.deploy.computes import ComputeRecord, attach_compute
+    from modelport.errors import ComputeTargetNotFound
+
     config = Endpoint.deploy_configuration(compute_type="kubernetes")
-    with pytest.raises(InvalidArgument, match="land with the Kubernetes router"):
+    with pytest.raises(ComputeTargetNotFound, match="No kubernetes compute target is attached"):
+        Model.deploy(ews, "kube", [tiny], None, config)
+    attach_compute(ews, ComputeRecord("lb", extra={"exposure": "load-balancer"}))
+    with pytest.raises(InvalidArgument, match="run on host-network computes for now"):
         Model.deploy(ews, "kube", [tiny], None, config)
     assert Endpoint.list(ews) == [] and ews.store.list_documents("service") == []
     with pytest.raises(InvalidArgument, match="Invalid endpoint name"):

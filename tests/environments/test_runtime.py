@@ -15,7 +15,16 @@ from modelport.environments import runtime
 # Imported only when an entry script or a runtime's model asks for them; never required.
 OPTIONAL = {"numpy", "pandas", "tensorflow", "onnxruntime", "mlflow", "sklearn", "joblib"}
 # what the runtime's requirements provide, by import name
-PROVIDED = {"uvicorn", "httptools", "uvloop", "orjson", "werkzeug", "jwt", "inference_schema"}
+PROVIDED = {
+    "uvicorn",
+    "httptools",
+    "uvloop",
+    "orjson",
+    "werkzeug",
+    "jwt",
+    "inference_schema",
+    "psutil",
+}
 
 
 @pytest.fixture(scope="module")
@@ -30,15 +39,16 @@ def graph() -> grimp.ImportGraph:
 
 def _roots(graph: grimp.ImportGraph) -> set[str]:
     """What runs in a service or batch environment: the scoring server (every module of it:
-    workers and shims are started or aliased by name), the no-code runtimes' score modules
-    and the batch worker (`python -m modelport.batch.worker`)."""
+    workers and shims are started or aliased by name), the no-code runtimes' score modules,
+    the batch worker (`python -m modelport.batch.worker`) and an endpoint's router (a router
+    pod on Kubernetes runs `python -m modelport.routing` in a version's image)."""
     return {
         m
         for m in graph.modules
         if m == "modelport.scoring"
         or m.startswith("modelport.scoring.")
         or (m.startswith("modelport.runtimes.") and m.endswith("_score"))
-    } | {"modelport.batch.worker"}
+    } | {"modelport.batch.worker", *(m for m in graph.modules if m.startswith("modelport.routing"))}
 
 
 def _closure(graph: grimp.ImportGraph, roots: set[str]) -> set[str]:
@@ -71,7 +81,8 @@ def test_the_runtime_imports_no_host_side_package(graph: grimp.ImportGraph) -> N
     stdlib = set(sys.stdlib_module_names)
     unexpected = {k: v for k, v in external.items() if k not in stdlib | OPTIONAL | PROVIDED}
     assert unexpected == {}
-    for host_side in ("click", "rich", "sqlalchemy", "psutil", "httpx", "pydantic", "yaml"):
+    # (psutil is in: the router, which a router pod runs in a version's image, needs it)
+    for host_side in ("click", "rich", "sqlalchemy", "httpx", "pydantic", "yaml"):
         assert host_side not in external
 
 
@@ -98,7 +109,7 @@ def test_the_runtime_wheel_holds_exactly_its_modules(tmp_path: Path) -> None:
     ]
     assert requires == list(runtime.REQUIRES)
     lowered = " ".join(requires).lower()
-    for absent in ("sqlalchemy", "click", "rich", "pandas", "numpy", "psutil"):
+    for absent in ("sqlalchemy", "click", "rich", "pandas", "numpy"):
         assert absent not in lowered
 
 

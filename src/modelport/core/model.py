@@ -103,6 +103,10 @@ class Model(registry.Model):
             from modelport.core.endpoint import Endpoint
             from modelport.deploy.endpoint import create_endpoint
 
+            if deployment_target is not None:  # v1: AksEndpoint on an attached cluster
+                deployment_config = _endpoint_on_compute(
+                    workspace, deployment_config, deployment_target
+                )
             create_endpoint(
                 workspace, name, models, inference_config, deployment_config, overwrite, show_output
             )
@@ -273,3 +277,21 @@ class Model(registry.Model):
 
 _NO_DATASET_LINKS = "modelport does not record dataset lineage for models"
 _NO_EXPAND = "it shaped v1's REST payload; a Model here always has all its fields"
+
+
+def _endpoint_on_compute(
+    workspace: Workspace, config: EndpointConfig, compute: Any
+) -> EndpointConfig:
+    """The endpoint config with its versions aimed at the attached compute (v1's
+    `Model.deploy(..., AksEndpoint.deploy_configuration(...), deployment_target=aks)`)."""
+    import dataclasses
+
+    from modelport.core.services import _on_compute
+    from modelport.deploy.computes import get_compute
+
+    name = compute if isinstance(compute, str) else getattr(compute, "name", compute)
+    record = get_compute(workspace, name) if isinstance(name, str) else None
+    dc = config.deployment_config
+    if record is not None:
+        dc = dataclasses.replace(dc, compute_type=record.compute_type)
+    return dataclasses.replace(config, deployment_config=_on_compute(workspace, dc, compute))

@@ -7,25 +7,19 @@ them when they change, so a regenerated key stops working on the next request.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from modelport._jsonfile import write_private_text
 from modelport.errors import InvalidArgument
 
 TOKEN_LIFETIME_S = 3600
 REFRESH_MARGIN_S = 300
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Create the file 0600 from the start (never world-readable, even briefly), then rename."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+_write_private = write_private_text
 
 
 def new_key() -> str:

@@ -274,7 +274,10 @@ def create_endpoint(
         shutil.rmtree(home, ignore_errors=True)
         home.mkdir(parents=True)
         try:
-            placed = {**router.place(config.host, config.port), "workers": config.router_workers}
+            placed = {
+                **router.place(config.host, config.port, workspace, config.deployment_config),
+                "workers": config.router_workers,
+            }
             if config.auth_enabled:
                 credentials.ensure_keys(
                     home / "keys.json", config.primary_key, config.secondary_key
@@ -593,6 +596,7 @@ def endpoint_keys(doc: dict[str, Any]) -> tuple[str, str]:
 
 def regen_endpoint_key(doc: dict[str, Any], key: str, set_key: str | None) -> None:
     credentials.regen_key(Path(doc["home"]) / "keys.json", key, set_key)
+    router_of(doc).credentials_changed(Path(doc["home"]), doc["router"])
 
 
 def endpoint_token(doc: dict[str, Any]) -> tuple[str, Any]:

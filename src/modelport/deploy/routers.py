@@ -1,9 +1,9 @@
 """Where an endpoint's router runs: the seam between the endpoint control plane and a place.
 
 For versions on this machine (local processes, containers on a local engine) the router is a
-supervised local process (`modelport.routing`). A Kubernetes router (a Deployment and a
-Service in the cluster) implements the same class; until it lands, a Kubernetes endpoint is
-refused with a clear error.
+supervised local process (`modelport.routing`). A target whose versions live elsewhere
+provides its own RouterHost (`DeploymentTarget.endpoint_router`): the Kubernetes target runs
+the same router as a Deployment in the cluster (targets/kubernetes/router.py).
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ class RouterHost(abc.ABC):
     """Runs one endpoint's router and swaps its routing table."""
 
     @abc.abstractmethod
-    def place(self, host: str, port: int | None) -> dict[str, Any]:
+    def place(
+        self, host: str, port: int | None, workspace: Any = None, deployment_config: Any = None
+    ) -> dict[str, Any]:
         """Where the router listens (checked now); the data the endpoint records."""
 
     @abc.abstractmethod
@@ -43,9 +45,17 @@ class RouterHost(abc.ABC):
     def apply(self, home: Path, data: dict[str, Any], table: RoutingTable) -> None:
         """Make the running router serve `table`; return once it does (no request dropped)."""
 
-    @abc.abstractmethod
     def routing(self, data: dict[str, Any]) -> dict[str, Any]:
-        """What the router serves now: revision, weights, in-flight counts, shadow counts."""
+        """What the router serves now: revision, weights, in-flight counts, shadow counts
+        (summed over its server processes by the router itself); {} when it does not answer."""
+        import httpx
+
+        try:
+            response = httpx.get(f"{self.base_url(data)}/-/routing", timeout=10)
+        except httpx.HTTPError:
+            return {}
+        result: dict[str, Any] = response.json() if response.status_code == 200 else {}
+        return result
 
     @abc.abstractmethod
     def state(self, home: Path) -> tuple[str, str | None]: ...
@@ -55,6 +65,11 @@ class RouterHost(abc.ABC):
 
     @abc.abstractmethod
     def base_url(self, data: dict[str, Any]) -> str: ...
+
+    @abc.abstractmethod
+    def credentials_changed(self, home: Path, data: dict[str, Any]) -> None:
+        """The endpoint's keys file changed (a regenerated key): return once the router
+        rejects the old key."""
 
     def wait_drained(self, data: dict[str, Any], version: str, timeout: float = 120) -> None:
         """Return once no request routed to `version` is still in flight."""
@@ -70,7 +85,9 @@ class RouterHost(abc.ABC):
 class LocalRouter(RouterHost):
     """`python -m modelport.routing HOME HOST PORT`, detached, beside the endpoint's files."""
 
-    def place(self, host: str, port: int | None) -> dict[str, Any]:
+    def place(
+        self, host: str, port: int | None, workspace: Any = None, deployment_config: Any = None
+    ) -> dict[str, Any]:
         problem = port_problem(host, int(port or 0))
         if problem is not None:
             raise InvalidArgument(
@@ -105,16 +122,6 @@ class LocalRouter(RouterHost):
             psutil.Process(status["supervisor_pid"]).send_signal(signal.SIGHUP)
         self._await_applied(home, data, table.revision)
 
-    def routing(self, data: dict[str, Any]) -> dict[str, Any]:
-        import httpx
-
-        try:
-            response = httpx.get(f"{self.base_url(data)}/-/routing", timeout=10)
-        except httpx.HTTPError:
-            return {}
-        result: dict[str, Any] = response.json() if response.status_code == 200 else {}
-        return result
-
     def state(self, home: Path) -> tuple[str, str | None]:
         status = read_json(home / STATUS)
         if not process_alive(status.get("supervisor_pid"), status.get("supervisor_started")):
@@ -137,6 +144,9 @@ class LocalRouter(RouterHost):
     def base_url(self, data: dict[str, Any]) -> str:
         return f"http://{client_host(data['host'])}:{data['port']}"
 
+    def credentials_changed(self, home: Path, data: dict[str, Any]) -> None:
+        return None  # the router reads the file itself; a changed file is re-read per request
+
     def _await_applied(self, home: Path, data: dict[str, Any], revision: int) -> None:
         """Until every server process serves `revision` (a restarted one reads the table)."""
         deadline = time.monotonic() + APPLY_TIMEOUT_S
@@ -158,14 +168,13 @@ def router_host(compute_type: str) -> RouterHost:
     """The router placement for versions of this compute type."""
     if compute_type in ("local", "container"):
         return LocalRouter()
-    if compute_type == "kubernetes":
-        raise InvalidArgument(
-            "Endpoints on Kubernetes land with the Kubernetes router; this modelport runs "
-            "endpoints on the local and container targets.",
-            hint="Deploy the endpoint with compute_type='local' or 'container', or deploy a "
-            "single KubernetesWebservice.",
-        )
+    from modelport.deploy.target import get_target, target_names
+
+    if compute_type in target_names():
+        router = get_target(compute_type).endpoint_router()
+        if router is not None:
+            return router  # type: ignore[no-any-return,unused-ignore]
     raise InvalidArgument(
         f"Endpoints do not run on the {compute_type} target.",
-        hint="Use compute_type='local' or 'container'.",
+        hint="Use compute_type='local', 'container' or 'kubernetes'.",
     )

@@ -122,6 +122,11 @@ class DeploymentTarget(abc.ABC):
         dc = record.deployment_config
         return Path(dc.ssl_cert_pem_file) if dc.ssl_enabled and dc.ssl_cert_pem_file else None
 
+    def endpoint_router(self) -> Any:
+        """The `deploy.routers.RouterHost` that runs endpoints whose versions are this
+        target's services, or None when its endpoints use the local router."""
+        return None
+
     def process_ids(self, record: ServiceRecord) -> list[int]:
         """PIDs on this machine whose process trees run the service (profiling samples them);
         empty when the target cannot tell."""

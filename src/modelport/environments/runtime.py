@@ -1,7 +1,9 @@
 """modelport-runtime: the part of modelport that runs inside a service environment.
 
 A service environment runs only `python -m modelport.scoring` (and the no-code runtimes' score
-modules, the azureml shims entry scripts import, and batch jobs' `modelport.batch.worker`). Installing the whole of modelport there
+modules, the azureml shims entry scripts import, batch jobs' `modelport.batch.worker`, and
+an endpoint's router `python -m modelport.routing`, which a router pod runs in the default
+version's image). Installing the whole of modelport there
 would bring its floors (SQLAlchemy, rich, pandas>=2, numpy>=1.24, ...) into environments pinned
 to older releases, so services get `modelport-runtime` instead: those modules only, with the
 few dependencies they import and the widest ranges that work (no numpy or pandas at all: an
@@ -37,11 +39,23 @@ DIST_NAME = "modelport-runtime"
 # Every module a service process imports, by name (a package stands for its __init__.py).
 MODULES: tuple[str, ...] = (
     "modelport",
+    "modelport._jsonfile",
     "modelport._net",
+    "modelport._procs",
     "modelport._version",
     "modelport.batch",
     "modelport.batch.worker",
     "modelport.errors",
+    "modelport.routing",
+    "modelport.routing.__main__",
+    "modelport.routing.app",
+    "modelport.routing.metrics",
+    "modelport.routing.server",
+    "modelport.routing.shadow",
+    "modelport.routing.slots",
+    "modelport.routing.supervisor",
+    "modelport.routing.table",
+    "modelport.routing.upstream",
     "modelport.runtimes",
     "modelport.runtimes._locate",
     "modelport.runtimes._mlflow",
@@ -95,6 +109,7 @@ REQUIRES: tuple[str, ...] = (
     "werkzeug>=2.0",
     "PyJWT>=2.0",
     "inference-schema>=1.7.1",
+    "psutil>=5.6",  # the router (process start times, signals); wheels for every platform
 )
 # The server's own plumbing: exempt from an environment's resolution cut-off (its floors are
 # newer than most v1 environments); a version the environment pins still holds.
@@ -105,6 +120,7 @@ PLUMBING: tuple[str, ...] = (
     "orjson",
     "pyjwt",
     "inference-schema",
+    "psutil",
 )
 _SKIP_DIRS = {"__pycache__", ".mypy_cache", ".ruff_cache"}
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # reproducible archives: the digest names the content

@@ -4,13 +4,14 @@ per-version metrics, shadow copies, and a routing table swapped in place on relo
 Own routes: `/` (liveness), `/metrics`, `/swagger.json` (the default version's, or the
 targeted one's), `/-/routing` (what it serves: revision, weights, requests in flight per
 version, shadow counts; never upstream addresses or keys) and `POST /-/reload` (from this
-machine only). Everything else is forwarded to the chosen version as it came, with the
+machine only), `PUT /-/table` (a new table, with the admin token of a router pod). Everything else is forwarded to the chosen version as it came, with the
 answering version named in the `x-modelport-version` response header.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import os
 import random
 import signal
@@ -22,6 +23,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import orjson
 
+from modelport._jsonfile import write_private_text
 from modelport.routing import slots
 from modelport.routing.metrics import RouterMetrics
 from modelport.routing.shadow import PairSink, ShadowCopier, ShadowJob
@@ -33,6 +35,7 @@ from modelport.routing.table import (
     Upstream,
     read_table,
     write_json,
+    write_table,
 )
 from modelport.routing.upstream import Upstreams
 from modelport.scoring._http import BodyTooLarge, read_body
@@ -54,6 +57,7 @@ _HOP = {
 }
 _VERSION_HEADER = VERSION_HEADER.encode()
 _LOOPBACK = ("127.", "::1", "localhost")
+PUSHED_FILES = ("keys.json", "token_secret")  # what PUT /-/table may write beside the table
 
 
 class RouterApp:
@@ -172,6 +176,8 @@ class RouterApp:
                 return
             revision = self.reload()
             await _respond(send, 200, [JSON_CT], orjson.dumps({"revision": revision}))
+        elif method == "PUT" and path == "/-/table":
+            await self._put_table(scope, receive, send)
         else:
             await self._forward(scope, receive, send)
 
@@ -285,6 +291,38 @@ class RouterApp:
                         content,
                     )
                 )
+
+    async def _put_table(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """A new routing table from the control plane when it is not on this machine (a
+        router pod): only with the admin token the table names (`admin_token_file`, in the
+        pod's Secret). Body `{"table": {...}, "files": {"keys.json": ..., "token_secret": ...}}`:
+        the credential files are replaced first (the authenticator re-reads a changed file on
+        the next request), then the table, then every server process reloads (the supervisor
+        forwards SIGHUP); the caller polls /-/routing for the revision."""
+        token_file = self.table.admin_token_file
+        given = dict(scope["headers"]).get(b"authorization", b"")
+        if not token_file:
+            await _message(send, 404, "This router takes its table from its folder only.")
+            return
+        expected = b"Bearer " + Path(token_file).read_bytes().strip()
+        if not hmac.compare_digest(given, expected):
+            await _message(send, 401, "The admin token is missing or wrong.")
+            return
+        try:
+            body = orjson.loads(await read_body(receive, 2**24))
+            table = RoutingTable.from_dict(body["table"])
+            files = {n: str(body.get("files", {})[n]) for n in body.get("files", {})}
+        except (ValueError, TypeError, KeyError, AttributeError, BodyTooLarge) as exc:
+            await _message(send, 400, f"Not a routing table: {exc!r}")
+            return
+        for name, text in files.items():  # credentials: callers see them from the next request
+            if name not in PUSHED_FILES:
+                await _message(send, 400, f"Not a file the router takes: {name!r}.")
+                return
+            write_private_text(self.folder / name, text)
+        write_table(self.folder, table)
+        os.kill(os.getppid(), signal.SIGHUP)  # the supervisor: every server process reloads
+        await _respond(send, 202, [JSON_CT], orjson.dumps({"revision": table.revision}))
 
     def _routing(self) -> dict[str, Any]:
         table = self.table

@@ -50,6 +50,7 @@ class RoutingTable:
     sink_max_bytes: int = 10_000_000
     sink_backups: int = 3
     max_body_bytes: int = 100 * 2**20
+    admin_token_file: str | None = None  # a router pod: who may PUT /-/table
     _live: tuple[tuple[float, Upstream], ...] = field(default=(), compare=False)
     _shadows: tuple[Upstream, ...] = field(default=(), compare=False)
     _deck: list[Upstream] = field(default_factory=list, compare=False)  # choose() deals it

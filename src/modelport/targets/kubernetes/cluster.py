@@ -10,12 +10,14 @@ validation), and the objects here are plain dicts anyway.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
+from modelport._net import free_port
 from modelport.deploy.computes import ComputeRecord
 from modelport.errors import DeploymentError, InvalidArgument, MissingDependency
-from modelport.targets.kubernetes.manifests import MANAGER, ApiVersions
+from modelport.targets.kubernetes.manifests import LABEL_PORT, MANAGER, ApiVersions
 
 # kind -> (API group path, plural); namespaced kinds only.
 _PATHS = {
@@ -325,3 +327,38 @@ def _api_reason(data: bytes, reason: str | None) -> str:
 def _first(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:300]
+
+
+_CLUSTERS: dict[tuple[Any, ...], Cluster] = {}
+
+
+def connected(compute: ComputeRecord) -> Cluster:
+    """One client per compute setting for the life of the process (kubeconfig re-read when
+    the file changes)."""
+    path = (
+        compute.kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+    )
+    try:
+        mtime = os.stat(path.split(os.pathsep)[0]).st_mtime
+    except OSError:
+        mtime = None
+    key = (compute.name, compute.kubeconfig, compute.context, compute.namespace, mtime)
+    if key not in _CLUSTERS:
+        _CLUSTERS[key] = Cluster.connect(compute)
+    return _CLUSTERS[key]
+
+
+def unused_port(cluster: Cluster, address: str) -> int:
+    """A port free on this machine that no modelport Deployment on the cluster shares (with
+    SO_REUSEPORT two services on one port would silently split each other's traffic)."""
+    taken = {
+        int(d["metadata"]["labels"][LABEL_PORT])
+        for d in cluster.request(
+            "GET", "/apis/apps/v1/deployments", query=[("labelSelector", LABEL_PORT)]
+        ).get("items", [])
+    }
+    for _ in range(20):
+        port = free_port(address)
+        if port not in taken:
+            return port
+    raise DeploymentError("No free port for a host-network service was found.")

@@ -16,7 +16,6 @@ the serving revision, for undo and restart).
 from __future__ import annotations
 
 import json
-import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +23,6 @@ from typing import Any
 
 from modelport import settings
 from modelport._jsonfile import read_json, write_json
-from modelport._net import free_port
 from modelport.deploy import credentials
 from modelport.deploy.computes import ComputeRecord, compute_for, get_compute, list_computes
 from modelport.deploy.logfile import append_line, read_from, tail
@@ -34,7 +32,9 @@ from modelport.errors import DeploymentError, InvalidArgument, WebserviceExcepti
 from modelport.packaging.engine import workspace_key
 from modelport.targets.kubernetes import images, manifests, status
 from modelport.targets.kubernetes.cluster import Cluster, check, kubernetes_module
-from modelport.targets.kubernetes.manifests import LABEL_PORT, Manifest, secret_name
+from modelport.targets.kubernetes.cluster import connected as _cluster
+from modelport.targets.kubernetes.cluster import unused_port as _unused_port
+from modelport.targets.kubernetes.manifests import Manifest, secret_name
 
 LOG_NAME = "service.log"
 APPLIED = "applied.json"
@@ -187,6 +187,11 @@ class KubernetesTarget(DeploymentTarget):
         if error is not None:
             raise WebserviceException(f"Restart failed: {error}")
 
+    def endpoint_router(self) -> Any:
+        from modelport.targets.kubernetes.router import KubernetesRouter
+
+        return KubernetesRouter()
+
     # -- addresses, logs, credentials ---------------------------------------------------
     def scoring_uri(self, record: ServiceRecord) -> str:
         return f"{self._base_url(record)}/score"
@@ -329,25 +334,6 @@ class KubernetesTarget(DeploymentTarget):
         return f"http://{record.name}.{data['namespace']}.svc.cluster.local"
 
 
-_CLUSTERS: dict[tuple[Any, ...], Cluster] = {}
-
-
-def _cluster(compute: ComputeRecord) -> Cluster:
-    """One client per compute setting for the life of the process (kubeconfig re-read when
-    the file changes)."""
-    path = (
-        compute.kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
-    )
-    try:
-        mtime = os.stat(path.split(os.pathsep)[0]).st_mtime
-    except OSError:
-        mtime = None
-    key = (compute.name, compute.kubeconfig, compute.context, compute.namespace, mtime)
-    if key not in _CLUSTERS:
-        _CLUSTERS[key] = Cluster.connect(compute)
-    return _CLUSTERS[key]
-
-
 def _secret_values(
     existing: dict[str, Any] | None, primary: str | None, secondary: str | None
 ) -> dict[str, str]:
@@ -366,22 +352,6 @@ def _secret_values(
         "keys.json": json.dumps(keys),
         "token_secret": data.get("token_secret") or credentials.new_token_secret(),
     }
-
-
-def _unused_port(cluster: Cluster, address: str) -> int:
-    """A port free on this machine that no modelport Deployment on the cluster shares (with
-    SO_REUSEPORT two services on one port would silently split each other's traffic)."""
-    taken = {
-        int(d["metadata"]["labels"][LABEL_PORT])
-        for d in cluster.request(
-            "GET", "/apis/apps/v1/deployments", query=[("labelSelector", LABEL_PORT)]
-        ).get("items", [])
-    }
-    for _ in range(20):
-        port = free_port(address)
-        if port not in taken:
-            return port
-    raise DeploymentError("No free port for a host-network service was found.")
 
 
 def _template_revision(deployment: dict[str, Any]) -> int:
