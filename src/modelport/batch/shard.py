@@ -1,0 +1,145 @@
+"""One shard of a batch step, on a cluster node: `python -m modelport.batch.shard STEP_JSON`.
+
+The driver on this machine wrote STEP_JSON (`batch/sharded.py`) into the run folder, which the
+node sees at the same path (shared storage). The shard's index comes from
+`JOB_COMPLETION_INDEX` (set by an Indexed Job, or by the executor). Shard k of n takes the
+mini-batches whose index i has i % n == k (the same plan on every node: it is a pure function
+of the inputs), runs them through `process_count_per_node` workers exactly as the local
+driver does, and keeps its own journal and result parts in `shard-k/` of the step's work
+folder, so a pod that is killed and started again resumes its shard without duplicate rows.
+It ends by writing `shard-k/summary.json`, which the driver gathers.
+
+Exit 0 once the shard reached a verdict (done, too many failures, or an init() that fails:
+trying again would not help); anything else is a crash the executor retries.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from modelport._jsonfile import write_json
+from modelport.batch.journal import Journal
+from modelport.batch.outcomes import DriverLog, Runner
+from modelport.batch.plan import MiniBatch, plan
+from modelport.batch.pool import Pool, worker_env
+from modelport.batch.progress import Progress
+from modelport.batch.spec import APPEND_ROW, FILES, BatchSpec
+from modelport.errors import ModelportError
+
+INDEX_VARIABLE = "JOB_COMPLETION_INDEX"  # = modelport.deploy.shards.INDEX_VARIABLE
+SUMMARY = "summary.json"
+
+
+def shard_dir(work: Path, index: int) -> Path:
+    return work / f"shard-{index}"
+
+
+def shard_of(batch_index: int, shards: int) -> int:
+    """Which shard runs a mini-batch: round robin, so every shard gets a slice of each file."""
+    return batch_index % shards
+
+
+def shard_plan_id(plan_id: str, index: int, shards: int) -> str:
+    return f"{plan_id}:shard-{index}-of-{shards}"
+
+
+def mine(batches: list[MiniBatch], index: int, shards: int) -> list[MiniBatch]:
+    return [b for b in batches if shard_of(b.index, shards) == index]
+
+
+def main(argv: list[str]) -> int:
+    step = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    index = int(os.environ[INDEX_VARIABLE])
+    shards = int(step["shards"])
+    log = DriverLog(Path(step["driver_log"]), prefix=f"shard {index}/{shards}: ")
+    try:
+        summary = run_shard(step, index, shards, log)
+    except ModelportError as exc:  # the entry script cannot start: final, not retried
+        log(f"failed: {exc}")
+        summary = {"error": str(exc), "failures": 0, "failed_batches": []}
+    summary["cpu_s"] = round(_cpu(), 3)
+    write_json(shard_dir(Path(step["work_dir"]), index) / SUMMARY, summary)
+    return 0
+
+
+def run_shard(step: dict[str, Any], index: int, shards: int, log: DriverLog) -> dict[str, Any]:
+    spec = BatchSpec.from_dict(step["spec"])
+    work = shard_dir(Path(step["work_dir"]), index)
+    logs = Path(step["logs"]) / f"shard-{index}"
+    logs.mkdir(parents=True, exist_ok=True)
+    batches = mine(plan(spec), index, shards)
+    journal = Journal.open(
+        work,
+        shard_plan_id(step["plan_id"], index, shards),
+        fresh=False,  # a retried pod resumes; the driver wipes shards when reuse is off
+        check_parts=spec.output_action == APPEND_ROW,
+    )
+    try:
+        journal.claim(f"{step['run_id']} shard {index}")
+        (work / SUMMARY).unlink(missing_ok=True)
+        job_file = work / "job.json"  # the workers' view: this shard's folder is their work dir
+        write_json(job_file, {**step, "work_dir": str(work)})
+        entries = dict(journal.done)
+        pending = [b.index for b in batches if b.index not in entries]
+        unit = "files" if spec.input_kind == FILES else "rows"
+        log(
+            f"{len(batches)} mini-batches, {len(entries)} done before, {len(pending)} to run "
+            f"on {spec.process_count} worker(s)"
+        )
+        progress = Progress(logs / "progress.json", batches, entries, unit)
+        by_index = {b.index: b for b in batches}
+        runner = Runner(spec, by_index, entries, journal, progress, logs / "mini_batches.log", log)
+        try:
+            if pending:
+                pool = Pool(
+                    python=sys.executable,
+                    job_file=job_file,
+                    logs=logs,
+                    workers=min(spec.process_count, len(pending)),
+                    timeout=spec.run_invocation_timeout,
+                    max_tries=spec.run_max_try,
+                    tasks=lambda i: by_index[i].task(),
+                    items=lambda i: len(by_index[i].files) or 1,
+                    env=worker_env({}),
+                    log=log,
+                )
+                try:
+                    pool.run(pending, runner.on_outcome)
+                finally:
+                    pool.close()
+        finally:
+            runner.close()
+        progress.finish()
+        log(
+            f"finished: {len(entries)}/{len(batches)} mini-batches done, {runner.failures} failed {unit}"
+        )
+        return {
+            "index": index,
+            "mini_batches": len(batches),
+            "done": sorted(entries),
+            "reused": len(journal.done),
+            "items": progress.items,
+            "failures": runner.failures,
+            "failed_batches": [list(f) for f in runner.failed],
+            "failed_inputs": runner.failed_inputs[:100],
+            "stopped": runner.exceeded(),
+            "finished": time.time(),
+        }
+    finally:
+        journal.close()
+
+
+def _cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
