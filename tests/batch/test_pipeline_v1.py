@@ -217,8 +217,8 @@ def test_v1_settings_checked_when_built(
     files: Callable[..., Path], script: Callable[[str, str], Path], tmp_path: Path
 ) -> None:
     entry = script("ok.py", FILE_SCRIPT)
-    with pytest.raises(InvalidArgument, match="node_count=2: a ParallelRunStep runs on one"):
-        _config(entry.parent, "ok.py", node_count=2)
+    with pytest.raises(InvalidArgument, match="node_count=2 runs the step as shards on the nodes"):
+        _config(entry.parent, "ok.py", node_count=2, compute_target=None)
     with pytest.raises(InvalidArgument, match="does not exist"):
         _config(entry.parent, "missing.py")
     script("norun.py", "def init():\n    pass\n")
@@ -238,3 +238,17 @@ def test_v1_settings_checked_when_built(
         Dataset.File.from_files(str(empty))
     with pytest.raises(InvalidArgument, match="matches no files"):
         Dataset.File.from_files(str(tmp_path / "nothing" / "*.png"))
+
+
+def test_node_count_with_a_compute_name_that_is_no_cluster_is_refused_at_submit(
+    bws: Workspace, files: Callable[..., Path], script: Callable[[str, str], Path]
+) -> None:
+    entry = script("ok.py", FILE_SCRIPT)
+    step = ParallelRunStep(
+        name="many",
+        parallel_run_config=_config(entry.parent, "ok.py", node_count=2),  # "cpu-cluster"
+        inputs=[Dataset.File.from_files(str(files(2)))],
+    )
+    with pytest.raises(InvalidArgument, match="compute_target='cpu-cluster' is not one"):
+        Experiment(bws, "many").submit(Pipeline(workspace=bws, steps=[step]))
+    assert bws.store.list_runs() == []  # nothing recorded

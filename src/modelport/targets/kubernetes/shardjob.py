@@ -114,6 +114,8 @@ def _pod(m: ShardJobManifest, index: int | None) -> dict[str, Any]:
         mounts.append({"name": f"folder-{n}", "mountPath": path, "readOnly": not writable})
     pod: dict[str, Any] = {
         "restartPolicy": "Never",
+        # the shard is PID 1, which ignores SIGTERM: a deleted pod would wait out 30 s
+        "terminationGracePeriodSeconds": 5,
         "enableServiceLinks": False,
         "automountServiceAccountToken": False,
         "containers": [

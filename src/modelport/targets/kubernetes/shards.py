@@ -30,7 +30,7 @@ from modelport.deploy.target import ServiceSpec
 from modelport.errors import DeploymentError
 from modelport.packaging.engine import workspace_key
 from modelport.targets.kubernetes import images, manifests, shardjob, status
-from modelport.targets.kubernetes.cluster import Cluster, connected
+from modelport.targets.kubernetes.cluster import ApiError, Cluster, connected
 from modelport.targets.kubernetes.shardjob import ShardJobManifest
 
 POLL_S = 1.0
@@ -115,9 +115,15 @@ class KubernetesShards(ShardExecutor):
 
 
 def indexed_jobs(cluster: Cluster, m: ShardJobManifest) -> bool:
-    """Does the server keep `completionMode: Indexed`? (A dry-run apply answers without
-    starting anything; servers that do not know the field drop it.)"""
-    stored = cluster.apply(shardjob.render(m, indexed=True)[0], dry_run=True)
+    """Does the server know `completionMode: Indexed`? A dry-run apply answers without
+    starting anything: a server without the field refuses it ("field not declared in
+    schema"), or, without the feature gate, drops it."""
+    try:
+        stored = cluster.apply(shardjob.render(m, indexed=True)[0], dry_run=True)
+    except ApiError as exc:
+        if "completionMode" in exc.reason:
+            return False
+        raise
     return (stored.get("spec") or {}).get("completionMode") == "Indexed"
 
 

@@ -1,0 +1,150 @@
+"""A ParallelRunStep with node_count=2 on the real cluster: one Indexed Job (or per-shard
+Jobs on a server without them), shards sharing this machine's folders, the output gathered
+in input order — byte-equal to a local node_count=1 run — and nothing left on the cluster."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from modelport.core import Dataset, Experiment, Workspace
+from modelport.core.compute import ComputeTarget
+from modelport.pipeline.core import Pipeline, PipelineData, PipelineRun
+from modelport.pipeline.steps import ParallelRunConfig, ParallelRunStep
+
+pytestmark = [
+    pytest.mark.kubernetes,
+    pytest.mark.containers,
+    pytest.mark.slow,
+    pytest.mark.timeout(1500),
+]
+
+SCRIPT = """
+import os
+
+BAD = BAD_SET
+
+def init():
+    pass
+
+def run(mini_batch):
+    # an input in BAD gets no result row, so it counts as failed
+    return [
+        f"{os.path.basename(p)}:{int(open(p).read()) * 7}"
+        for p in mini_batch
+        if open(p).read() not in BAD
+    ]
+"""
+
+
+def _files(folder: Path, n: int) -> Path:
+    folder.mkdir()
+    for i in range(n):
+        (folder / f"f{i:04d}.txt").write_text(str(i))
+    return folder
+
+
+def _script(folder: Path, bad: set[int]) -> Path:
+    folder.mkdir()
+    body = SCRIPT.replace("BAD_SET", repr({str(b) for b in bad}))
+    (folder / "score.py").write_text(body)
+    return folder
+
+
+def _submit(
+    ws: Workspace, name: str, source: Path, data: Path, *, compute: object, nodes: int, **kw: object
+) -> PipelineRun:
+    config = ParallelRunConfig(
+        source_directory=str(source),
+        entry_script="score.py",
+        mini_batch_size=3,
+        error_threshold=kw.pop("error_threshold", 0),  # type: ignore[arg-type]
+        output_action="append_row",
+        compute_target=compute,
+        process_count_per_node=2,
+        node_count=nodes,
+        run_max_try=1,
+    )
+    step = ParallelRunStep(
+        name=name,
+        parallel_run_config=config,
+        inputs=[Dataset.File.from_files(path=str(data / "*.txt")).as_named_input("numbers")],
+        output=PipelineData("scores"),
+        allow_reuse=bool(kw.pop("allow_reuse", False)),
+    )
+    return Experiment(ws, name).submit(Pipeline(workspace=ws, steps=[step]))
+
+
+def _stop_driver(run: PipelineRun) -> None:
+    pid = int(run.get_properties().get("driver_pid", "0") or 0)
+    if pid:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+
+
+def test_two_nodes_give_the_bytes_of_a_local_run_and_leave_nothing(
+    kws: Workspace, tmp_path: Path
+) -> None:
+    data = _files(tmp_path / "data", 40)
+    source = _script(tmp_path / "src", set())
+    local = _submit(kws, "local", source, data, compute=None, nodes=1)
+    started = time.monotonic()
+    sharded = _submit(kws, "sharded", source, data, compute=ComputeTarget(kws, "kube"), nodes=2)
+    try:
+        assert local.wait_for_completion(show_output=False) == "Completed"
+        assert sharded.wait_for_completion(show_output=True, timeout_seconds=900) == "Completed"
+    finally:
+        _stop_driver(local)
+        _stop_driver(sharded)
+    print(f"node_count=2 on the cluster: {time.monotonic() - started:.1f}s (image build included)")
+    expected = [f"f{i:04d}.txt:{i * 7}" for i in range(40)]
+    want = Path(local.find_step_run("local")[0].get_summary()["output"]).read_bytes()
+    step = sharded.find_step_run("sharded")[0]
+    summary = step.get_summary()
+    got = Path(summary["output"]).read_bytes()
+    assert want.decode().splitlines() == expected
+    assert got == want  # same bytes, input order
+    assert (summary["mini_batches"], summary["node_count"], summary["failed_items"]) == (14, 2, 0)
+    logs = step.files_dir / "logs"
+    driver_log = (sharded.files_dir / "logs" / "driver.log").read_text()
+    assert "shard 0/2: finished: 7/7 mini-batches done" in driver_log
+    assert "shard 1/2: finished: 7/7 mini-batches done" in driver_log
+    assert "and its pods deleted" in driver_log
+    assert (logs / "mini_batches.log").read_text().count(" done ") == 14
+    for k in (0, 1):  # each shard's pod log and worker logs are in the run's logs
+        assert list((logs / f"shard-{k}").glob("pod-*.log"))
+        assert list((logs / f"shard-{k}").glob("worker-*.log"))
+    # the kws fixture asserts at teardown that no Job, pod or Secret of the workspace is left
+
+
+def test_failures_are_counted_over_all_shards_and_the_inputs_named(
+    kws: Workspace, tmp_path: Path
+) -> None:
+    data = _files(tmp_path / "data", 12)  # mini-batches 0..3: shard 0 gets 0, 2; shard 1 gets 1, 3
+    bad = {1, 4, 10}  # mini-batch 0 (shard 0), 1 (shard 1), 3 (shard 1): 3 failures in all
+    source = _script(tmp_path / "src", bad)
+    run = _submit(
+        kws,
+        "failing",
+        source,
+        data,
+        compute=ComputeTarget(kws, "kube"),
+        nodes=2,
+        error_threshold=2,  # neither shard exceeds it alone (1 and 2 failures)
+    )
+    try:
+        assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Failed"
+    finally:
+        _stop_driver(run)
+    error = run.find_step_run("failing")[0].get_summary()["error"]
+    assert error.startswith("error_threshold 2 exceeded: 3 failed files. Failing inputs: ")
+    for name in ("f0001.txt", "f0004.txt", "f0010.txt"):
+        assert name in error
+    assert (
+        error.index("mini-batch 0 ") < error.index("mini-batch 1 ") < error.index("mini-batch 3 ")
+    )
