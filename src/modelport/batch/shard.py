@@ -30,10 +30,11 @@ from modelport.batch.plan import MiniBatch, plan
 from modelport.batch.pool import Pool, worker_env
 from modelport.batch.progress import Progress
 from modelport.batch.spec import APPEND_ROW, FILES, BatchSpec
-from modelport.errors import ModelportError
+from modelport.errors import Conflict, ModelportError
 
 INDEX_VARIABLE = "JOB_COMPLETION_INDEX"  # = modelport.deploy.shards.INDEX_VARIABLE
 SUMMARY = "summary.json"
+LOCK_WAIT_S = 120.0
 
 
 def shard_dir(work: Path, index: int) -> Path:
@@ -74,12 +75,7 @@ def run_shard(step: dict[str, Any], index: int, shards: int, log: DriverLog) -> 
     logs = Path(step["logs"]) / f"shard-{index}"
     logs.mkdir(parents=True, exist_ok=True)
     batches = mine(plan(spec), index, shards)
-    journal = Journal.open(
-        work,
-        shard_plan_id(step["plan_id"], index, shards),
-        fresh=False,  # a retried pod resumes; the driver wipes shards when reuse is off
-        check_parts=spec.output_action == APPEND_ROW,
-    )
+    journal = _open_journal(work, shard_plan_id(step["plan_id"], index, shards), spec, log)
     try:
         journal.claim(f"{step['run_id']} shard {index}")
         (work / SUMMARY).unlink(missing_ok=True)
@@ -133,6 +129,28 @@ def run_shard(step: dict[str, Any], index: int, shards: int, log: DriverLog) -> 
         }
     finally:
         journal.close()
+
+
+def _open_journal(work: Path, plan_id: str, spec: BatchSpec, log: DriverLog) -> Journal:
+    """The shard's journal, waiting for its lock: a pod that replaces a deleted one can start
+    while the old one is still being killed (and holds the lock until it is gone)."""
+    deadline = time.monotonic() + LOCK_WAIT_S
+    waited = False
+    while True:
+        try:
+            return Journal.open(
+                work,
+                plan_id,
+                fresh=False,  # a retried pod resumes; the driver wipes shards when reuse is off
+                check_parts=spec.output_action == APPEND_ROW,
+            )
+        except Conflict:
+            if time.monotonic() > deadline:
+                raise
+            if not waited:
+                log("waiting for the shard's previous pod to let go of its journal")
+                waited = True
+            time.sleep(1.0)
 
 
 def _cpu() -> float:

@@ -10,6 +10,7 @@ import signal
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from modelport.core import Dataset, Experiment, Workspace
@@ -68,7 +69,7 @@ def _submit(
         compute_target=compute,
         process_count_per_node=2,
         node_count=nodes,
-        run_max_try=1,
+        run_max_try=kw.pop("run_max_try", 1),  # type: ignore[arg-type]
     )
     step = ParallelRunStep(
         name=name,
@@ -148,3 +149,72 @@ def test_failures_are_counted_over_all_shards_and_the_inputs_named(
     assert (
         error.index("mini-batch 0 ") < error.index("mini-batch 1 ") < error.index("mini-batch 3 ")
     )
+
+
+GATED = """
+import os
+import time
+
+GATE = GATE_PATH
+
+def init():
+    pass
+
+def run(mini_batch):
+    names = [os.path.basename(p) for p in mini_batch]
+    if "f0036.txt" in names:  # shard 0's last mini-batch waits until the test lets it go
+        while not os.path.exists(GATE):
+            time.sleep(0.1)
+    return [f"{n}:{int(open(p).read()) * 7}" for n, p in zip(names, mini_batch)]
+"""
+
+
+def _shard_process(step_file: Path, index: int) -> psutil.Process | None:
+    """The shard's main process, which runs in its pod's container on this machine."""
+    for proc in psutil.process_iter(["cmdline"]):
+        if proc.info["cmdline"] == ["python", "-m", "modelport.batch.shard", str(step_file)]:
+            with contextlib.suppress(psutil.Error):
+                if proc.environ().get("JOB_COMPLETION_INDEX") == str(index):
+                    return proc
+    return None
+
+
+def test_a_killed_shard_pod_is_replaced_and_resumes_its_shard_without_duplicates(
+    kws: Workspace, tmp_path: Path
+) -> None:
+    data = _files(tmp_path / "data", 40)
+    source = tmp_path / "src"
+    source.mkdir()
+    gate = source / "gate"
+    (source / "score.py").write_text(GATED.replace("GATE_PATH", repr(str(gate))))
+    run = _submit(
+        kws, "resumed", source, data, compute=ComputeTarget(kws, "kube"), nodes=2, run_max_try=2
+    )
+    try:
+        step = next(iter(run.get_steps()))
+        driver_log = run.files_dir / "logs" / "driver.log"
+        deadline = time.monotonic() + 600
+        shard = None
+        while shard is None:  # shard 0 has journalled a mini-batch and waits at the gate
+            assert time.monotonic() < deadline, "shard 0 never got going"
+            assert run.get_status() not in ("Failed", "Completed")
+            found = list((kws.path / "batch").glob("*/shard-0/journal.jsonl"))
+            if found and '"status": "done"' in found[0].read_text():
+                shard = _shard_process(step.files_dir / "step.json", 0)
+            time.sleep(0.2)
+        shard.kill()  # the pod's main process: the container exits 137, as on a lost node
+        while driver_log.read_text().count("shard 0/2: 7 mini-batches") < 2:
+            assert time.monotonic() < deadline, "no pod replaced the killed one"
+            assert run.get_status() not in ("Failed", "Completed")
+            time.sleep(0.2)
+        gate.write_text("go")
+        assert run.wait_for_completion(show_output=False, timeout_seconds=600) == "Completed"
+    finally:
+        gate.write_text("go")
+        _stop_driver(run)
+    text = driver_log.read_text()
+    again = [line for line in text.splitlines() if "shard 0/2: 7 mini-batches" in line][1]
+    assert int(again.split("mini-batches, ")[1].split(" done before")[0]) >= 1, again
+    lines = Path(step.get_summary()["output"]).read_text().splitlines()
+    assert lines == [f"f{i:04d}.txt:{i * 7}" for i in range(40)]  # once each, input order
+    assert len(list((step.files_dir / "logs" / "shard-0").glob("pod-*.log"))) == 2
