@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import threading
 import time
 from pathlib import Path
@@ -170,9 +171,11 @@ def _run_shards(
     watcher = _ProgressWatcher(
         folder, batches, count, "files" if spec.input_kind == FILES else "rows"
     )
+    previous = signal.signal(signal.SIGTERM, _stopped)  # `modelport batch run` Ctrl-C
     try:
         ends = runner.run(job, log)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         watcher.stop()
     work = ws.path / "batch" / spec.fingerprint()
     for end in ends:
@@ -183,6 +186,11 @@ def _run_shards(
             )
         if summary.get("error"):
             raise EntryScriptError(f"Shard {end.index}: {summary['error']}")
+
+
+def _stopped(signum: int, frame: Any) -> None:
+    """SIGTERM while shards run: unwind, so the executor deletes what it started."""
+    raise ShardsFailed("The run was stopped (SIGTERM); its shards were ended.")
 
 
 def _done(

@@ -218,3 +218,26 @@ def test_a_killed_shard_pod_is_replaced_and_resumes_its_shard_without_duplicates
     lines = Path(step.get_summary()["output"]).read_text().splitlines()
     assert lines == [f"f{i:04d}.txt:{i * 7}" for i in range(40)]  # once each, input order
     assert len(list((step.files_dir / "logs" / "shard-0").glob("pod-*.log"))) == 2
+
+
+def test_a_stopped_run_ends_its_shards_and_leaves_nothing(kws: Workspace, tmp_path: Path) -> None:
+    data = _files(tmp_path / "data", 40)
+    source = tmp_path / "src"
+    source.mkdir()
+    gate = source / "gate"  # never opened: shard 0 waits until the run is stopped
+    (source / "score.py").write_text(GATED.replace("GATE_PATH", repr(str(gate))))
+    run = _submit(kws, "stopped", source, data, compute=ComputeTarget(kws, "kube"), nodes=2)
+    try:
+        step = next(iter(run.get_steps()))
+        deadline = time.monotonic() + 600
+        while _shard_process(step.files_dir / "step.json", 0) is None:
+            assert time.monotonic() < deadline, "shard 0 never started"
+            assert run.get_status() not in ("Failed", "Completed")
+            time.sleep(0.2)
+        os.killpg(int(run.get_properties()["driver_pid"]), signal.SIGTERM)  # as the CLI stops
+        assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Failed"
+    finally:
+        _stop_driver(run)
+    assert "stopped (SIGTERM)" in step.get_summary()["error"]
+    assert "and its pods deleted" in (run.files_dir / "logs" / "driver.log").read_text()
+    # kws asserts at teardown that no Job or pod of the workspace is left
