@@ -5,6 +5,7 @@ in input order — byte-equal to a local node_count=1 run — and nothing left o
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import time
@@ -17,6 +18,7 @@ from modelport.core import Dataset, Experiment, Workspace
 from modelport.core.compute import ComputeTarget
 from modelport.pipeline.core import Pipeline, PipelineData, PipelineRun
 from modelport.pipeline.steps import ParallelRunConfig, ParallelRunStep
+from tests.conftest import run_cli
 
 pytestmark = [
     pytest.mark.kubernetes,
@@ -120,6 +122,17 @@ def test_two_nodes_give_the_bytes_of_a_local_run_and_leave_nothing(
     for k in (0, 1):  # each shard's pod log and worker logs are in the run's logs
         assert list((logs / f"shard-{k}").glob("pod-*.log"))
         assert list((logs / f"shard-{k}").glob("worker-*.log"))
+    w = ["-w", str(kws.path)]
+    shown = json.loads(run_cli("batch", "show", *w, step.id, "-o", "json").stdout)
+    assert shown["status"] == "Completed" and shown["mini_batches"] == 14
+    one = run_cli("batch", "logs", *w, step.id, "--shard", "1").stdout
+    assert "shard 1/2: finished" in one and "shard 0/2" not in one and "--- pod-" in one
+    assert (
+        run_cli("batch", "logs", *w, step.id, "--shard", "1", "--mini-batches").stdout.count(
+            " done "
+        )
+        == 7
+    )
     # the kws fixture asserts at teardown that no Job, pod or Secret of the workspace is left
 
 
