@@ -116,7 +116,7 @@ def execute(ws: Any, run_id: str, spec: BatchSpec, folder: Path, log: DriverLog)
             f"each); {len(before)} reused from earlier runs, {pending} to run"
         )
         if pending:
-            _run_shards(ws, run_id, spec, compute, runner, folder, batches, count, log)
+            _run_shards(ws, run_id, spec, compute, runner, folder, work, batches, log)
         return _gather(
             spec,
             batches,
@@ -140,18 +140,17 @@ def _run_shards(
     compute: Any,
     runner: Any,
     folder: Path,
+    work: Path,
     batches: list[MiniBatch],
-    count: int,
     log: DriverLog,
 ) -> None:
     from modelport.configs import InferenceConfig
     from modelport.deploy.shards import ShardedJob
     from modelport.environments import Environment
 
+    count = spec.node_count
     for k in range(count):  # a summary of an earlier run must not pass for this one's
-        (shards.shard_dir(Path(ws.path / "batch" / spec.fingerprint()), k) / shards.SUMMARY).unlink(
-            missing_ok=True
-        )
+        (shards.shard_dir(work, k) / shards.SUMMARY).unlink(missing_ok=True)
     environment = Environment.from_dict(spec.environment) if spec.environment else None
     job = ShardedJob(
         workspace=ws,
@@ -167,6 +166,7 @@ def _run_shards(
         ),
         logs=str(folder / "logs"),
         max_tries=spec.run_max_try,
+        group=work.name,  # the work folder's fingerprint
     )
     watcher = _ProgressWatcher(
         folder, batches, count, "files" if spec.input_kind == FILES else "rows"
@@ -177,7 +177,6 @@ def _run_shards(
     finally:
         signal.signal(signal.SIGTERM, previous)
         watcher.stop()
-    work = ws.path / "batch" / spec.fingerprint()
     for end in ends:
         summary = read_json(shards.shard_dir(work, end.index) / shards.SUMMARY)
         if summary is None:

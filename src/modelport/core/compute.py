@@ -65,7 +65,7 @@ class ComputeTargetAttachConfiguration:
         namespace: str,
         v1_type: str,
         settings: dict[str, Any] | None = None,
-        options: dict[str, str] | None = None,
+        options: dict[str, Any] | None = None,
     ) -> None:
         if not valid_namespace(namespace):
             raise InvalidComputeConfig(
@@ -427,7 +427,7 @@ class KubernetesCompute(ComputeTarget):
                     f"{what}={value!r} is not valid: use {', '.join(allowed)}.",
                     hint="See the Kubernetes part of docs/deploy.md.",
                 )
-        options = {
+        options: dict[str, Any] = {
             "exposure": exposure,
             "image_transfer": image_transfer,
             "node_address": node_address,

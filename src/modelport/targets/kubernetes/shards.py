@@ -129,10 +129,9 @@ def indexed_jobs(cluster: Cluster, m: ShardJobManifest) -> bool:
 
 def _image(job: ShardedJob, key: str, log: Log) -> images.Shipped:
     """The step environment's image, built and shipped as a service revision's is."""
-    step = job.name.split("-", 1)[0]
     spec = ServiceSpec(
         workspace=job.workspace,
-        name=f"batch-{step}",
+        name=f"batch-{shardjob.object_name(job.group or job.name)}",  # one tag per work folder
         revision=1,
         models=[],
         inference_config=job.inference_config,
@@ -151,7 +150,9 @@ def _await(cluster: Cluster, m: ShardJobManifest, indexed: bool, log: Log) -> li
     seen_done: set[int] = set()
     while True:
         jobs = cluster.items("Job", m.namespace, selector)
-        if len(jobs) == (1 if indexed else m.shards) and all(_ended(j) for j in jobs):
+        if len(jobs) < (1 if indexed else m.shards):
+            raise DeploymentError(f"The batch Job '{m.name}' was deleted while it ran.")
+        if all(_ended(j) for j in jobs):
             return _ends(cluster, m, indexed, jobs)
         for pod in cluster.items("Pod", m.namespace, selector):
             phase = (pod.get("status") or {}).get("phase")
