@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import sys
 import time
 from pathlib import Path
@@ -55,6 +56,9 @@ def mine(batches: list[MiniBatch], index: int, shards: int) -> list[MiniBatch]:
 
 
 def main(argv: list[str]) -> int:
+    # PID 1 of its container: without a handler SIGTERM is ignored and a deleted or evicted
+    # pod waits out its grace period; unwinding stops the workers and closes the journal
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     step = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     index = int(os.environ[INDEX_VARIABLE])
     shards = int(step["shards"])

@@ -192,6 +192,12 @@ def _shard_process(step_file: Path, index: int) -> psutil.Process | None:
     return None
 
 
+def _waiting_at_gate(ws: Workspace) -> bool:
+    """Shard 0 has journalled a mini-batch (its last one waits at the gate)."""
+    found = list((ws.path / "batch").glob("*/shard-0/journal.jsonl"))
+    return bool(found) and '"status": "done"' in found[0].read_text()
+
+
 def test_a_killed_shard_pod_is_replaced_and_resumes_its_shard_without_duplicates(
     kws: Workspace, tmp_path: Path
 ) -> None:
@@ -211,8 +217,7 @@ def test_a_killed_shard_pod_is_replaced_and_resumes_its_shard_without_duplicates
         while shard is None:  # shard 0 has journalled a mini-batch and waits at the gate
             assert time.monotonic() < deadline, "shard 0 never got going"
             assert run.get_status() not in ("Failed", "Completed")
-            found = list((kws.path / "batch").glob("*/shard-0/journal.jsonl"))
-            if found and '"status": "done"' in found[0].read_text():
+            if _waiting_at_gate(kws):
                 shard = _shard_process(step.files_dir / "step.json", 0)
             time.sleep(0.2)
         shard.kill()  # the pod's main process: the container exits 137, as on a lost node
@@ -243,8 +248,8 @@ def test_a_stopped_run_ends_its_shards_and_leaves_nothing(kws: Workspace, tmp_pa
     try:
         step = next(iter(run.get_steps()))
         deadline = time.monotonic() + 600
-        while _shard_process(step.files_dir / "step.json", 0) is None:
-            assert time.monotonic() < deadline, "shard 0 never started"
+        while not _waiting_at_gate(kws):
+            assert time.monotonic() < deadline, "shard 0 never got going"
             assert run.get_status() not in ("Failed", "Completed")
             time.sleep(0.2)
         os.killpg(int(run.get_properties()["driver_pid"]), signal.SIGTERM)  # as the CLI stops

@@ -72,7 +72,7 @@ class KubernetesShards(ShardExecutor):
         namespace = compute.namespace or "default"
         key = workspace_key(str(job.workspace.path))
         name = shardjob.object_name(job.name)
-        shipped = _image(job, key, log)
+        shipped = _image(job, name, key, log)
         m = ShardJobManifest(
             name=name,
             namespace=namespace,
@@ -109,6 +109,7 @@ class KubernetesShards(ShardExecutor):
             )
             return _await(cluster, m, indexed, log)
         finally:
+            log(f"deleting Job '{name}' and its pods (their logs copied first)")
             _save_logs(cluster, namespace, selector, Path(job.logs))
             _delete(cluster, namespace, selector)
             log(f"Job '{name}' and its pods deleted")
@@ -127,11 +128,11 @@ def indexed_jobs(cluster: Cluster, m: ShardJobManifest) -> bool:
     return (stored.get("spec") or {}).get("completionMode") == "Indexed"
 
 
-def _image(job: ShardedJob, key: str, log: Log) -> images.Shipped:
+def _image(job: ShardedJob, name: str, key: str, log: Log) -> images.Shipped:
     """The step environment's image, built and shipped as a service revision's is."""
     spec = ServiceSpec(
         workspace=job.workspace,
-        name=f"batch-{shardjob.object_name(job.group or job.name)}",  # one tag per work folder
+        name=f"batch-{(job.group or name)[:24]}",  # one tag per work folder
         revision=1,
         models=[],
         inference_config=job.inference_config,
