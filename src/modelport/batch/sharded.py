@@ -28,7 +28,7 @@ from modelport.batch.plan import MiniBatch, plan
 from modelport.batch.progress import Progress
 from modelport.batch.progress import read as read_progress
 from modelport.batch.spec import APPEND_ROW, FILES, BatchSpec
-from modelport.errors import EntryScriptError, InvalidArgument
+from modelport.errors import Conflict, EntryScriptError, InvalidArgument
 
 STEP = "step.json"
 
@@ -195,15 +195,19 @@ def _stopped(signum: int, frame: Any) -> None:
 def _done(
     work: Path, batches: list[MiniBatch], plan_id: str, count: int, append: bool
 ) -> dict[int, Entry]:
-    """Mini-batches every shard's journal holds as done (the shards' pods have ended)."""
+    """Mini-batches the shards' journals hold as done. A journal still locked belongs to a pod
+    of an earlier run whose driver was killed (the executor ends it): counted as not done."""
     done: dict[int, Entry] = {}
     for k in range(count):
-        journal = Journal.open(
-            shards.shard_dir(work, k),
-            shards.shard_plan_id(plan_id, k, count),
-            fresh=False,
-            check_parts=append,
-        )
+        try:
+            journal = Journal.open(
+                shards.shard_dir(work, k),
+                shards.shard_plan_id(plan_id, k, count),
+                fresh=False,
+                check_parts=append,
+            )
+        except Conflict:
+            continue
         try:
             done.update(journal.done)
         finally:

@@ -122,6 +122,17 @@ def test_two_nodes_give_the_bytes_of_a_local_run_and_leave_nothing(
     for k in (0, 1):  # each shard's pod log and worker logs are in the run's logs
         assert list((logs / f"shard-{k}").glob("pod-*.log"))
         assert list((logs / f"shard-{k}").glob("worker-*.log"))
+    # resubmitted with allow_reuse: every shard's journal has it all, no Job is started
+    again = _submit(
+        kws, "sharded", source, data, compute=ComputeTarget(kws, "kube"), nodes=2, allow_reuse=True
+    )
+    try:
+        assert again.wait_for_completion(show_output=False, timeout_seconds=600) == "Completed"
+    finally:
+        _stop_driver(again)
+    reused = again.find_step_run("sharded")[0].get_summary()
+    assert reused["reused_mini_batches"] == 14 and Path(reused["output"]).read_bytes() == want
+    assert "applied to" not in (again.files_dir / "logs" / "driver.log").read_text()
     w = ["-w", str(kws.path)]
     shown = json.loads(run_cli("batch", "show", *w, step.id, "-o", "json").stdout)
     assert shown["status"] == "Completed" and shown["mini_batches"] == 14
