@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from modelport.batch.journal import Journal, part_path
-from modelport.batch.outcomes import BatchFailed, DriverLog, Runner, assemble
+from modelport.batch.outcomes import BatchFailed, DriverLog, Runner, assemble, run_pending
 from modelport.batch.plan import plan
-from modelport.batch.pool import Pool, worker_env
+from modelport.batch.pool import worker_env
 from modelport.batch.progress import Progress
 from modelport.batch.spec import APPEND_ROW, FILES, BatchSpec
 from modelport.errors import InvalidArgument, ModelportError
@@ -170,24 +170,18 @@ def _execute(ws: Any, run_id: str, spec: BatchSpec, folder: Path, log: DriverLog
             folder / "logs" / "mini_batches.log",
             log,
         )
-        if pending:
-            pool = Pool(
-                python=python,
-                job_file=folder / STEP,
-                logs=folder / "logs",
-                workers=min(spec.process_count, len(pending)),
-                timeout=spec.run_invocation_timeout,
-                max_tries=spec.run_max_try,
-                tasks=lambda i: batches[i].task(),
-                items=lambda i: len(batches[i].files) or 1,
-                env=worker_env({"MODELPORT_WORKSPACE": str(ws.path)}),
-                log=log,
-            )
-            try:
-                pool.run(pending, runner.on_outcome)
-            finally:
-                pool.close()
-                runner.close()
+        try:
+            if pending:
+                run_pending(
+                    runner,
+                    pending,
+                    python=python,
+                    job_file=folder / STEP,
+                    logs=folder / "logs",
+                    env=worker_env({"MODELPORT_WORKSPACE": str(ws.path)}),
+                )
+        finally:
+            runner.close()
         progress.finish()
         if runner.exceeded():
             raise BatchFailed(runner.threshold_message())

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from modelport.batch.journal import Entry, Journal
 from modelport.batch.plan import MiniBatch
-from modelport.batch.pool import Outcome
+from modelport.batch.pool import Outcome, Pool
 from modelport.batch.progress import Progress
 from modelport.batch.spec import FILES, BatchSpec
 from modelport.errors import ModelportError
@@ -113,6 +113,35 @@ class Runner:
 
     def threshold_message(self) -> str:
         return threshold_message(self.spec, self.failures, self.failed_batches)
+
+
+def run_pending(
+    runner: Runner,
+    pending: list[int],
+    *,
+    python: str,
+    job_file: Path,
+    logs: Path,
+    env: dict[str, str],
+) -> None:
+    """Run the `pending` mini-batches of `runner.batches` through the step's worker pool."""
+    spec, batches = runner.spec, runner.batches
+    pool = Pool(
+        python=python,
+        job_file=job_file,
+        logs=logs,
+        workers=min(spec.process_count, len(pending)),
+        timeout=spec.run_invocation_timeout,
+        max_tries=spec.run_max_try,
+        tasks=lambda i: batches[i].task(),
+        items=lambda i: len(batches[i].files) or 1,
+        env=env,
+        log=runner.log,
+    )
+    try:
+        pool.run(pending, runner.on_outcome)
+    finally:
+        pool.close()
 
 
 def exceeded(spec: BatchSpec, failures: int) -> bool:

@@ -26,9 +26,9 @@ from typing import Any
 
 from modelport._jsonfile import write_json
 from modelport.batch.journal import Journal
-from modelport.batch.outcomes import DriverLog, Runner
+from modelport.batch.outcomes import DriverLog, Runner, run_pending
 from modelport.batch.plan import MiniBatch, plan
-from modelport.batch.pool import Pool, worker_env
+from modelport.batch.pool import worker_env
 from modelport.batch.progress import Progress
 from modelport.batch.spec import APPEND_ROW, FILES, BatchSpec
 from modelport.errors import Conflict, ModelportError
@@ -97,22 +97,14 @@ def run_shard(step: dict[str, Any], index: int, shards: int, log: DriverLog) -> 
         runner = Runner(spec, by_index, entries, journal, progress, logs / "mini_batches.log", log)
         try:
             if pending:
-                pool = Pool(
+                run_pending(
+                    runner,
+                    pending,
                     python=sys.executable,
                     job_file=job_file,
                     logs=logs,
-                    workers=min(spec.process_count, len(pending)),
-                    timeout=spec.run_invocation_timeout,
-                    max_tries=spec.run_max_try,
-                    tasks=lambda i: by_index[i].task(),
-                    items=lambda i: len(by_index[i].files) or 1,
                     env=worker_env({}),
-                    log=log,
                 )
-                try:
-                    pool.run(pending, runner.on_outcome)
-                finally:
-                    pool.close()
         finally:
             runner.close()
         progress.finish()
