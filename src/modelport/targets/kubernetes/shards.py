@@ -113,6 +113,8 @@ class KubernetesShards(ShardExecutor):
             _save_logs(cluster, namespace, selector, Path(job.logs))
             _delete(cluster, namespace, selector)
             log(f"Job '{name}' and its pods deleted")
+            # the registry (or the node's containerd) keeps the image; the local tag goes
+            images.remove_local_images(job.workspace, _image_name(job, name), key)
 
 
 def indexed_jobs(cluster: Cluster, m: ShardJobManifest) -> bool:
@@ -132,7 +134,7 @@ def _image(job: ShardedJob, name: str, key: str, log: Log) -> images.Shipped:
     """The step environment's image, built and shipped as a service revision's is."""
     spec = ServiceSpec(
         workspace=job.workspace,
-        name=f"batch-{(job.group or name)[:24]}",  # one tag per work folder
+        name=_image_name(job, name),
         revision=1,
         models=[],
         inference_config=job.inference_config,
@@ -140,6 +142,10 @@ def _image(job: ShardedJob, name: str, key: str, log: Log) -> images.Shipped:
     )
     home = Path(job.logs).parent / "image"
     return images.build_and_ship(spec, job.compute, home, key, log)
+
+
+def _image_name(job: ShardedJob, name: str) -> str:
+    return f"batch-{(job.group or name)[:24]}"  # one tag per work folder
 
 
 def _await(cluster: Cluster, m: ShardJobManifest, indexed: bool, log: Log) -> list[ShardEnd]:
