@@ -167,6 +167,7 @@ def _run_shards(
         logs=str(folder / "logs"),
         max_tries=spec.run_max_try,
         group=work.name,  # the work folder's fingerprint
+        step=spec.name,
     )
     watcher = _ProgressWatcher(
         folder, batches, count, "files" if spec.input_kind == FILES else "rows"

@@ -51,6 +51,7 @@ class ShardedJob:
     logs: str  # a folder on this machine for the executor's own logs (pod logs)
     max_tries: int = 3  # per shard: a copy that dies is started again up to this often
     group: str = ""  # runs over the same work folder: an older run's copies still running are ended
+    step: str = ""  # the step's name (names its image, so runs of one step share its layers)
     environment: dict[str, str] = field(default_factory=dict)
 
 

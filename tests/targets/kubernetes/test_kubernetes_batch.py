@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from modelport.core.compute import ComputeTarget
 from modelport.pipeline.core import Pipeline, PipelineData, PipelineRun
 from modelport.pipeline.steps import ParallelRunConfig, ParallelRunStep
 from tests.conftest import run_cli
+from tests.targets.kubernetes.conftest import Kube
 
 pytestmark = [
     pytest.mark.kubernetes,
@@ -136,6 +138,7 @@ def test_two_nodes_give_the_bytes_of_a_local_run_and_leave_nothing(
     w = ["-w", str(kws.path)]
     shown = json.loads(run_cli("batch", "show", *w, step.id, "-o", "json").stdout)
     assert shown["status"] == "Completed" and shown["mini_batches"] == 14
+    assert "100%" in shown["progress"]  # the shards' progress, summed
     one = run_cli("batch", "logs", *w, step.id, "--shard", "1").stdout
     assert "shard 1/2: finished" in one and "shard 0/2" not in one and "--- pod-" in one
     assert (
@@ -249,7 +252,30 @@ def test_a_killed_shard_pod_is_replaced_and_resumes_its_shard_without_duplicates
     assert len(list((step.files_dir / "logs" / "shard-0").glob("pod-*.log"))) == 2
 
 
-def test_a_stopped_run_ends_its_shards_and_leaves_nothing(kws: Workspace, tmp_path: Path) -> None:
+def _shard_pod_running(kube: Kube, ws: Workspace, index: int) -> bool:
+    """The API server shows the shard's pod Running with its container ready (the kubelet has
+    reported it; a pod deleted while it starts is stopped by a 1.20 kubelet only a minute
+    later, which would slow this test, not change it)."""
+    from modelport.packaging.engine import workspace_key
+    from modelport.targets.kubernetes.shardjob import shard_of_pod
+
+    listed = subprocess.run(
+        ["kubectl", "--kubeconfig", kube.kubeconfig, "get", "pods", "-A", "-o", "json", "-l",
+         f"modelport.io/workspace={workspace_key(str(ws.path))}"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    if listed.returncode != 0:
+        return False
+    for pod in json.loads(listed.stdout)["items"]:
+        statuses = (pod.get("status") or {}).get("containerStatuses") or []
+        if shard_of_pod(pod) == index and statuses and all(c.get("ready") for c in statuses):
+            return True
+    return False
+
+
+def test_a_stopped_run_ends_its_shards_and_leaves_nothing(
+    kws: Workspace, kube: Kube, tmp_path: Path
+) -> None:
     data = _files(tmp_path / "data", 40)
     source = tmp_path / "src"
     source.mkdir()
@@ -259,7 +285,7 @@ def test_a_stopped_run_ends_its_shards_and_leaves_nothing(kws: Workspace, tmp_pa
     try:
         step = next(iter(run.get_steps()))
         deadline = time.monotonic() + 600
-        while not _waiting_at_gate(kws):
+        while not (_waiting_at_gate(kws) and _shard_pod_running(kube, kws, 0)):
             assert time.monotonic() < deadline, "shard 0 never got going"
             assert run.get_status() not in ("Failed", "Completed")
             time.sleep(0.2)

@@ -164,3 +164,12 @@ def test_a_compute_without_storage_shared_with_this_machine_is_refused_in_one_li
             ParallelRunConfig(source_directory=str(tmp_path), entry_script="score.py", node_count=2)
     finally:
         ws.close()
+
+
+def test_completed_indexes_and_the_shared_storage_setting() -> None:
+    from modelport.core.compute import KubernetesCompute
+    from modelport.targets.kubernetes.shards import _indexes
+
+    assert _indexes("0,2-4,7") == {0, 2, 3, 4, 7} and _indexes("") == set()
+    config = KubernetesCompute.attach_configuration("kubeconfig", shared_storage=True)
+    assert config.options == {"shared_storage": True}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -113,8 +114,6 @@ class KubernetesShards(ShardExecutor):
             _save_logs(cluster, namespace, selector, Path(job.logs))
             _delete(cluster, namespace, selector)
             log(f"Job '{name}' and its pods deleted")
-            # the registry (or the node's containerd) keeps the image; the local tag goes
-            images.remove_local_images(job.workspace, _image_name(job, name), key)
 
 
 def indexed_jobs(cluster: Cluster, m: ShardJobManifest) -> bool:
@@ -145,7 +144,10 @@ def _image(job: ShardedJob, name: str, key: str, log: Log) -> images.Shipped:
 
 
 def _image_name(job: ShardedJob, name: str) -> str:
-    return f"batch-{(job.group or name)[:24]}"  # one tag per work folder
+    """One local tag per step name: the next run's build reuses its layers (the environment
+    layer takes a minute to build cold), as a service's next revision does."""
+    step = re.sub(r"[^a-z0-9-]+", "-", job.step.lower()).strip("-")
+    return f"batch-{step or name}"
 
 
 def _await(cluster: Cluster, m: ShardJobManifest, indexed: bool, log: Log) -> list[ShardEnd]:
