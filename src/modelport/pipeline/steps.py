@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from modelport._ignored import ignored
 from modelport.batch import spec as specs
 from modelport.errors import InvalidArgument
 
@@ -81,9 +82,8 @@ class ParallelRunConfig:
 def cluster_compute(target: Any, node_count: int, workspace: Any) -> str | None:
     """The attached compute whose nodes run the step (`node_count` shards), or None: this
     machine. A compute object, or a name `workspace` has attached, whose target runs shards
-    (Kubernetes) is one; anything else (v1's AmlCompute names) runs here, unless node_count > 1
-    asks for nodes, which is refused in one line, as is a cluster its nodes cannot share
-    folders with."""
+    (Kubernetes) is one; anything else (v1's AmlCompute names) runs here, node_count > 1
+    ignored with a warning; a cluster whose nodes cannot share folders is refused in one line."""
     from modelport.deploy.computes import ComputeRecord, get_compute
     from modelport.deploy.shards import executor_for
     from modelport.errors import NotFound
@@ -102,12 +102,15 @@ def cluster_compute(target: Any, node_count: int, workspace: Any) -> str | None:
                 raise InvalidArgument(f"ParallelRunConfig(node_count={node_count}): {problem}")
             return record.name
     if node_count > 1 and not (isinstance(target, str) and workspace is None):
+        # v1 notebooks ask AmlCompute clusters for nodes (the MNIST ParallelRunStep sample:
+        # node_count=2); an AmlCompute here is this machine, so the step runs, on one node
         shown = getattr(target, "name", target)
-        raise InvalidArgument(
-            f"node_count={node_count} runs the step as shards on the nodes of an attached "
-            f"Kubernetes compute, and compute_target={shown!r} is not one.",
-            hint="Pass compute_target=ComputeTarget(ws, NAME) of a cluster attached with "
-            "`modelport compute attach`, or use node_count=1 and raise process_count_per_node.",
+        ignored(
+            f"ParallelRunConfig(node_count={node_count}) on compute_target={shown!r}",
+            "that compute is this machine, so the step runs here with process_count_per_node "
+            "workers; to spread it over nodes, attach a Kubernetes cluster (`modelport compute "
+            "attach`) and pass it as compute_target",
+            stacklevel=4,
         )
     return None
 
@@ -170,7 +173,7 @@ class ParallelRunStep:
             output_name=str(getattr(self.output, "name", None) or "output"),
             environment=env.to_dict() if env is not None else None,
             input_name=self.input_name,
-            node_count=c.node_count,
+            node_count=c.node_count if compute is not None else 1,  # 1: ran here (warned)
             compute=compute,
         )
 
