@@ -98,9 +98,17 @@ def cluster_compute(target: Any, node_count: int, workspace: Any) -> str | None:
         executor = executor_for(record)
         if executor is not None:
             problem = executor.unsupported(record)
-            if problem:
+            if not problem:
+                return record.name
+            if node_count > 1:
                 raise InvalidArgument(f"ParallelRunConfig(node_count={node_count}): {problem}")
-            return record.name
+            ignored(  # one node is what this machine offers: the step runs here
+                f"ParallelRunConfig(compute_target={record.name!r})",
+                "its nodes share no storage with this machine (which batch shards need), so "
+                "the step runs on this machine; docs/batch.md says how to attach one that does",
+                stacklevel=4,
+            )
+            return None
     if node_count > 1 and not (isinstance(target, str) and workspace is None):
         # v1 notebooks ask AmlCompute clusters for nodes (the MNIST ParallelRunStep sample:
         # node_count=2); an AmlCompute here is this machine, so the step runs, on one node

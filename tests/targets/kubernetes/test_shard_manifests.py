@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from modelport._ignored import IgnoredWarning
 from modelport.batch.plan import plan
 from modelport.batch.shard import mine
 from modelport.batch.sharded import folders
@@ -141,6 +142,15 @@ def test_a_compute_without_storage_shared_with_this_machine_is_refused_in_one_li
             message = caught.value.message
             assert "\n" not in message and "storage shared with this machine" in message
             assert "node_address='127.0.0.1'" in message and "shared_storage=True" in message
+            # one node is this machine's to give: the step runs here, and a warning says why
+            with pytest.warns(IgnoredWarning, match="share no storage with this machine"):
+                one = ParallelRunConfig(
+                    source_directory=str(tmp_path),
+                    entry_script="score.py",
+                    compute_target=ComputeTarget(ws, name),
+                    node_count=1,
+                )
+            assert one.compute is None
         attach_compute(
             ws, ComputeRecord("nfs", kubeconfig="/nonexistent", extra={"shared_storage": True})
         )
@@ -160,7 +170,7 @@ def test_a_compute_without_storage_shared_with_this_machine_is_refused_in_one_li
                 node_count=2,
             )
             assert config.compute == name
-        with pytest.raises(InvalidArgument, match="compute_target=None is not one"):
+        with pytest.warns(IgnoredWarning, match="compute_target=None is ignored"):
             ParallelRunConfig(source_directory=str(tmp_path), entry_script="score.py", node_count=2)
     finally:
         ws.close()
