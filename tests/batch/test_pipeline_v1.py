@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from modelport._ignored import IgnoredWarning
 from modelport.batch.driver import BatchFailed
 from modelport.core import Dataset, Experiment
 from modelport.errors import InvalidArgument
@@ -217,8 +218,8 @@ def test_v1_settings_checked_when_built(
     files: Callable[..., Path], script: Callable[[str, str], Path], tmp_path: Path
 ) -> None:
     entry = script("ok.py", FILE_SCRIPT)
-    with pytest.raises(InvalidArgument, match="node_count=2: a ParallelRunStep runs on one"):
-        _config(entry.parent, "ok.py", node_count=2)
+    with pytest.warns(IgnoredWarning, match=r"node_count=2\) on compute_target=None is ignored"):
+        _config(entry.parent, "ok.py", node_count=2, compute_target=None)
     with pytest.raises(InvalidArgument, match="does not exist"):
         _config(entry.parent, "missing.py")
     script("norun.py", "def init():\n    pass\n")
@@ -238,3 +239,26 @@ def test_v1_settings_checked_when_built(
         Dataset.File.from_files(str(empty))
     with pytest.raises(InvalidArgument, match="matches no files"):
         Dataset.File.from_files(str(tmp_path / "nothing" / "*.png"))
+
+
+def test_node_count_on_a_compute_that_is_this_machine_runs_here_with_a_warning(
+    bws: Workspace, files: Callable[..., Path], script: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    """v1's MNIST ParallelRunStep notebook asks its AmlCompute cluster for node_count=2: the
+    step runs on this machine, and the warning says so once, when the pipeline is submitted."""
+    entry = script("ok.py", FILE_SCRIPT)
+    output = PipelineData("scores", datastore=None)
+    step = ParallelRunStep(
+        name="many",
+        parallel_run_config=_config(entry.parent, "ok.py", node_count=2),  # "cpu-cluster"
+        inputs=[Dataset.File.from_files(str(files(4)))],
+        output=output,
+    )
+    with pytest.warns(IgnoredWarning, match="compute_target='cpu-cluster' is ignored") as seen:
+        run = Experiment(bws, "many").submit(Pipeline(workspace=bws, steps=[step]))
+    assert len([w for w in seen if issubclass(w.category, IgnoredWarning)]) == 1
+    assert run.wait_for_completion(show_output=False) == "Completed"
+    batch_run = run.find_step_run("many")[0]
+    local = batch_run.get_output_data(output.name).download(local_path=str(tmp_path / "res"))
+    lines = Path(local, "parallel_run_step.txt").read_text().splitlines()
+    assert lines == [f"f{i:04d}.txt:{i}" for i in range(4)]

@@ -40,7 +40,8 @@ def graph() -> grimp.ImportGraph:
 def _roots(graph: grimp.ImportGraph) -> set[str]:
     """What runs in a service or batch environment: the scoring server (every module of it:
     workers and shims are started or aliased by name), the no-code runtimes' score modules,
-    the batch worker (`python -m modelport.batch.worker`) and an endpoint's router (a router
+    the batch worker (`python -m modelport.batch.worker`), a batch shard on a cluster node
+    (`python -m modelport.batch.shard`) and an endpoint's router (a router
     pod on Kubernetes runs `python -m modelport.routing` in a version's image)."""
     return {
         m
@@ -48,7 +49,11 @@ def _roots(graph: grimp.ImportGraph) -> set[str]:
         if m == "modelport.scoring"
         or m.startswith("modelport.scoring.")
         or (m.startswith("modelport.runtimes.") and m.endswith("_score"))
-    } | {"modelport.batch.worker", *(m for m in graph.modules if m.startswith("modelport.routing"))}
+    } | {
+        "modelport.batch.worker",
+        "modelport.batch.shard",
+        *(m for m in graph.modules if m.startswith("modelport.routing")),
+    }
 
 
 def _closure(graph: grimp.ImportGraph, roots: set[str]) -> set[str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import resource
-import shutil
 import sys
 import threading
 import time
@@ -21,9 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from modelport.batch.journal import Entry, Journal, part_path
-from modelport.batch.plan import MiniBatch, plan
-from modelport.batch.pool import Outcome, Pool, worker_env
+from modelport.batch.journal import Journal, part_path
+from modelport.batch.outcomes import BatchFailed, DriverLog, Runner, assemble, run_pending
+from modelport.batch.plan import plan
+from modelport.batch.pool import worker_env
 from modelport.batch.progress import Progress
 from modelport.batch.spec import APPEND_ROW, FILES, BatchSpec
 from modelport.errors import InvalidArgument, ModelportError
@@ -32,23 +32,6 @@ JOB = "job.json"
 STEP = "step.json"
 SUMMARY = "summary.json"
 PID_FILE = "driver.pid"
-
-
-class BatchFailed(ModelportError):
-    """The step ran but failed: too many failed items, or its script could not start."""
-
-    exit_code = 1
-
-
-class DriverLog:
-    """Timestamped lines in the pipeline run's driver.log (what wait_for_completion shows)."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 (lives with the driver)
-
-    def __call__(self, line: str) -> None:
-        self._file.write(f"{time.strftime('%H:%M:%S')} {line}\n")
 
 
 def main(argv: list[str]) -> int:
@@ -145,6 +128,10 @@ class _Background:
 
 
 def _execute(ws: Any, run_id: str, spec: BatchSpec, folder: Path, log: DriverLog) -> dict[str, Any]:
+    if spec.compute is not None:  # node_count shards on an attached compute's nodes
+        from modelport.batch import sharded
+
+        return sharded.execute(ws, run_id, spec, folder, log)
     started = time.time()
     python = _python(ws, spec, log)
     batches = plan(spec)
@@ -174,30 +161,37 @@ def _execute(ws: Any, run_id: str, spec: BatchSpec, folder: Path, log: DriverLog
             f"on {spec.process_count} worker(s)"
         )
         progress = Progress(folder / "progress.json", batches, entries, unit)
-        runner = _Runner(spec, batches, entries, journal, progress, folder, log)
-        if pending:
-            pool = Pool(
-                python=python,
-                job_file=folder / STEP,
-                logs=folder / "logs",
-                workers=min(spec.process_count, len(pending)),
-                timeout=spec.run_invocation_timeout,
-                max_tries=spec.run_max_try,
-                tasks=lambda i: batches[i].task(),
-                items=lambda i: len(batches[i].files) or 1,
-                env=worker_env({"MODELPORT_WORKSPACE": str(ws.path)}),
-                log=log,
-            )
-            try:
-                pool.run(pending, runner.on_outcome)
-            finally:
-                pool.close()
-                runner.close()
+        runner = Runner(
+            spec,
+            {b.index: b for b in batches},
+            entries,
+            journal,
+            progress,
+            folder / "logs" / "mini_batches.log",
+            log,
+        )
+        try:
+            if pending:
+                run_pending(
+                    runner,
+                    pending,
+                    python=python,
+                    job_file=folder / STEP,
+                    logs=folder / "logs",
+                    env=worker_env({"MODELPORT_WORKSPACE": str(ws.path)}),
+                )
+        finally:
+            runner.close()
         progress.finish()
         if runner.exceeded():
             raise BatchFailed(runner.threshold_message())
         if append:
-            _assemble(work, batches, entries, output_dir / spec.append_row_file_name)
+            assemble(
+                batches,
+                entries,
+                lambda i: part_path(work, i),
+                output_dir / spec.append_row_file_name,
+            )
         journal.mark_complete()
     finally:
         journal.close()
@@ -214,91 +208,6 @@ def _execute(ws: Any, run_id: str, spec: BatchSpec, folder: Path, log: DriverLog
         "output": str(output_dir / spec.append_row_file_name) if append else None,
         "failed_inputs": runner.failed_inputs[:100],
     }
-
-
-class _Runner:
-    """Receives outcomes: journal them, count failures against the threshold, log each."""
-
-    def __init__(
-        self,
-        spec: BatchSpec,
-        batches: list[MiniBatch],
-        entries: dict[int, Entry],
-        journal: Journal,
-        progress: Progress,
-        folder: Path,
-        log: DriverLog,
-    ) -> None:
-        self.spec = spec
-        self.batches = batches
-        self.entries = entries
-        self.journal = journal
-        self.progress = progress
-        self.log = log
-        self.failures = sum(e.failures for e in entries.values())
-        self.failed_inputs: list[str] = []
-        self.failed_batches: list[str] = []
-        self._mb_log = open(folder / "logs" / "mini_batches.log", "a", encoding="utf-8")  # noqa: SIM115
-
-    def on_outcome(self, outcomes: list[Outcome]) -> bool:
-        new: list[Entry] = []
-        lines = []
-        for o in outcomes:
-            entry = Entry(
-                o.index, "done" if o.ok else "failed", o.items, o.results, o.size, o.crc, o.error
-            )
-            new.append(entry)
-            if entry.status == "done":
-                self.entries[o.index] = entry
-            batch = self.batches[o.index]
-            if entry.failures:
-                self.failures += entry.failures
-                self.failed_inputs += batch.input_names()
-                why = o.error or f"run() returned {o.results} results for {o.items} inputs"
-                self.failed_batches.append(f"{batch.describe()}: {why}")
-            lines.append(
-                f"{time.strftime('%H:%M:%S')} mini-batch {o.index} worker {o.worker} "
-                f"try {o.tries} {entry.status} items={o.items} results={o.results} "
-                f"failed={entry.failures} {o.seconds:.3f}s"
-                + (f" error={o.error}" if o.error else "")
-                + f" inputs={batch.describe()}\n"
-            )
-            self.progress.add(batch, entry)
-        self.journal.record(new)
-        self._mb_log.writelines(lines)
-        self._mb_log.flush()
-        self.progress.maybe_write(self.failures, self.log)
-        if self.exceeded():
-            self.log(self.threshold_message())
-            return False
-        return True
-
-    def close(self) -> None:
-        self._mb_log.close()
-
-    def exceeded(self) -> bool:
-        return self.spec.error_threshold >= 0 and self.failures > self.spec.error_threshold
-
-    def threshold_message(self) -> str:
-        unit = "files" if self.spec.input_kind == FILES else "rows"
-        shown = "; ".join(self.failed_batches[:5])
-        more = f"; and {len(self.failed_batches) - 5} more" if len(self.failed_batches) > 5 else ""
-        return (
-            f"error_threshold {self.spec.error_threshold} exceeded: {self.failures} failed "
-            f"{unit}. Failing inputs: {shown}{more}"
-        )
-
-
-def _assemble(work: Path, batches: list[MiniBatch], entries: dict[int, Entry], dest: Path) -> None:
-    """Concatenate result parts in input order into the one append_row file (atomically)."""
-    tmp = dest.with_name(f".{dest.name}.part")
-    with open(tmp, "wb") as out:
-        for batch in batches:
-            entry = entries.get(batch.index)
-            if entry is not None and entry.status == "done" and entry.size:
-                with open(part_path(work, batch.index), "rb") as part:
-                    shutil.copyfileobj(part, out, 1 << 20)
-    os.replace(tmp, dest)
 
 
 def _children_cpu() -> float:

@@ -257,7 +257,8 @@ class Pool:
         self._retire(worker, kill=kill)
         if not was_ready:
             raise EntryScriptError(
-                f"A worker exited during init() (see logs/worker-{worker.id}.log): {reason}."
+                f"A worker exited during init() (see {self.logs / f'worker-{worker.id}.log'}): "
+                f"{reason}."
             )
         queue.extendleft(reversed(rest))
         outcomes: list[Outcome] = []

@@ -29,7 +29,8 @@ class Progress:
         self.total_batches = len(batches)
         self.total_weight = sum(b.weight for b in batches)
         self.done_batches = len(reused)
-        self.done_weight = sum(batches[i].weight for i in reused)
+        by_index = {b.index: b for b in batches}  # a shard's batches are a slice of the plan
+        self.done_weight = sum(by_index[i].weight for i in reused)
         self.items = sum(e.items for e in reused.values())
         self.failures = sum(e.failures for e in reused.values())
         self.reused_weight = self.done_weight

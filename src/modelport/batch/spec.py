@@ -58,6 +58,8 @@ class BatchSpec:
     output_name: str = "output"
     environment: dict[str, Any] | None = None
     input_name: str | None = None
+    node_count: int = 1  # > 1: shards on the attached compute `compute` (batch/sharded.py)
+    compute: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready copy; not `dataclasses.asdict`, whose deep copy walks every input

@@ -70,9 +70,10 @@ def _die_with_parent() -> None:
     import ctypes
     import signal
 
+    parent = os.getppid()  # not "== 1": a shard in a pod is PID 1 and drives its workers
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() == 1:  # the driver died before prctl took effect
+    if os.getppid() != parent:  # the driver died before prctl took effect
         os._exit(1)
 
 

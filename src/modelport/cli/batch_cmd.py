@@ -287,17 +287,41 @@ def show(workspace_path: str | None, run_id: str, output: str) -> None:
 @click.option(
     "--worker", type=int, default=None, help="One worker's output (its prints and tracebacks)."
 )
-def logs(workspace_path: str | None, run_id: str, mini_batches: bool, worker: int | None) -> None:
-    """The driver log of a batch run (or its per-mini-batch or worker logs)."""
+@click.option(
+    "--shard",
+    type=int,
+    default=None,
+    help="node_count > 1: one shard's logs (its driver lines and pod logs; with --worker or "
+    "--mini-batches, that shard's).",
+)
+def logs(
+    workspace_path: str | None,
+    run_id: str,
+    mini_batches: bool,
+    worker: int | None,
+    shard: int | None,
+) -> None:
+    """The driver log of a batch run (or its per-mini-batch, worker or shard logs)."""
     from modelport.core.workspace import Workspace
     from modelport.errors import NotFound
 
     ws = Workspace.get(workspace_path)
     pipeline, step = _pair(ws, run_id)
+    folder = step.files_dir / "logs" / (f"shard-{shard}" if shard is not None else "")
+    if shard is not None and not folder.is_dir():
+        raise NotFound(f"Run {step.id} has no shard {shard}.", hint="Shards count from 0.")
     if worker is not None:
-        path = step.files_dir / "logs" / f"worker-{worker}.log"
+        path = folder / f"worker-{worker}.log"
     elif mini_batches:
-        path = step.files_dir / "logs" / "mini_batches.log"
+        path = folder / "mini_batches.log"
+    elif shard is not None:
+        driver = (pipeline.files_dir / "logs" / "driver.log").read_text(errors="replace")
+        mark = f" shard {shard}/"
+        click.echo("".join(line for line in driver.splitlines(True) if mark in line), nl=False)
+        for pod in sorted(folder.glob("pod-*.log")):
+            click.echo(f"--- {pod.stem} ---")
+            click.echo(pod.read_text(encoding="utf-8", errors="replace"), nl=False)
+        return
     else:
         path = pipeline.files_dir / "logs" / "driver.log"
     if not path.is_file():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from modelport.cli._output import (
@@ -45,6 +47,12 @@ def compute() -> None:
 @click.option("--pull-registry", default=None, help="The registry's address as nodes see it.")
 @click.option("--containerd-socket", default=None, help="containerd: the node's socket.")
 @click.option("--public-url", default=None, help="cluster-ip: the Ingress URL of services.")
+@click.option(
+    "--shared-storage/--no-shared-storage",
+    default=None,
+    help="Every node mounts this machine's workspace and data folders at the same paths "
+    "(batch shards may run there) [default: only a host-network compute on 127.0.0.1].",
+)
 @output_option
 def attach(
     workspace_path: str | None,
@@ -53,7 +61,7 @@ def attach(
     context: str | None,
     namespace: str,
     output: str,
-    **options: str | None,
+    **options: Any,
 ) -> None:
     """Record a cluster under NAME (the kubeconfig is checked; the cluster is not changed)."""
     from modelport.core.compute import ComputeTarget, KubernetesCompute

@@ -65,7 +65,7 @@ class ComputeTargetAttachConfiguration:
         namespace: str,
         v1_type: str,
         settings: dict[str, Any] | None = None,
-        options: dict[str, str] | None = None,
+        options: dict[str, Any] | None = None,
     ) -> None:
         if not valid_namespace(namespace):
             raise InvalidComputeConfig(
@@ -400,6 +400,7 @@ class KubernetesCompute(ComputeTarget):
         pull_registry: str | None = None,
         containerd_socket: str | None = None,
         public_url: str | None = None,
+        shared_storage: bool | None = None,
     ) -> ComputeTargetAttachConfiguration:
         """The cluster of `context` (None: the current one) in `kubeconfig` (None: $KUBECONFIG,
         else ~/.kube/config); services go to `namespace`.
@@ -409,7 +410,11 @@ class KubernetesCompute(ComputeTarget):
         or "host-network" (a single-node cluster on this machine, at `node_address`);
         `image_transfer` "registry" (default: push to the workspace's registry, pulled as
         `pull_registry` when the nodes see it at another address) or "containerd" (import
-        into the node's containerd at `containerd_socket`)."""
+        into the node's containerd at `containerd_socket`). `shared_storage=True` says every
+        node mounts this machine's workspace, source and input folders at the same paths, so
+        batch steps may run shards there (`ParallelRunConfig(node_count>1)`, docs/batch.md);
+        without it only a host-network compute on a loopback node address (this machine)
+        qualifies."""
         from modelport.targets.kubernetes.images import TRANSFERS
         from modelport.targets.kubernetes.manifests import EXPOSURES
 
@@ -422,13 +427,14 @@ class KubernetesCompute(ComputeTarget):
                     f"{what}={value!r} is not valid: use {', '.join(allowed)}.",
                     hint="See the Kubernetes part of docs/deploy.md.",
                 )
-        options = {
+        options: dict[str, Any] = {
             "exposure": exposure,
             "image_transfer": image_transfer,
             "node_address": node_address,
             "pull_registry": pull_registry,
             "containerd_socket": containerd_socket,
             "public_url": public_url,
+            "shared_storage": shared_storage,
         }
         return ComputeTargetAttachConfiguration(
             kubeconfig,

@@ -127,6 +127,11 @@ class DeploymentTarget(abc.ABC):
         target's services, or None when its endpoints use the local router."""
         return None
 
+    def batch_executor(self) -> Any:
+        """The `deploy.shards.ShardExecutor` that runs a batch step's shards on this
+        target's computes (`ParallelRunConfig(node_count > 1)`), or None when it cannot."""
+        return None
+
     def process_ids(self, record: ServiceRecord) -> list[int]:
         """PIDs on this machine whose process trees run the service (profiling samples them);
         empty when the target cannot tell."""

@@ -1,7 +1,8 @@
 """modelport-runtime: the part of modelport that runs inside a service environment.
 
 A service environment runs only `python -m modelport.scoring` (and the no-code runtimes' score
-modules, the azureml shims entry scripts import, batch jobs' `modelport.batch.worker`, and
+modules, the azureml shims entry scripts import, batch jobs' `modelport.batch.worker` and,
+on cluster nodes, a step shard's `modelport.batch.shard` with the pool and journal it runs, and
 an endpoint's router `python -m modelport.routing`, which a router pod runs in the default
 version's image). Installing the whole of modelport there
 would bring its floors (SQLAlchemy, rich, pandas>=2, numpy>=1.24, ...) into environments pinned
@@ -44,6 +45,13 @@ MODULES: tuple[str, ...] = (
     "modelport._procs",
     "modelport._version",
     "modelport.batch",
+    "modelport.batch.journal",
+    "modelport.batch.outcomes",
+    "modelport.batch.plan",
+    "modelport.batch.pool",
+    "modelport.batch.progress",
+    "modelport.batch.shard",
+    "modelport.batch.spec",
     "modelport.batch.worker",
     "modelport.errors",
     "modelport.routing",

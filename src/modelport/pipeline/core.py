@@ -72,7 +72,10 @@ class Pipeline:
         regenerate_outputs: bool = False,
         **_unused: Any,
     ) -> PipelineRun:
-        specs = [step._spec(regenerate=regenerate_outputs) for step in self.steps]
+        specs = [
+            step._spec(regenerate=regenerate_outputs, workspace=experiment.workspace)
+            for step in self.steps
+        ]
         if pipeline_parameters:
             specs = [_with_parameters(s, pipeline_parameters) for s in specs]
         parent, _ = launch.start(

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from modelport._ignored import ignored
 from modelport.batch import spec as specs
 from modelport.errors import InvalidArgument
 
@@ -54,14 +55,10 @@ class ParallelRunConfig:
         self.output_action = output_action
         self.error_threshold = specs.check_int("error_threshold", error_threshold, -1)
         self.node_count = specs.check_int("node_count", node_count, 1)
-        if self.node_count > 1:
-            raise InvalidArgument(
-                f"node_count={node_count}: a ParallelRunStep runs on one machine; several nodes "
-                "(an Indexed Job on the Kubernetes target) are not implemented yet.",
-                hint="Use node_count=1 and raise process_count_per_node instead.",
-            )
-        _reject_kubernetes(compute_target)
         self.compute_target = compute_target
+        # an attached cluster whose target runs shards: checked now when it is an object
+        # (it knows its workspace), when the pipeline is submitted when it is a name
+        self.compute = cluster_compute(compute_target, self.node_count, None)
         workers = process_count_per_node if process_count_per_node is not None else os.cpu_count()
         self.process_count_per_node = specs.check_int("process_count_per_node", workers or 1, 1)
         self.mini_batch_size = mini_batch_size
@@ -82,14 +79,48 @@ class ParallelRunConfig:
         self.description = description
 
 
-def _reject_kubernetes(target: Any) -> None:
-    kind = str(getattr(target, "type", "") or getattr(target, "compute_type", "")).lower()
-    if "kubernetes" in kind or kind == "aks":
-        raise InvalidArgument(
-            "A ParallelRunStep on an attached Kubernetes cluster is not implemented yet (the "
-            "Kubernetes target serves web services only).",
-            hint="Leave compute_target unset to run the step on this machine.",
+def cluster_compute(target: Any, node_count: int, workspace: Any) -> str | None:
+    """The attached compute whose nodes run the step (`node_count` shards), or None: this
+    machine. A compute object, or a name `workspace` has attached, whose target runs shards
+    (Kubernetes) is one; anything else (v1's AmlCompute names) runs here, node_count > 1
+    ignored with a warning; a cluster whose nodes cannot share folders is refused in one line."""
+    from modelport.deploy.computes import ComputeRecord, get_compute
+    from modelport.deploy.shards import executor_for
+    from modelport.errors import NotFound
+
+    record = getattr(target, "_record", None)
+    if isinstance(target, str) and workspace is not None:
+        try:
+            record = get_compute(workspace, target)
+        except NotFound:
+            record = None
+    if isinstance(record, ComputeRecord):
+        executor = executor_for(record)
+        if executor is not None:
+            problem = executor.unsupported(record)
+            if not problem:
+                return record.name
+            if node_count > 1:
+                raise InvalidArgument(f"ParallelRunConfig(node_count={node_count}): {problem}")
+            ignored(  # one node is what this machine offers: the step runs here
+                f"ParallelRunConfig(compute_target={record.name!r})",
+                "its nodes share no storage with this machine (which batch shards need), so "
+                "the step runs on this machine; docs/batch.md says how to attach one that does",
+                stacklevel=4,
+            )
+            return None
+    if node_count > 1 and not (isinstance(target, str) and workspace is None):
+        # v1 notebooks ask AmlCompute clusters for nodes (the MNIST ParallelRunStep sample:
+        # node_count=2); an AmlCompute here is this machine, so the step runs, on one node
+        shown = getattr(target, "name", target)
+        ignored(
+            f"ParallelRunConfig(node_count={node_count}) on compute_target={shown!r}",
+            "that compute is this machine, so the step runs here with process_count_per_node "
+            "workers; to spread it over nodes, attach a Kubernetes cluster (`modelport compute "
+            "attach`) and pass it as compute_target",
+            stacklevel=4,
         )
+    return None
 
 
 class ParallelRunStep:
@@ -123,9 +154,12 @@ class ParallelRunStep:
         self.arguments = [_argument(a) for a in (arguments or [])]
         self.allow_reuse = bool(allow_reuse)
 
-    def _spec(self, *, regenerate: bool = False) -> specs.BatchSpec:
+    def _spec(self, *, regenerate: bool = False, workspace: Any = None) -> specs.BatchSpec:
         c = self.config
         env = c.environment
+        compute = c.compute
+        if workspace is not None and compute is None:
+            compute = cluster_compute(c.compute_target, c.node_count, workspace)
         return specs.BatchSpec(
             name=self.name,
             entry_script=c.entry_script,
@@ -147,6 +181,8 @@ class ParallelRunStep:
             output_name=str(getattr(self.output, "name", None) or "output"),
             environment=env.to_dict() if env is not None else None,
             input_name=self.input_name,
+            node_count=c.node_count if compute is not None else 1,  # 1: ran here (warned)
+            compute=compute,
         )
 
     def __repr__(self) -> str:

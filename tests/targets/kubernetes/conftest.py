@@ -110,7 +110,7 @@ def kws(
         "--kubeconfig",
         kube.kubeconfig,
         "get",
-        "deployments,replicasets,pods,services,secrets,pdb,hpa",
+        "deployments,replicasets,pods,services,secrets,pdb,hpa,jobs",
         "-A",
         "-l",
         selector,

@@ -27,6 +27,7 @@ _PATHS = {
     "Event": ("api/v1", "events"),
     "Deployment": ("apis/apps/v1", "deployments"),
     "ReplicaSet": ("apis/apps/v1", "replicasets"),
+    "Job": ("apis/batch/v1", "jobs"),
 }
 _VERSIONED = {
     "HorizontalPodAutoscaler": "horizontalpodautoscalers",
@@ -183,16 +184,17 @@ class Cluster:
         return f"/{group}/namespaces/{namespace}/{plural}"
 
     # -- objects --------------------------------------------------------------------------
-    def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
-        """Server-side apply of one object (created or updated; our fields win)."""
+    def apply(self, obj: dict[str, Any], dry_run: bool = False) -> dict[str, Any]:
+        """Server-side apply of one object (created or updated; our fields win). `dry_run`:
+        the object as the server would store it (fields it does not know are dropped), with
+        nothing stored."""
         meta = obj["metadata"]
         path = f"{self._collection(obj['kind'], meta['namespace'])}/{meta['name']}"
+        query: list[tuple[str, Any]] = [("fieldManager", MANAGER), ("force", "true")]
+        if dry_run:
+            query.append(("dryRun", "All"))
         return self.request(
-            "PATCH",
-            path,
-            body=obj,
-            query=[("fieldManager", MANAGER), ("force", "true")],
-            content_type="application/apply-patch+yaml",
+            "PATCH", path, body=obj, query=query, content_type="application/apply-patch+yaml"
         )
 
     def patch(
@@ -248,9 +250,18 @@ class Cluster:
             for item in self.items(kind, namespace, selector)
         ]
 
-    def pod_log(self, namespace: str, pod: str, tail: int, previous: bool = False) -> str:
-        """The last `tail` lines of the scoring container's log ("" when it has none yet)."""
-        query: list[tuple[str, Any]] = [("tailLines", tail), ("container", "scoring")]
+    def pod_log(
+        self,
+        namespace: str,
+        pod: str,
+        tail: int | None,
+        previous: bool = False,
+        container: str = "scoring",
+    ) -> str:
+        """The last `tail` lines (None: all) of a container's log ("" when it has none yet)."""
+        query: list[tuple[str, Any]] = [("container", container)]
+        if tail is not None:
+            query.append(("tailLines", tail))
         if previous:
             query.append(("previous", "true"))
         path = f"/api/v1/namespaces/{namespace}/pods/{pod}/log"

@@ -328,6 +328,11 @@ def pull_secret_name(name: str) -> str:
 
 def pull_secret(m: Manifest, server: str, user: str, password: str) -> dict[str, Any]:
     """A kubernetes.io/dockerconfigjson Secret with the workspace registry's credentials."""
+    return registry_secret(_meta(m, pull_secret_name(m.name)), server, user, password)
+
+
+def registry_secret(meta: dict[str, Any], server: str, user: str, password: str) -> dict[str, Any]:
+    """A kubernetes.io/dockerconfigjson Secret named and labelled by `meta`."""
     import base64
 
     auth = base64.b64encode(f"{user}:{password}".encode()).decode()
@@ -335,7 +340,7 @@ def pull_secret(m: Manifest, server: str, user: str, password: str) -> dict[str,
     return {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": _meta(m, pull_secret_name(m.name)),
+        "metadata": meta,
         "type": "kubernetes.io/dockerconfigjson",
         "stringData": {".dockerconfigjson": json.dumps(config)},
     }

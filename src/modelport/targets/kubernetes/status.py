@@ -62,7 +62,11 @@ def pod_problem(cluster: Cluster, pod: dict[str, Any]) -> tuple[str, str] | None
             if crashed:
                 previous = int(container.get("restartCount") or 0) > 0
                 tail = cluster.pod_log(
-                    pod["metadata"]["namespace"], name, LOG_TAIL, previous=previous
+                    pod["metadata"]["namespace"],
+                    name,
+                    LOG_TAIL,
+                    previous=previous,
+                    container=container.get("name") or "scoring",
                 )
                 if tail.strip():
                     reason += f"\nLast container log lines:\n{tail.rstrip()}"

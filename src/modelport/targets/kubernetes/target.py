@@ -192,6 +192,11 @@ class KubernetesTarget(DeploymentTarget):
 
         return KubernetesRouter()
 
+    def batch_executor(self) -> Any:
+        from modelport.targets.kubernetes.shards import KubernetesShards
+
+        return KubernetesShards()
+
     # -- addresses, logs, credentials ---------------------------------------------------
     def scoring_uri(self, record: ServiceRecord) -> str:
         return f"{self._base_url(record)}/score"
