@@ -54,13 +54,19 @@ _CLOUD_ONLY = (
 )
 
 
+# ... except this one: the router's replicas on Kubernetes (targets/kubernetes/router.py);
+# where the router cannot have replicas its placement warns (deploy/routers.py)
+_ROUTER_SIZING = ("num_replicas",)
+
+
 def _warn_cloud_only(given: dict[str, Any]) -> dict[str, Any]:
     """Warn once about v1 cluster keywords that have no meaning for versions on this machine;
-    return them (kept in the config's `extra`, for the Kubernetes router later)."""
+    return them (kept in the config's `extra`: the Kubernetes router reads `num_replicas`)."""
     used = {k: v for k, v in given.items() if k in _CLOUD_ONLY and v not in (None, False)}
-    if used:
+    ignored = {k: v for k, v in used.items() if k not in _ROUTER_SIZING}
+    if ignored:
         warnings.warn(
-            f"Ignoring {', '.join(sorted(used))}: they size or probe Kubernetes replicas, and "
+            f"Ignoring {', '.join(sorted(ignored))}: they size or probe Kubernetes replicas, and "
             "endpoint versions here run as one local service or container each.",
             UserWarning,
             stacklevel=3,
@@ -506,6 +512,13 @@ class Endpoint(ServingHandle):
         """Per shadow version: pairs, agreement, error rates, p50/p99 latency beside the
         primary's, and copies dropped because the shadow queue was full."""
         return control.shadow_report(self.workspace, self.name)
+
+    def get_metrics(self) -> str:
+        """The router's Prometheus text for the whole endpoint: per version requests by
+        status class, latency, in flight, upstream errors, shadow counts (summed over the
+        router's server processes, or its pods on Kubernetes)."""
+        doc = control.get_document(self.workspace, self.name)
+        return control.router_of(doc).metrics(doc["router"]).decode()
 
     def get_logs(self, num_lines: int = 5000) -> str:
         """The tail of the router's log."""
