@@ -62,7 +62,7 @@ _ROUTER_SIZING = ("num_replicas",)
 def _warn_cloud_only(given: dict[str, Any]) -> dict[str, Any]:
     """Warn once about v1 cluster keywords that have no meaning for versions on this machine;
     return them (kept in the config's `extra`: the Kubernetes router reads `num_replicas`)."""
-    used = {k: v for k, v in given.items() if k in _CLOUD_ONLY and v not in (None, False)}
+    used = {k: v for k, v in given.items() if k in _CLOUD_ONLY and v is not None and v is not False}
     ignored = {k: v for k, v in used.items() if k not in _ROUTER_SIZING}
     if ignored:
         warnings.warn(
@@ -214,6 +214,7 @@ class Endpoint(ServingHandle):
         shadow_queue_size: int = 1000,
         shadow_workers: int = 4,
         router_workers: int = 1,
+        num_replicas: int | None = None,
         **cloud: Any,
     ) -> EndpointConfig:
         """v1's AksEndpoint.deploy_configuration keywords; `compute_type` says where the
@@ -221,13 +222,14 @@ class Endpoint(ServingHandle):
         first version is the default (`is_default` may only confirm it). `deployment_config`
         (e.g. read from a deploymentconfig.json) is the versions' base config; the keywords
         given override it. `router_workers`: router processes on the endpoint's port (more
-        for more requests a second through the router, on a machine with spare cores)."""
+        for more requests a second through the router, on a machine with spare cores).
+        `num_replicas`: router pods on a cluster-ip or load-balancer Kubernetes compute."""
         if is_default is False:
             raise WebserviceException(
                 "The first version of an endpoint is its default version.",
                 hint="Leave is_default unset (or True); later versions may take the default.",
             )
-        extra = _warn_cloud_only(cloud)
+        extra = _warn_cloud_only({**cloud, "num_replicas": num_replicas})
         unknown = sorted(set(cloud) - set(_CLOUD_ONLY))
         if unknown:
             raise TypeError(

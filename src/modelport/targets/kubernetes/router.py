@@ -85,7 +85,9 @@ def replicas(deployment_config: Any) -> int:
     """The router's replicas: the endpoint config's `num_replicas` (v1's keyword, kept in
     the config's `extra` by `Endpoint.deploy_configuration`), else 1."""
     dc = deployment_config
-    value = (dc.extra or {}).get("num_replicas") or dc.num_replicas or 1
+    value = (dc.extra or {}).get("num_replicas")
+    value = dc.num_replicas if value is None else value
+    value = 1 if value is None else value
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InvalidArgument(f"num_replicas={value!r} is not valid: must be a whole number >= 1.")
     return value
