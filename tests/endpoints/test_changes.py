@@ -159,6 +159,9 @@ def test_a_kubernetes_endpoint_is_refused_up_front_where_its_router_cannot_run(
     two = Endpoint.deploy_configuration(compute_type="kubernetes", num_replicas=2)
     with pytest.raises(InvalidArgument, match="runs one router replica, not 2"):
         Model.deploy(ews, "kube", [tiny], None, two)
+    scaled = Endpoint.deploy_configuration(compute_type="kubernetes", autoscale_enabled=True)
+    with pytest.raises(InvalidArgument, match="runs one router replica, not an autoscaler"):
+        Model.deploy(ews, "kube", [tiny], None, scaled)
     zero = Endpoint.deploy_configuration(compute_type="kubernetes", num_replicas=0)
     with pytest.raises(InvalidArgument, match="num_replicas=0 is not valid"):
         Model.deploy(ews, "kube", [tiny], None, zero)

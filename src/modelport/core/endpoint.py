@@ -22,6 +22,7 @@ from modelport.core.services import Webservice, _copied
 from modelport.deploy import endpoint as control
 from modelport.deploy import service as services
 from modelport.deploy.endpoint import EndpointConfig
+from modelport.deploy.routers import REPLICA_KEYWORDS
 from modelport.errors import EndpointNotFound, WebserviceException
 from modelport.registry.models import Model
 
@@ -54,9 +55,9 @@ _CLOUD_ONLY = (
 )
 
 
-# ... except this one: the router's replicas on Kubernetes (targets/kubernetes/router.py);
+# ... except these: the router's replicas on Kubernetes (targets/kubernetes/router.py);
 # where the router cannot have replicas its placement warns (deploy/routers.py)
-_ROUTER_SIZING = ("num_replicas",)
+_ROUTER_SIZING = REPLICA_KEYWORDS
 
 
 def _warn_cloud_only(given: dict[str, Any]) -> dict[str, Any]:
@@ -215,6 +216,11 @@ class Endpoint(ServingHandle):
         shadow_workers: int = 4,
         router_workers: int = 1,
         num_replicas: int | None = None,
+        autoscale_enabled: bool | None = None,
+        autoscale_min_replicas: int | None = None,
+        autoscale_max_replicas: int | None = None,
+        autoscale_refresh_seconds: int | None = None,
+        autoscale_target_utilization: int | None = None,
         **cloud: Any,
     ) -> EndpointConfig:
         """v1's AksEndpoint.deploy_configuration keywords; `compute_type` says where the
@@ -223,13 +229,22 @@ class Endpoint(ServingHandle):
         (e.g. read from a deploymentconfig.json) is the versions' base config; the keywords
         given override it. `router_workers`: router processes on the endpoint's port (more
         for more requests a second through the router, on a machine with spare cores).
-        `num_replicas`: router pods on a cluster-ip or load-balancer Kubernetes compute."""
+        `num_replicas` (or `autoscale_enabled=True` and v1's `autoscale_*`): router pods on a
+        cluster-ip or load-balancer Kubernetes compute."""
         if is_default is False:
             raise WebserviceException(
                 "The first version of an endpoint is its default version.",
                 hint="Leave is_default unset (or True); later versions may take the default.",
             )
-        extra = _warn_cloud_only({**cloud, "num_replicas": num_replicas})
+        sizing = {
+            "num_replicas": num_replicas,
+            "autoscale_enabled": autoscale_enabled,
+            "autoscale_min_replicas": autoscale_min_replicas,
+            "autoscale_max_replicas": autoscale_max_replicas,
+            "autoscale_refresh_seconds": autoscale_refresh_seconds,
+            "autoscale_target_utilization": autoscale_target_utilization,
+        }
+        extra = _warn_cloud_only({**cloud, **sizing})
         unknown = sorted(set(cloud) - set(_CLOUD_ONLY))
         if unknown:
             raise TypeError(

@@ -28,6 +28,15 @@ from modelport.routing.supervisor import LOG
 from modelport.routing.table import APPLIED, STATUS, RoutingTable, read_json, write_table
 
 APPLY_TIMEOUT_S = 60.0
+# v1's replica keywords of an endpoint config (kept in its `extra`): a router's, where it has replicas
+REPLICA_KEYWORDS = (
+    "num_replicas",
+    "autoscale_enabled",
+    "autoscale_min_replicas",
+    "autoscale_max_replicas",
+    "autoscale_refresh_seconds",
+    "autoscale_target_utilization",
+)
 SHADOW_SINK = "shadow/shadow.jsonl"  # in the endpoint's home: a local router's shadow pairs
 
 
@@ -106,13 +115,13 @@ class LocalRouter(RouterHost):
     def place(
         self, host: str, port: int | None, workspace: Any = None, deployment_config: Any = None
     ) -> dict[str, Any]:
-        replicas = ((deployment_config.extra or {}) if deployment_config else {}).get(
-            "num_replicas"
-        )
-        if replicas:
+        extra = (deployment_config.extra or {}) if deployment_config else {}
+        sizing = {k: v for k, v in extra.items() if k in REPLICA_KEYWORDS}
+        if sizing:
+            given = ", ".join(f"{k}={v}" for k, v in sorted(sizing.items()))
             warnings.warn(
-                f"Ignoring num_replicas={replicas}: a local endpoint's router is one supervised "
-                "process (router_workers= sets its server processes).",
+                f"Ignoring {given}: a local endpoint's router is one supervised process "
+                "(router_workers= sets its server processes).",
                 UserWarning,
                 stacklevel=2,
             )

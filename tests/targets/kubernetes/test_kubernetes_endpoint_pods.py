@@ -16,19 +16,16 @@ import json
 import subprocess
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx
 import pytest
 
-from modelport.core import Environment, InferenceConfig, Model, Workspace
-from modelport.core.compute import ComputeTarget
-from modelport.core.endpoint import Endpoint
-from modelport.core.webservice import AksEndpoint
+from modelport.core import Environment, Workspace
 from modelport.deploy.computes import ComputeRecord, attach_compute
 from modelport.packaging.engine import workspace_key
 from modelport.targets.kubernetes.cluster import connected
 from tests.targets.kubernetes.conftest import Kube
+from tests.targets.kubernetes.test_kubernetes_endpoint import HEADER, deploy_echo
 
 pytestmark = [
     pytest.mark.kubernetes,
@@ -36,8 +33,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(1500),
 ]
-ECHO = Path(__file__).parents[2] / "endpoints" / "scripts" / "echo.py"
-HEADER = "x-modelport-version"
 
 
 def _kubectl(kube: Kube, *args: str) -> str:
@@ -76,15 +71,7 @@ def test_two_router_pods_on_a_cluster_ip_compute(
         kws,
         ComputeRecord("kip", kubeconfig=kube.kubeconfig, extra={**extra, "exposure": "cluster-ip"}),
     )
-    config = AksEndpoint.deploy_configuration(
-        version_name="v1", num_replicas=2, auth_enabled=True, cpu_cores=0.05, memory_gb=0.25,
-        workers=1,
-    )  # fmt: skip
-    inference = InferenceConfig(entry_script=str(ECHO), environment=seed_env)
-    endpoint = Model.deploy(
-        kws, "kip", [], inference, config, deployment_target=ComputeTarget(kws, "kip")
-    )
-    assert isinstance(endpoint, Endpoint)
+    endpoint = deploy_echo(kws, seed_env, "kip", "kip", num_replicas=2, auth_enabled=True)
     try:
         endpoint.wait_for_deployment()
         assert endpoint.state == "Healthy"
@@ -156,15 +143,9 @@ def test_two_router_pods_on_a_cluster_ip_compute(
 def test_shadow_report_from_the_router_pod(
     kws: Workspace, seed_env: Environment, kube: Kube
 ) -> None:
-    config = AksEndpoint.deploy_configuration(
-        version_name="v1", cpu_cores=0.05, memory_gb=0.25, workers=1,
-        environment_variables={"ECHO_REVISION": "1"},
-    )  # fmt: skip
-    inference = InferenceConfig(entry_script=str(ECHO), environment=seed_env)
-    endpoint = Model.deploy(
-        kws, "ksh", [], inference, config, deployment_target=ComputeTarget(kws, "kube")
+    endpoint = deploy_echo(
+        kws, seed_env, "ksh", "kube", environment_variables={"ECHO_REVISION": "1"}
     )
-    assert isinstance(endpoint, Endpoint)
     try:
         endpoint.wait_for_deployment()
         endpoint.create_version(

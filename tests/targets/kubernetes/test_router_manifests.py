@@ -110,3 +110,40 @@ def test_router_url_of_a_version() -> None:
         data={"exposure": "host-network", "node_address": "127.0.0.1", "port": 4321},
     )  # fmt: skip
     assert target.router_url(host) == "http://127.0.0.1:4321"
+
+
+def test_router_autoscaler_only_when_asked() -> None:
+    """v1's autoscale_* size the router only with autoscale_enabled=True (a service's v1
+    default of "on without num_replicas" does not apply); the autoscaler then owns the
+    replica count; a bad value is one line."""
+    import pytest
+
+    from modelport.configs import DeploymentConfig
+    from modelport.errors import InvalidArgument
+
+    assert router.autoscale(DeploymentConfig(compute_type="kubernetes")) is None
+    asked = DeploymentConfig(
+        compute_type="kubernetes",
+        extra={"autoscale_enabled": True, "autoscale_min_replicas": 2, "autoscale_max_replicas": 4},
+    )
+    scaling = router.autoscale(asked)
+    assert scaling == {
+        "autoscale_enabled": True, "autoscale_min_replicas": 2, "autoscale_max_replicas": 4
+    }  # fmt: skip
+    objects = router.render(
+        "kep", "mp", "wk", "reg/img:1", "IfNotPresent", None, "cluster-ip", "", 0,
+        {"routes.json": "{}", "router_admin_token": "t"}, 1, scaling, "autoscaling/v2beta2",
+    )  # fmt: skip
+    deployment, hpa = objects[1], objects[3]
+    assert "replicas" not in deployment["spec"]
+    assert hpa["apiVersion"] == "autoscaling/v2beta2"
+    assert hpa["metadata"]["name"] == "kep-router"
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "kep-router"
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 4)
+    utilization = hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"]
+    assert utilization == 70  # v1's default
+    bad = DeploymentConfig(
+        compute_type="kubernetes", extra={"autoscale_enabled": True, "autoscale_max_replicas": 0}
+    )
+    with pytest.raises(InvalidArgument, match="autoscale_max_replicas"):
+        router.autoscale(bad)

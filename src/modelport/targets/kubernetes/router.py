@@ -24,7 +24,8 @@ pairs) follows the compute's exposure:
   by name through the API server's pod proxy (no route from here to the pods needed), the
   router reaches versions at their Services' cluster DNS names, and clients reach the
   endpoint where they reach a service on that compute (`addresses.service_url`). Any number
-  of replicas (`num_replicas`), rolled with `maxUnavailable: 0`.
+  of replicas (`num_replicas`, or an autoscaler with `autoscale_enabled=True`), rolled with
+  `maxUnavailable: 0`.
 """
 
 from __future__ import annotations
@@ -37,9 +38,10 @@ from typing import Any
 
 from modelport import settings
 from modelport._jsonfile import read_json, write_json
+from modelport.configs import DeploymentConfig
 from modelport.deploy import credentials
 from modelport.deploy.computes import ComputeRecord, compute_for
-from modelport.deploy.routers import RouterHost
+from modelport.deploy.routers import REPLICA_KEYWORDS, RouterHost
 from modelport.errors import DeploymentError, InvalidArgument
 from modelport.packaging.dockerfile import PORT as POD_PORT
 from modelport.packaging.dockerfile import VENV
@@ -93,6 +95,23 @@ def replicas(deployment_config: Any) -> int:
     return value
 
 
+AUTOSCALE = tuple(k for k in REPLICA_KEYWORDS if k.startswith("autoscale_"))
+
+
+def autoscale(deployment_config: Any) -> dict[str, Any] | None:
+    """The router's autoscaling, only when `autoscale_enabled=True` is given (unlike a
+    service's, v1's default of on without `num_replicas` does not apply: a router pod is
+    cheap and one is plenty for most endpoints): v1's `autoscale_*` values given, checked."""
+    dc = deployment_config
+    extra = dc.extra or {}
+    values = {k: extra.get(k, getattr(dc, k)) for k in AUTOSCALE}
+    if values["autoscale_enabled"] is not True:
+        return None
+    given = {k: v for k, v in values.items() if v is not None}
+    DeploymentConfig.from_dict({"compute_type": "kubernetes", **given})  # one-line error if bad
+    return given
+
+
 def render(
     endpoint: str,
     namespace: str,
@@ -105,8 +124,11 @@ def render(
     port: int,
     secret_data: dict[str, str],
     replica_count: int = 1,
+    scaling: dict[str, Any] | None = None,
+    autoscaling_api: str = "autoscaling/v2",
 ) -> list[dict[str, Any]]:
-    """The router's Secret, Deployment and Service (apply order), plain dicts."""
+    """The router's Secret, Deployment and Service, and with `scaling` (`autoscale()`, off
+    host-network) a HorizontalPodAutoscaler (apply order), plain dicts."""
     name = router_name(endpoint)
     host_network = exposure == HOST_NETWORK
 
@@ -177,16 +199,16 @@ def render(
     if host_network:
         deployment_meta["labels"] = {**deployment_meta["labels"], manifests.LABEL_PORT: str(port)}
         strategy = {"type": "Recreate"}  # one pod holds the node port at a time
+    deployment_spec: dict[str, Any] = {
+        "selector": {"matchLabels": manifests.labels(name, key)},
+        "strategy": strategy,
+        "template": {"metadata": {"labels": labels(endpoint, key)}, "spec": pod},
+    }
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": deployment_meta,
-        "spec": {
-            "replicas": 1 if host_network else replica_count,
-            "selector": {"matchLabels": manifests.labels(name, key)},
-            "strategy": strategy,
-            "template": {"metadata": {"labels": labels(endpoint, key)}, "spec": pod},
-        },
+        "spec": deployment_spec,
     }
     service = {
         "apiVersion": "v1",
@@ -205,7 +227,13 @@ def render(
             ],
         },
     }
-    return [secret, deployment, service]
+    objects = [secret, deployment, service]
+    if scaling and not host_network:  # the autoscaler owns the replica count
+        dc = DeploymentConfig.from_dict({"compute_type": "kubernetes", **scaling})
+        objects.append(manifests.hpa(meta(name), dc, autoscaling_api))
+    else:
+        deployment_spec["replicas"] = 1 if host_network else replica_count
+    return objects
 
 
 class KubernetesRouter(RouterHost):
@@ -222,7 +250,7 @@ class KubernetesRouter(RouterHost):
                 f"Compute '{compute.name}': exposure={exposure!r} is not valid: must be "
                 f"{', '.join(manifests.EXPOSURES)}."
             )
-        count = replicas(dc)
+        count, scaling = replicas(dc), autoscale(dc)
         data: dict[str, Any] = {
             "compute": compute.name,
             "kubeconfig": compute.kubeconfig,
@@ -231,15 +259,18 @@ class KubernetesRouter(RouterHost):
             "workspace_key": workspace_key(str(workspace.path)),
             "exposure": exposure,
             "replicas": count,
+            "autoscale": scaling,
         }
         if exposure == HOST_NETWORK:
-            if count > 1:
+            if count > 1 or scaling:
+                asked = "an autoscaler" if scaling else f"{count} replicas"
                 raise InvalidArgument(
                     f"An endpoint on host-network compute '{compute.name}' runs one router "
-                    f"replica, not {count}: router pods sharing the node's port could not "
+                    f"replica, not {asked}: router pods sharing the node's port could not "
                     "each be handed a new routing table.",
-                    hint="Leave num_replicas unset, or attach the cluster with "
-                    "exposure='cluster-ip' or 'load-balancer' for more router replicas.",
+                    hint="Leave num_replicas and autoscale_enabled unset, or attach the "
+                    "cluster with exposure='cluster-ip' or 'load-balancer' for more router "
+                    "replicas.",
                 )
             address = str(compute.extra.get("node_address") or "127.0.0.1")
             data["host"] = address
@@ -288,7 +319,7 @@ class KubernetesRouter(RouterHost):
                 )
         objects = _render(
             data, table.endpoint, _secret_data(home, table), scoring["image"],
-            scoring.get("imagePullPolicy", "IfNotPresent"), pull,
+            scoring.get("imagePullPolicy", "IfNotPresent"), pull, cluster.versions().autoscaling,
         )  # fmt: skip
         for obj in objects:
             cluster.apply(obj)
@@ -321,7 +352,7 @@ class KubernetesRouter(RouterHost):
             "Pod", data["namespace"], selector(data["endpoint"], data["workspace_key"])
         ):
             problem = status.pod_problem(cluster, pod)
-            if problem is not None:
+            if problem is not None and not pod["metadata"].get("deletionTimestamp"):
                 return "Unhealthy", problem[1]
         return "Unhealthy", "the router's pod is not ready"
 
@@ -501,6 +532,8 @@ class KubernetesRouter(RouterHost):
             for item in cluster.items(
                 "Pod", data["namespace"], selector(table.endpoint, data["workspace_key"])
             ):
+                if item["metadata"].get("deletionTimestamp"):
+                    continue  # going anyway: how it ends is no reason to fail the change
                 problem = status.pod_problem(cluster, item)
                 if problem is not None and problem[0] == "Failed":
                     raise DeploymentError(f"The endpoint's router cannot start: {problem[1]}")
@@ -519,11 +552,12 @@ def _render(
     image: str = "",
     pull_policy: str = "",
     pull_secret: str | None = None,
+    autoscaling_api: str = "autoscaling/v2",
 ) -> list[dict[str, Any]]:
     return render(
         endpoint, data["namespace"], data["workspace_key"], image, pull_policy, pull_secret,
         data.get("exposure", HOST_NETWORK), data.get("host", ""), int(data.get("port") or 0),
-        secret_data, int(data.get("replicas", 1)),
+        secret_data, int(data.get("replicas", 1)), data.get("autoscale"), autoscaling_api,
     )  # fmt: skip
 
 
