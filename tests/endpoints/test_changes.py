@@ -138,6 +138,14 @@ def test_bad_input_leaves_routing_unchanged(ews: Workspace, tiny: Model) -> None
     assert httpx.post(endpoint.scoring_uri, content=b'"x"').headers[HEADER] == "a"
 
 
+def test_a_local_router_warns_that_it_has_no_replicas(ews: Workspace) -> None:
+    from modelport.deploy.routers import LocalRouter
+
+    config = Endpoint.deploy_configuration(num_replicas=3)
+    with pytest.warns(UserWarning, match="Ignoring num_replicas=3: a local endpoint's router"):
+        LocalRouter().place("127.0.0.1", None, ews, config.deployment_config)
+
+
 def test_a_kubernetes_endpoint_is_refused_up_front_where_its_router_cannot_run(
     ews: Workspace, tiny: Model, tmp_path: Path
 ) -> None:
@@ -147,9 +155,16 @@ def test_a_kubernetes_endpoint_is_refused_up_front_where_its_router_cannot_run(
     config = Endpoint.deploy_configuration(compute_type="kubernetes")
     with pytest.raises(ComputeTargetNotFound, match="No kubernetes compute target is attached"):
         Model.deploy(ews, "kube", [tiny], None, config)
-    attach_compute(ews, ComputeRecord("lb", extra={"exposure": "load-balancer"}))
-    with pytest.raises(InvalidArgument, match="run on host-network computes for now"):
-        Model.deploy(ews, "kube", [tiny], None, config)
+    attach_compute(ews, ComputeRecord("hn", extra={"exposure": "host-network"}))
+    two = Endpoint.deploy_configuration(compute_type="kubernetes", num_replicas=2)
+    with pytest.raises(InvalidArgument, match="runs one router replica, not 2"):
+        Model.deploy(ews, "kube", [tiny], None, two)
+    scaled = Endpoint.deploy_configuration(compute_type="kubernetes", autoscale_enabled=True)
+    with pytest.raises(InvalidArgument, match="runs one router replica, not an autoscaler"):
+        Model.deploy(ews, "kube", [tiny], None, scaled)
+    zero = Endpoint.deploy_configuration(compute_type="kubernetes", num_replicas=0)
+    with pytest.raises(InvalidArgument, match="num_replicas=0 is not valid"):
+        Model.deploy(ews, "kube", [tiny], None, zero)
     assert Endpoint.list(ews) == [] and ews.store.list_documents("service") == []
     with pytest.raises(InvalidArgument, match="Invalid endpoint name"):
         Model.deploy(ews, "No_Good", [tiny], None, Endpoint.deploy_configuration())

@@ -22,6 +22,7 @@ from modelport.core.services import Webservice, _copied
 from modelport.deploy import endpoint as control
 from modelport.deploy import service as services
 from modelport.deploy.endpoint import EndpointConfig
+from modelport.deploy.routers import REPLICA_KEYWORDS
 from modelport.errors import EndpointNotFound, WebserviceException
 from modelport.registry.models import Model
 
@@ -54,13 +55,19 @@ _CLOUD_ONLY = (
 )
 
 
+# ... except these: the router's replicas on Kubernetes (targets/kubernetes/router.py);
+# where the router cannot have replicas its placement warns (deploy/routers.py)
+_ROUTER_SIZING = REPLICA_KEYWORDS
+
+
 def _warn_cloud_only(given: dict[str, Any]) -> dict[str, Any]:
     """Warn once about v1 cluster keywords that have no meaning for versions on this machine;
-    return them (kept in the config's `extra`, for the Kubernetes router later)."""
-    used = {k: v for k, v in given.items() if k in _CLOUD_ONLY and v not in (None, False)}
-    if used:
+    return them (kept in the config's `extra`: the Kubernetes router reads `num_replicas`)."""
+    used = {k: v for k, v in given.items() if k in _CLOUD_ONLY and v is not None and v is not False}
+    ignored = {k: v for k, v in used.items() if k not in _ROUTER_SIZING}
+    if ignored:
         warnings.warn(
-            f"Ignoring {', '.join(sorted(used))}: they size or probe Kubernetes replicas, and "
+            f"Ignoring {', '.join(sorted(ignored))}: they size or probe Kubernetes replicas, and "
             "endpoint versions here run as one local service or container each.",
             UserWarning,
             stacklevel=3,
@@ -208,6 +215,12 @@ class Endpoint(ServingHandle):
         shadow_queue_size: int = 1000,
         shadow_workers: int = 4,
         router_workers: int = 1,
+        num_replicas: int | None = None,
+        autoscale_enabled: bool | None = None,
+        autoscale_min_replicas: int | None = None,
+        autoscale_max_replicas: int | None = None,
+        autoscale_refresh_seconds: int | None = None,
+        autoscale_target_utilization: int | None = None,
         **cloud: Any,
     ) -> EndpointConfig:
         """v1's AksEndpoint.deploy_configuration keywords; `compute_type` says where the
@@ -215,13 +228,23 @@ class Endpoint(ServingHandle):
         first version is the default (`is_default` may only confirm it). `deployment_config`
         (e.g. read from a deploymentconfig.json) is the versions' base config; the keywords
         given override it. `router_workers`: router processes on the endpoint's port (more
-        for more requests a second through the router, on a machine with spare cores)."""
+        for more requests a second through the router, on a machine with spare cores).
+        `num_replicas` (or `autoscale_enabled=True` and v1's `autoscale_*`): router pods on a
+        cluster-ip or load-balancer Kubernetes compute."""
         if is_default is False:
             raise WebserviceException(
                 "The first version of an endpoint is its default version.",
                 hint="Leave is_default unset (or True); later versions may take the default.",
             )
-        extra = _warn_cloud_only(cloud)
+        sizing = {
+            "num_replicas": num_replicas,
+            "autoscale_enabled": autoscale_enabled,
+            "autoscale_min_replicas": autoscale_min_replicas,
+            "autoscale_max_replicas": autoscale_max_replicas,
+            "autoscale_refresh_seconds": autoscale_refresh_seconds,
+            "autoscale_target_utilization": autoscale_target_utilization,
+        }
+        extra = _warn_cloud_only({**cloud, **sizing})
         unknown = sorted(set(cloud) - set(_CLOUD_ONLY))
         if unknown:
             raise TypeError(
@@ -506,6 +529,13 @@ class Endpoint(ServingHandle):
         """Per shadow version: pairs, agreement, error rates, p50/p99 latency beside the
         primary's, and copies dropped because the shadow queue was full."""
         return control.shadow_report(self.workspace, self.name)
+
+    def get_metrics(self) -> str:
+        """The router's Prometheus text for the whole endpoint: per version requests by
+        status class, latency, in flight, upstream errors, shadow counts (summed over the
+        router's server processes, or its pods on Kubernetes)."""
+        doc = control.get_document(self.workspace, self.name)
+        return control.router_of(doc).metrics(doc["router"]).decode()
 
     def get_logs(self, num_lines: int = 5000) -> str:
         """The tail of the router's log."""

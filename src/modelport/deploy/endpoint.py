@@ -16,7 +16,6 @@ and receive a copy of `shadow_percentile` percent of requests.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import re
 import shutil
@@ -32,7 +31,7 @@ from modelport._procs import process_alive
 from modelport.configs import DeploymentConfig, InferenceConfig
 from modelport.deploy import credentials
 from modelport.deploy import service as services
-from modelport.deploy.routers import RouterHost, router_host
+from modelport.deploy.routers import SHADOW_SINK, RouterHost, router_host
 from modelport.deploy.states import FAILED, HEALTHY, TRANSITIONING, UNHEALTHY
 from modelport.errors import (
     AlreadyExists,
@@ -51,7 +50,6 @@ if TYPE_CHECKING:
 KIND = "endpoint"
 _NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 _VERSION_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
-SHADOW_SINK = "shadow/shadow.jsonl"
 
 
 @dataclass
@@ -606,21 +604,14 @@ def endpoint_token(doc: dict[str, Any]) -> tuple[str, Any]:
 # -- shadow report ------------------------------------------------------------------------
 def shadow_report(workspace: Workspace, name: str) -> dict[str, Any]:
     """Per shadow version: pairs, agreement, error rates and latency beside its primary's,
-    from the endpoint's sink (rotated files included), plus copies the router dropped."""
+    from the pairs the router kept (a local router's sink, rotated files included; every
+    router pod's on Kubernetes), plus copies the router dropped."""
     doc = get_document(workspace, name)
-    sink = Path(doc["home"]) / SHADOW_SINK
-    files = [*sorted(sink.parent.glob(sink.name + ".*"), reverse=True), sink]
+    router = router_of(doc)
     pairs: dict[str, list[dict[str, Any]]] = {}
-    for path in files:
-        if not path.exists():
-            continue
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue  # a line cut by a crash
-            pairs.setdefault(record["shadow"], []).append(record)
-    live = router_of(doc).routing(doc["router"]).get("shadow", {})
+    for record in router.shadow_pairs(Path(doc["home"]), doc["router"]):
+        pairs.setdefault(record["shadow"], []).append(record)
+    live = router.routing(doc["router"]).get("shadow", {})
     report: dict[str, Any] = {}
     for version in sorted(set(pairs) | set(live)):
         rows = pairs.get(version, [])
@@ -685,7 +676,7 @@ def _table(
     for n, v in versions.items():
         service_doc = services.get_document(workspace, v["service"])
         target, record = services.target_of(service_doc), services.record_of(workspace, service_doc)
-        url = target.scoring_uri(record).removesuffix("/score")
+        url = target.router_url(record)
         authorization = None
         if service_doc["deployment_config"]["auth_enabled"]:
             authorization = f"Bearer {target.get_keys(record)[0]}"

@@ -13,6 +13,7 @@ import contextlib
 import signal
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,21 @@ from modelport._net import client_host, free_port, port_problem
 from modelport._procs import process_alive, spawn_detached
 from modelport.errors import DeploymentError, InvalidArgument
 from modelport.routing import slots
+from modelport.routing.shadow import read_pairs
 from modelport.routing.supervisor import LOG
 from modelport.routing.table import APPLIED, STATUS, RoutingTable, read_json, write_table
 
 APPLY_TIMEOUT_S = 60.0
+# v1's replica keywords of an endpoint config (kept in its `extra`): a router's, where it has replicas
+REPLICA_KEYWORDS = (
+    "num_replicas",
+    "autoscale_enabled",
+    "autoscale_min_replicas",
+    "autoscale_max_replicas",
+    "autoscale_refresh_seconds",
+    "autoscale_target_utilization",
+)
+SHADOW_SINK = "shadow/shadow.jsonl"  # in the endpoint's home: a local router's shadow pairs
 
 
 class RouterHost(abc.ABC):
@@ -56,6 +68,21 @@ class RouterHost(abc.ABC):
             return {}
         result: dict[str, Any] = response.json() if response.status_code == 200 else {}
         return result
+
+    def metrics(self, data: dict[str, Any]) -> bytes:
+        """The router's Prometheus text for the whole endpoint (a local router sums its
+        server processes itself)."""
+        import httpx
+
+        try:
+            response = httpx.get(f"{self.base_url(data)}/metrics", timeout=10)
+        except httpx.HTTPError as exc:
+            raise DeploymentError(f"The endpoint's router does not answer: {exc}") from None
+        return response.content
+
+    def shadow_pairs(self, home: Path, data: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every shadowed pair the router has kept, oldest first."""
+        return read_pairs(home / SHADOW_SINK)
 
     @abc.abstractmethod
     def state(self, home: Path) -> tuple[str, str | None]: ...
@@ -88,6 +115,16 @@ class LocalRouter(RouterHost):
     def place(
         self, host: str, port: int | None, workspace: Any = None, deployment_config: Any = None
     ) -> dict[str, Any]:
+        extra = (deployment_config.extra or {}) if deployment_config else {}
+        sizing = {k: v for k, v in extra.items() if k in REPLICA_KEYWORDS}
+        if sizing:
+            given = ", ".join(f"{k}={v}" for k, v in sorted(sizing.items()))
+            warnings.warn(
+                f"Ignoring {given}: a local endpoint's router is one supervised process "
+                "(router_workers= sets its server processes).",
+                UserWarning,
+                stacklevel=2,
+            )
         problem = port_problem(host, int(port or 0))
         if problem is not None:
             raise InvalidArgument(

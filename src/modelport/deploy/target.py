@@ -104,6 +104,12 @@ class DeploymentTarget(abc.ABC):
     @abc.abstractmethod
     def scoring_uri(self, record: ServiceRecord) -> str: ...
 
+    def router_url(self, record: ServiceRecord) -> str:
+        """Where an endpoint's router reaches this service (a base URL, no path): by
+        default where a client here does; a target whose router runs elsewhere (in the
+        cluster) says how it gets there."""
+        return self.scoring_uri(record).removesuffix("/score")
+
     @abc.abstractmethod
     def swagger_uri(self, record: ServiceRecord) -> str: ...
 

@@ -3,9 +3,11 @@ per-version metrics, shadow copies, and a routing table swapped in place on relo
 
 Own routes: `/` (liveness), `/metrics`, `/swagger.json` (the default version's, or the
 targeted one's), `/-/routing` (what it serves: revision, weights, requests in flight per
-version, shadow counts; never upstream addresses or keys) and `POST /-/reload` (from this
-machine only), `PUT /-/table` (a new table, with the admin token of a router pod). Everything else is forwarded to the chosen version as it came, with the
-answering version named in the `x-modelport-version` response header.
+version, shadow counts; never upstream addresses or keys), `GET /-/counters` (the counters
+as JSON, for a control plane that sums several router pods) and `POST /-/reload` (from this
+machine only); with the admin token of a router pod, `PUT /-/table` (a new table) and
+`GET /-/shadow` (this pod's shadow pairs). Everything else is forwarded to the chosen version
+as it came, with the answering version named in the `x-modelport-version` response header.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import orjson
 from modelport._jsonfile import write_private_text
 from modelport.routing import slots
 from modelport.routing.metrics import RouterMetrics
-from modelport.routing.shadow import PairSink, ShadowCopier, ShadowJob
+from modelport.routing.shadow import PairSink, ShadowCopier, ShadowJob, read_pairs
 from modelport.routing.table import (
     APPLIED,
     VERSION_HEADER,
@@ -58,6 +60,10 @@ _HOP = {
 _VERSION_HEADER = VERSION_HEADER.encode()
 _LOOPBACK = ("127.", "::1", "localhost")
 PUSHED_FILES = ("keys.json", "token_secret")  # what PUT /-/table may write beside the table
+# The admin token's header: through the Kubernetes API server's pod proxy (how the control
+# plane reaches router pods off the node's network) `Authorization` never arrives: the API
+# server consumes it. `Authorization: Bearer <token>` is taken too.
+ADMIN_HEADER = b"x-modelport-admin-token"
 
 
 class RouterApp:
@@ -177,7 +183,20 @@ class RouterApp:
             revision = self.reload()
             await _respond(send, 200, [JSON_CT], orjson.dumps({"revision": revision}))
         elif method == "PUT" and path == "/-/table":
-            await self._put_table(scope, receive, send)
+            if await self._admin(scope, send):
+                await self._put_table(scope, receive, send)
+        elif method == "GET" and path == "/-/counters":
+            total, in_flight = self._endpoint_metrics()
+            body = {
+                "revision": self.table.revision,
+                "metrics": total.dump(),
+                "in_flight": in_flight,
+            }
+            await _respond(send, 200, [JSON_CT], orjson.dumps(body))
+        elif method == "GET" and path == "/-/shadow":
+            if await self._admin(scope, send):
+                pairs = read_pairs(Path(self.table.sink)) if self.table.sink else []
+                await _respond(send, 200, [JSON_CT], orjson.dumps({"pairs": pairs}))
         else:
             await self._forward(scope, receive, send)
 
@@ -292,22 +311,30 @@ class RouterApp:
                     )
                 )
 
-    async def _put_table(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        """A new routing table from the control plane when it is not on this machine (a
-        router pod): only with the admin token the table names (`admin_token_file`, in the
-        pod's Secret). Body `{"table": {...}, "files": {"keys.json": ..., "token_secret": ...}}`:
-        the credential files are replaced first (the authenticator re-reads a changed file on
-        the next request), then the table, then every server process reloads (the supervisor
-        forwards SIGHUP); the caller polls /-/routing for the revision."""
+    async def _admin(self, scope: dict[str, Any], send: Any) -> bool:
+        """True when the request carries the admin token of a router pod (the table names
+        its file, `admin_token_file`); else it has been answered 404 or 401."""
         token_file = self.table.admin_token_file
-        given = dict(scope["headers"]).get(b"authorization", b"")
         if not token_file:
             await _message(send, 404, "This router takes its table from its folder only.")
-            return
-        expected = b"Bearer " + Path(token_file).read_bytes().strip()
-        if not hmac.compare_digest(given, expected):
+            return False
+        headers = dict(scope["headers"])
+        token = Path(token_file).read_bytes().strip()
+        given = headers.get(ADMIN_HEADER) or headers.get(b"authorization", b"").removeprefix(
+            b"Bearer "
+        )
+        if not hmac.compare_digest(given.strip(), token):
             await _message(send, 401, "The admin token is missing or wrong.")
-            return
+            return False
+        return True
+
+    async def _put_table(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """A new routing table from the control plane when it is not on this machine (a
+        router pod), with the admin token (`_admin`). Body `{"table": {...}, "files":
+        {"keys.json": ..., "token_secret": ...}}`: the credential files are replaced first
+        (the authenticator re-reads a changed file on the next request), then the table,
+        then every server process reloads (the supervisor forwards SIGHUP); the caller polls
+        /-/routing for the revision."""
         try:
             body = orjson.loads(await read_body(receive, 2**24))
             table = RoutingTable.from_dict(body["table"])

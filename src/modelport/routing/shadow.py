@@ -134,6 +134,22 @@ class ShadowCopier:
             self.sink.close()
 
 
+def read_pairs(sink: Path) -> list[dict[str, Any]]:
+    """Every pair in a sink, oldest first (its rotated files included); a line cut by a
+    crash is skipped."""
+    files = [*sorted(sink.parent.glob(sink.name + ".*"), reverse=True), sink]
+    pairs = []
+    for path in files:
+        if not path.exists():
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                pairs.append(json.loads(line))
+            except ValueError:
+                continue
+    return pairs
+
+
 def _same(a: bytes, b: bytes) -> bool:
     """Equal bodies: byte for byte, or the same JSON value (key order and spacing aside)."""
     if a == b:

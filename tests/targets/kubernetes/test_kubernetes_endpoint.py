@@ -8,6 +8,7 @@ import collections
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -58,17 +59,27 @@ class AuthLoad(Load):
                     self.failures.append(repr(exc))
 
 
-def test_endpoint_on_kubernetes(kws: Workspace, seed_env: Environment, kube: Kube) -> None:
-    key = workspace_key(str(kws.path))
-    config = AksEndpoint.deploy_configuration(
-        version_name="v1", auth_enabled=True, cpu_cores=0.1, memory_gb=0.25, workers=1,
-        environment_variables={"ECHO_REVISION": "1"},
-    )  # fmt: skip
-    inference = InferenceConfig(entry_script=str(ECHO), environment=seed_env)
+def deploy_echo(
+    ws: Workspace, env: Environment, name: str, compute: str, **config: Any
+) -> Endpoint:
+    """An endpoint of the echo script on `compute`, its first version "v1" (small pods)."""
+    dc = AksEndpoint.deploy_configuration(
+        version_name="v1", memory_gb=0.25, workers=1, **{"cpu_cores": 0.05, **config}
+    )
+    inference = InferenceConfig(entry_script=str(ECHO), environment=env)
     endpoint = Model.deploy(
-        kws, "kep", [], inference, config, deployment_target=ComputeTarget(kws, "kube")
+        ws, name, [], inference, dc, deployment_target=ComputeTarget(ws, compute)
     )
     assert isinstance(endpoint, Endpoint)
+    return endpoint
+
+
+def test_endpoint_on_kubernetes(kws: Workspace, seed_env: Environment, kube: Kube) -> None:
+    key = workspace_key(str(kws.path))
+    endpoint = deploy_echo(
+        kws, seed_env, "kep", "kube", auth_enabled=True, cpu_cores=0.1,
+        environment_variables={"ECHO_REVISION": "1"},
+    )  # fmt: skip
     try:
         endpoint.wait_for_deployment()
         assert endpoint.state == "Healthy" and endpoint.compute_type == "kubernetes"

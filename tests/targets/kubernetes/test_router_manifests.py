@@ -33,7 +33,8 @@ def test_router_objects() -> None:
     assert table["admin_token_file"] == "/run/modelport-router/router_admin_token"
     secret, deployment, service = router.render(
         "kep", "mp", "wk", "reg/img:1", "IfNotPresent", "kep-router-modelport-pull",
-        "127.0.0.1", 4100, {"routes.json": json.dumps(table), "router_admin_token": "t"},
+        "host-network", "127.0.0.1", 4100,
+        {"routes.json": json.dumps(table), "router_admin_token": "t"}, 3,
     )  # fmt: skip
     selector = dict(kv.split("=") for kv in router.selector("kep", "wk").split(","))
     for obj in (secret, deployment, service):
@@ -43,6 +44,7 @@ def test_router_objects() -> None:
     assert secret["metadata"]["name"] == "kep-router-modelport-keys"
     assert json.loads(secret["stringData"]["routes.json"])["revision"] == 3
     spec = deployment["spec"]
+    # one pod holds the node port at a time, whatever the replicas asked for
     assert (spec["replicas"], spec["strategy"]) == (1, {"type": "Recreate"})
     assert deployment["metadata"]["labels"][LABEL_PORT] == "4100"  # no service takes its port
     pod = spec["template"]["spec"]
@@ -61,3 +63,87 @@ def test_router_objects() -> None:
     )
     assert "emptyDir" in volumes[mounts["/run/modelport-routing"]]
     assert service["spec"]["ports"][0]["targetPort"] == 4100
+
+
+def test_router_objects_on_the_pod_network() -> None:
+    """cluster-ip / load-balancer: pods on their own IPs, a Service of the compute's type,
+    the replicas asked for, rolled with none unavailable, probed over HTTP."""
+    for exposure, kind in (("cluster-ip", "ClusterIP"), ("load-balancer", "LoadBalancer")):
+        _, deployment, service = router.render(
+            "kep", "mp", "wk", "reg/img:1", "IfNotPresent", None, exposure, "", 0,
+            {"routes.json": "{}", "router_admin_token": "t"}, 2,
+        )  # fmt: skip
+        spec = deployment["spec"]
+        assert spec["replicas"] == 2
+        assert spec["strategy"]["rollingUpdate"] == {"maxUnavailable": 0, "maxSurge": 1}
+        assert LABEL_PORT not in deployment["metadata"]["labels"]  # no node port taken
+        pod = spec["template"]["spec"]
+        assert "hostNetwork" not in pod and "imagePullSecrets" not in pod
+        (container,) = pod["containers"]
+        assert container["command"][-1].endswith(
+            "-m modelport.routing /run/modelport-routing 0.0.0.0 5001 1"
+        )
+        assert container["ports"] == [{"name": "http", "containerPort": 5001}]
+        assert container["readinessProbe"]["httpGet"] == {"path": "/", "port": "http"}
+        assert service["spec"]["type"] == kind
+        assert service["spec"]["ports"][0] == {
+            "name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"
+        }  # fmt: skip
+
+
+def test_router_url_of_a_version() -> None:
+    """A router pod calls versions at their Services' cluster DNS names (never a public
+    address); on host-network at the node address, like any client."""
+    from pathlib import Path
+
+    from modelport.deploy.target import ServiceRecord
+    from modelport.targets.kubernetes.target import KubernetesTarget
+
+    target = KubernetesTarget()
+    pod_network = ServiceRecord(
+        workspace=None, name="kep-v1", home=Path("/nowhere"), deployment_config=None,
+        data={"exposure": "load-balancer", "namespace": "mp"},
+    )  # fmt: skip
+    assert target.router_url(pod_network) == "http://kep-v1.mp.svc.cluster.local"
+    host = ServiceRecord(
+        workspace=None, name="kep-v1", home=Path("/nowhere"), deployment_config=None,
+        data={"exposure": "host-network", "node_address": "127.0.0.1", "port": 4321},
+    )  # fmt: skip
+    assert target.router_url(host) == "http://127.0.0.1:4321"
+
+
+def test_router_autoscaler_only_when_asked() -> None:
+    """v1's autoscale_* size the router only with autoscale_enabled=True (a service's v1
+    default of "on without num_replicas" does not apply); the autoscaler then owns the
+    replica count; a bad value is one line."""
+    import pytest
+
+    from modelport.configs import DeploymentConfig
+    from modelport.errors import InvalidArgument
+
+    assert router.autoscale(DeploymentConfig(compute_type="kubernetes")) is None
+    asked = DeploymentConfig(
+        compute_type="kubernetes",
+        extra={"autoscale_enabled": True, "autoscale_min_replicas": 2, "autoscale_max_replicas": 4},
+    )
+    scaling = router.autoscale(asked)
+    assert scaling == {
+        "autoscale_enabled": True, "autoscale_min_replicas": 2, "autoscale_max_replicas": 4
+    }  # fmt: skip
+    objects = router.render(
+        "kep", "mp", "wk", "reg/img:1", "IfNotPresent", None, "cluster-ip", "", 0,
+        {"routes.json": "{}", "router_admin_token": "t"}, 1, scaling, "autoscaling/v2beta2",
+    )  # fmt: skip
+    deployment, hpa = objects[1], objects[3]
+    assert "replicas" not in deployment["spec"]
+    assert hpa["apiVersion"] == "autoscaling/v2beta2"
+    assert hpa["metadata"]["name"] == "kep-router"
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "kep-router"
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 4)
+    utilization = hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"]
+    assert utilization == 70  # v1's default
+    bad = DeploymentConfig(
+        compute_type="kubernetes", extra={"autoscale_enabled": True, "autoscale_max_replicas": 0}
+    )
+    with pytest.raises(InvalidArgument, match="autoscale_max_replicas"):
+        router.autoscale(bad)

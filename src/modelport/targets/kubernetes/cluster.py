@@ -131,29 +131,73 @@ class Cluster:
         query: list[tuple[str, Any]] | None,
         content_type: str,
         accept: str,
+        headers: dict[str, str] | None = None,
     ) -> bytes:
+        status, reason, data = self._send(
+            method,
+            path,
+            body,
+            query,
+            {"Content-Type": content_type, "Accept": accept, **(headers or {})},
+        )
+        if status >= 400:
+            raise ApiError(status, _api_reason(data, reason))
+        return data
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        query: list[tuple[str, Any]] | None,
+        header_params: dict[str, str],
+        timeout: float = REQUEST_TIMEOUT_S,
+    ) -> tuple[int, str | None, bytes]:
         import urllib3
 
         _, url, headers, payload, _ = self.api.param_serialize(
             method,
             path,
             query_params=query or [],
-            header_params={"Content-Type": content_type, "Accept": accept},
+            header_params=header_params,
             body=body,
             auth_settings=["BearerToken"],
         )
         try:
             response = self.api.call_api(
-                method, url, header_params=headers, body=payload, _request_timeout=REQUEST_TIMEOUT_S
+                method, url, header_params=headers, body=payload, _request_timeout=timeout
             )
             data: bytes = response.read() or b""
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise DeploymentError(
                 f"The Kubernetes API server {self.server} does not answer ({_first(exc)})."
             ) from None
-        if response.status >= 400:
-            raise ApiError(response.status, _api_reason(data, response.reason))
-        return data
+        return response.status, response.reason, data
+
+    def pod_proxy(
+        self,
+        method: str,
+        namespace: str,
+        pod: str,
+        port: int,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = REQUEST_TIMEOUT_S,
+    ) -> tuple[int, bytes]:
+        """One HTTP request to a pod's port through the API server's pod proxy (no route
+        from here to the pod needed); `body` is sent as JSON. The API server consumes `Authorization` itself, so
+        credentials for the pod travel in another header. (status, body); a status of 502/503
+        from the API server means it could not reach the pod."""
+        status, _, data = self._send(
+            method,
+            f"/api/v1/namespaces/{namespace}/pods/{pod}:{port}/proxy{path}",
+            body,
+            None,
+            {"Content-Type": "application/json", "Accept": "*/*", **(headers or {})},
+            timeout,
+        )
+        return status, data
 
     def versions(self) -> ApiVersions:
         """autoscaling/v2 or v2beta2, policy/v1 or v1beta1: what this server serves."""

@@ -292,17 +292,21 @@ def _pdb(m: Manifest) -> dict[str, Any]:
 
 
 def _hpa(m: Manifest) -> dict[str, Any]:
-    """CPU-utilization autoscaling between v1's min and max; `autoscale_refresh_seconds` is
-    the period of the scaling policies (the controller's own sync period is the cluster's)."""
-    dc = m.deployment_config
+    return hpa(_meta(m), m.deployment_config, m.versions.autoscaling)
+
+
+def hpa(meta: dict[str, Any], dc: DeploymentConfig, api_version: str) -> dict[str, Any]:
+    """CPU-utilization autoscaling of the Deployment named like `meta` between v1's min and
+    max; `autoscale_refresh_seconds` is the period of the scaling policies (the controller's
+    own sync period is the cluster's)."""
     period = v1(dc, "autoscale_refresh_seconds")
     policy = {"policies": [{"type": "Percent", "value": 100, "periodSeconds": period}]}
     return {
-        "apiVersion": m.versions.autoscaling,
+        "apiVersion": api_version,
         "kind": "HorizontalPodAutoscaler",
-        "metadata": _meta(m),
+        "metadata": meta,
         "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": m.name},
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": meta["name"]},
             "minReplicas": v1(dc, "autoscale_min_replicas"),
             "maxReplicas": v1(dc, "autoscale_max_replicas"),
             "metrics": [

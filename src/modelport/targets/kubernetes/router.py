@@ -1,43 +1,56 @@
 """An endpoint's router on the cluster: the same `modelport.routing` router, as a Deployment.
 
-The router pod runs the default version's image (it holds modelport, so `python -m
-modelport.routing`; nothing new to build or ship). Its Secret
-(`<endpoint>-router-modelport-keys`) holds the routing table as the pod sees it, the
-endpoint's keys and token secret and the router's admin token; the pod copies them into its
-own folder (an emptyDir) at start, so a restarted pod serves the last table. A change is
-applied twice: the Secret is updated (for a restart) and the table with the credential files
-is PUT to the running router's `/-/table` with the admin token (for now); the call returns
-once `/-/routing` reports the new revision. `/-/routing` counts
-requests in flight per version, so a removed or zero-weight version is drained first.
+The router pods run the default version's image (it holds modelport, so `python -m
+modelport.routing`; nothing new to build or ship). Their Secret
+(`<endpoint>-router-modelport-keys`) holds the routing table as a pod sees it, the
+endpoint's keys and token secret and the router's admin token; a pod copies them into its
+own folder (an emptyDir) at start, so a pod that starts later serves the last table. A change
+is applied twice: the Secret is updated (for pods that start from now on), then the table
+with the credential files is PUT to `/-/table` of **every** router pod, and the call returns
+once each reports the new revision on `/-/routing` (a pod that answers with an older one,
+having started from the Secret before it changed, is handed the table too). `/-/routing`
+counts requests in flight per version; summed over the pods, a removed or zero-weight
+version is drained first.
 
-Exposure: host-network only for now (the test cluster's: no kube-proxy, no cluster DNS).
-The router pod is on the node's network, listens on the compute's `node_address` and the
-endpoint's port, and reaches each version at its own `node_address:port` (the version's
-scoring URI). One replica (`Recreate`: two pods cannot hold the port in turn). The shadow
-pair log stays in the pod (`/run/modelport-routing/shadow.jsonl`); the shadow report shows
-the router's live counters.
+How the control plane reaches the pods (the admin calls: table, routing, counters, shadow
+pairs) follows the compute's exposure:
+- `host-network`: the pod is on the node's network, listens on the compute's
+  `node_address` and the endpoint's port, and is reached there (and reaches each version at
+  its own `node_address:port`). One replica only: pods sharing the port with SO_REUSEPORT
+  could not be told apart by an admin call (the kernel picks one), so a table could not be
+  known to have reached each.
+- `cluster-ip`, `load-balancer`: pods on the pod network, each on its own IP, listening on
+  port 5001, behind a ClusterIP or LoadBalancer Service (port 80); admin calls go to each pod
+  by name through the API server's pod proxy (no route from here to the pods needed), the
+  router reaches versions at their Services' cluster DNS names, and clients reach the
+  endpoint where they reach a service on that compute (`addresses.service_url`). Any number
+  of replicas (`num_replicas`, or an autoscaler with `autoscale_enabled=True`), rolled with
+  `maxUnavailable: 0`.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 from modelport import settings
 from modelport._jsonfile import read_json, write_json
-from modelport._net import client_host
+from modelport.configs import DeploymentConfig
 from modelport.deploy import credentials
 from modelport.deploy.computes import ComputeRecord, compute_for
-from modelport.deploy.routers import RouterHost
+from modelport.deploy.routers import REPLICA_KEYWORDS, RouterHost
 from modelport.errors import DeploymentError, InvalidArgument
+from modelport.packaging.dockerfile import PORT as POD_PORT
 from modelport.packaging.dockerfile import VENV
 from modelport.packaging.engine import workspace_key
-from modelport.routing.app import PUSHED_FILES
+from modelport.routing.app import ADMIN_HEADER, PUSHED_FILES
+from modelport.routing.metrics import RouterMetrics
 from modelport.routing.table import TABLE, RoutingTable, read_table, write_table
-from modelport.targets.kubernetes import manifests, status
-from modelport.targets.kubernetes.cluster import Cluster, connected, unused_port
+from modelport.targets.kubernetes import addresses, manifests, status
+from modelport.targets.kubernetes.cluster import ApiError, Cluster, connected, unused_port
 
 STATE = "kube-router.json"  # in the endpoint's home: where its router runs
 ADMIN_TOKEN = "router_admin_token"  # in the endpoint's home, and in the router's Secret
@@ -45,6 +58,7 @@ LABEL_ENDPOINT = "modelport.io/endpoint"
 SECRET_MOUNT = "/run/modelport-router"
 FOLDER = "/run/modelport-routing"
 CONTAINER = "router"
+HOST_NETWORK = "host-network"
 
 
 def router_name(endpoint: str) -> str:
@@ -69,6 +83,35 @@ def pod_table(table: RoutingTable) -> dict[str, Any]:
     return data
 
 
+def replicas(deployment_config: Any) -> int:
+    """The router's replicas: the endpoint config's `num_replicas` (v1's keyword, kept in
+    the config's `extra` by `Endpoint.deploy_configuration`), else 1."""
+    dc = deployment_config
+    value = (dc.extra or {}).get("num_replicas")
+    value = dc.num_replicas if value is None else value
+    value = 1 if value is None else value
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidArgument(f"num_replicas={value!r} is not valid: must be a whole number >= 1.")
+    return value
+
+
+AUTOSCALE = tuple(k for k in REPLICA_KEYWORDS if k.startswith("autoscale_"))
+
+
+def autoscale(deployment_config: Any) -> dict[str, Any] | None:
+    """The router's autoscaling, only when `autoscale_enabled=True` is given (unlike a
+    service's, v1's default of on without `num_replicas` does not apply: a router pod is
+    cheap and one is plenty for most endpoints): v1's `autoscale_*` values given, checked."""
+    dc = deployment_config
+    extra = dc.extra or {}
+    values = {k: extra.get(k, getattr(dc, k)) for k in AUTOSCALE}
+    if values["autoscale_enabled"] is not True:
+        return None
+    given = {k: v for k, v in values.items() if v is not None}
+    DeploymentConfig.from_dict({"compute_type": "kubernetes", **given})  # one-line error if bad
+    return given
+
+
 def render(
     endpoint: str,
     namespace: str,
@@ -76,12 +119,18 @@ def render(
     image: str,
     pull_policy: str,
     pull_secret: str | None,
+    exposure: str,
     node_address: str,
     port: int,
     secret_data: dict[str, str],
+    replica_count: int = 1,
+    scaling: dict[str, Any] | None = None,
+    autoscaling_api: str = "autoscaling/v2",
 ) -> list[dict[str, Any]]:
-    """The router's Secret, Deployment and Service (apply order), plain dicts."""
+    """The router's Secret, Deployment and Service, and with `scaling` (`autoscale()`, off
+    host-network) a HorizontalPodAutoscaler (apply order), plain dicts."""
     name = router_name(endpoint)
+    host_network = exposure == HOST_NETWORK
 
     def meta(object_name: str) -> dict[str, Any]:
         return {"name": object_name, "namespace": namespace, "labels": labels(endpoint, key)}
@@ -93,24 +142,29 @@ def render(
         "type": "Opaque",
         "stringData": dict(sorted(secret_data.items())),
     }
-    url = f"http://{client_host(node_address)}:{port}/"
-    probe = {
-        "exec": {
-            "command": [
-                f"{VENV}/bin/python",
-                "-c",
-                f"import urllib.request; urllib.request.urlopen({url!r}, timeout=5)",
-            ]
-        },
-        "periodSeconds": 5,  # a Python start per probe: cheap enough at one pod
-        "timeoutSeconds": 10,
-        "failureThreshold": 3,
-    }
+    timing = {"periodSeconds": 5, "timeoutSeconds": 10, "failureThreshold": 3}
+    probe: dict[str, Any]
+    if host_network:  # the node's address: no HTTP probe there from the kubelet's side
+        url = f"{addresses.node_url(node_address, port)}/"
+        probe = {
+            "exec": {
+                "command": [
+                    f"{VENV}/bin/python",
+                    "-c",
+                    f"import urllib.request; urllib.request.urlopen({url!r}, timeout=5)",
+                ]
+            },
+            **timing,  # a Python start per probe: cheap enough at one pod
+        }
+        listen = f"{node_address} {port}"
+    else:
+        probe = {"httpGet": {"path": "/", "port": "http"}, **timing}
+        listen = f"0.0.0.0 {POD_PORT}"
     start = (  # the table and credentials into the router's writable folder, then the router
         f"cp -L {SECRET_MOUNT}/* {FOLDER}/ && exec {VENV}/bin/python -m "
-        f"modelport.routing {FOLDER} {node_address} {port} 1"
+        f"modelport.routing {FOLDER} {listen} 1"
     )
-    container = {
+    container: dict[str, Any] = {
         "name": CONTAINER,
         "image": image,
         "imagePullPolicy": pull_policy,
@@ -124,8 +178,6 @@ def render(
         ],
     }
     pod: dict[str, Any] = {
-        "hostNetwork": True,
-        "dnsPolicy": "ClusterFirstWithHostNet",
         "terminationGracePeriodSeconds": 80,  # the router drains in-flight requests first
         "containers": [container],
         "volumes": [
@@ -133,32 +185,55 @@ def render(
             {"name": "routing", "emptyDir": {}},
         ],
     }
+    if host_network:
+        pod.update(hostNetwork=True, dnsPolicy="ClusterFirstWithHostNet")
+    else:
+        container["ports"] = [{"name": "http", "containerPort": POD_PORT}]
     if pull_secret:
         pod["imagePullSecrets"] = [{"name": pull_secret}]
     deployment_meta = meta(name)
-    deployment_meta["labels"] = {**deployment_meta["labels"], manifests.LABEL_PORT: str(port)}
+    strategy: dict[str, Any] = {  # pods on their own IPs: new ones ready before old ones go
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+    }
+    if host_network:
+        deployment_meta["labels"] = {**deployment_meta["labels"], manifests.LABEL_PORT: str(port)}
+        strategy = {"type": "Recreate"}  # one pod holds the node port at a time
+    deployment_spec: dict[str, Any] = {
+        "selector": {"matchLabels": manifests.labels(name, key)},
+        "strategy": strategy,
+        "template": {"metadata": {"labels": labels(endpoint, key)}, "spec": pod},
+    }
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": deployment_meta,
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": manifests.labels(name, key)},
-            "strategy": {"type": "Recreate"},  # one pod holds the node port at a time
-            "template": {"metadata": {"labels": labels(endpoint, key)}, "spec": pod},
-        },
+        "spec": deployment_spec,
     }
     service = {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": meta(name),
         "spec": {
-            "type": "ClusterIP",
+            "type": "LoadBalancer" if exposure == "load-balancer" else "ClusterIP",
             "selector": manifests.labels(name, key),
-            "ports": [{"name": "http", "port": 80, "targetPort": port, "protocol": "TCP"}],
+            "ports": [
+                {
+                    "name": "http",
+                    "port": 80,
+                    "targetPort": port if host_network else "http",
+                    "protocol": "TCP",
+                }
+            ],
         },
     }
-    return [secret, deployment, service]
+    objects = [secret, deployment, service]
+    if scaling and not host_network:  # the autoscaler owns the replica count
+        dc = DeploymentConfig.from_dict({"compute_type": "kubernetes", **scaling})
+        objects.append(manifests.hpa(meta(name), dc, autoscaling_api))
+    else:
+        deployment_spec["replicas"] = 1 if host_network else replica_count
+    return objects
 
 
 class KubernetesRouter(RouterHost):
@@ -170,26 +245,50 @@ class KubernetesRouter(RouterHost):
         dc = deployment_config
         compute = compute_for(workspace, "kubernetes", dc.compute_target)
         exposure = str(compute.extra.get("exposure") or "load-balancer")
-        if exposure != "host-network":
+        if exposure not in manifests.EXPOSURES:
             raise InvalidArgument(
-                f"Endpoints on Kubernetes run on host-network computes for now; compute "
-                f"'{compute.name}' uses exposure={exposure!r}.",
-                hint="Attach the cluster with exposure='host-network', or deploy single "
-                "KubernetesWebservices behind your own gateway.",
+                f"Compute '{compute.name}': exposure={exposure!r} is not valid: must be "
+                f"{', '.join(manifests.EXPOSURES)}."
             )
-        address = str(compute.extra.get("node_address") or "127.0.0.1")
-        return {
+        count, scaling = replicas(dc), autoscale(dc)
+        data: dict[str, Any] = {
             "compute": compute.name,
             "kubeconfig": compute.kubeconfig,
             "context": compute.context,
             "namespace": dc.namespace or compute.namespace or "default",
             "workspace_key": workspace_key(str(workspace.path)),
-            "host": address,
-            "port": port or unused_port(connected(compute), address),
+            "exposure": exposure,
+            "replicas": count,
+            "autoscale": scaling,
         }
+        if exposure == HOST_NETWORK:
+            if count > 1 or scaling:
+                asked = "an autoscaler" if scaling else f"{count} replicas"
+                raise InvalidArgument(
+                    f"An endpoint on host-network compute '{compute.name}' runs one router "
+                    f"replica, not {asked}: router pods sharing the node's port could not "
+                    "each be handed a new routing table.",
+                    hint="Leave num_replicas and autoscale_enabled unset, or attach the "
+                    "cluster with exposure='cluster-ip' or 'load-balancer' for more router "
+                    "replicas.",
+                )
+            address = str(compute.extra.get("node_address") or "127.0.0.1")
+            data["host"] = address
+            data["port"] = port or unused_port(connected(compute), address)
+            return data
+        if port:
+            warnings.warn(
+                f"Ignoring port={port}: an endpoint on {exposure} compute '{compute.name}' "
+                "is reached through its Service (port 80), not a node port.",
+                UserWarning,
+                stacklevel=2,
+            )
+        data["public_url"] = compute.extra.get("public_url")
+        return data
 
     def start(self, home: Path, data: dict[str, Any], table: RoutingTable) -> None:
-        write_json(home / STATE, {**data, "endpoint": table.endpoint}, private=True)
+        data["endpoint"] = table.endpoint  # recorded with the endpoint: its pods' labels
+        write_json(home / STATE, data, private=True)
         write_table(home, table)
         if not (home / ADMIN_TOKEN).exists():
             (home / ADMIN_TOKEN).write_text(credentials.new_token_secret())
@@ -218,57 +317,20 @@ class KubernetesRouter(RouterHost):
                         "data": found["data"],
                     }
                 )
-        objects = render(
-            table.endpoint,
-            ns,
-            data["workspace_key"],
-            scoring["image"],
-            scoring.get("imagePullPolicy", "IfNotPresent"),
-            pull,
-            data["host"],
-            int(data["port"]),
-            _secret_data(home, table),
-        )
+        objects = _render(
+            data, table.endpoint, _secret_data(home, table), scoring["image"],
+            scoring.get("imagePullPolicy", "IfNotPresent"), pull, cluster.versions().autoscaling,
+        )  # fmt: skip
         for obj in objects:
             cluster.apply(obj)
-        self._await_revision(data, table.endpoint, table.revision, cluster, ready=True)
+        self._hand_over(home, data, table, cluster, ready=True)
 
     def apply(self, home: Path, data: dict[str, Any], table: RoutingTable) -> None:
-        import httpx
-
         cluster = _connect(data)
-        secret = render(
-            table.endpoint,
-            data["namespace"],
-            data["workspace_key"],
-            "",
-            "",
-            None,
-            data["host"],
-            int(data["port"]),
-            _secret_data(home, table),
-        )[0]
+        secret = _render(data, table.endpoint, _secret_data(home, table))[0]
         cluster.apply(secret)  # a pod started from now on reads this table
         write_table(home, table)  # what the router was last handed (credentials_changed)
-        token = (home / ADMIN_TOKEN).read_text().strip()
-        files = {n: v for n, v in _secret_data(home, table).items() if n in PUSHED_FILES}
-        try:
-            answer = httpx.put(
-                f"{self.base_url(data)}/-/table",
-                content=json.dumps({"table": pod_table(table), "files": files}),
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=30,
-            )
-        except httpx.HTTPError as exc:
-            raise DeploymentError(
-                f"The endpoint's router on the cluster does not answer: {exc}"
-            ) from None
-        if answer.status_code != 202:
-            raise DeploymentError(
-                f"The endpoint's router refused routing revision {table.revision}: "
-                f"{answer.status_code} {answer.text[:200]}"
-            )
-        self._await_revision(data, table.endpoint, table.revision, cluster)
+        self._hand_over(home, data, table, cluster)
 
     def credentials_changed(self, home: Path, data: dict[str, Any]) -> None:
         """A regenerated key: the same table again with the new files (rejected from the
@@ -290,7 +352,7 @@ class KubernetesRouter(RouterHost):
             "Pod", data["namespace"], selector(data["endpoint"], data["workspace_key"])
         ):
             problem = status.pod_problem(cluster, pod)
-            if problem is not None:
+            if problem is not None and not pod["metadata"].get("deletionTimestamp"):
                 return "Unhealthy", problem[1]
         return "Unhealthy", "the router's pod is not ready"
 
@@ -310,36 +372,197 @@ class KubernetesRouter(RouterHost):
             time.sleep(0.5)
 
     def base_url(self, data: dict[str, Any]) -> str:
-        return f"http://{client_host(data['host'])}:{data['port']}"
+        if data.get("exposure", HOST_NETWORK) == HOST_NETWORK:
+            return addresses.node_url(data["host"], data["port"])
+        return addresses.service_url(
+            _connect(data), data["namespace"], router_name(data["endpoint"]),
+            data["exposure"], data.get("public_url"),
+        )  # fmt: skip
 
-    def _await_revision(
+    # -- every pod's answers, summed --------------------------------------------------------
+    def routing(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The pods' `/-/routing` in one: the lowest revision any live pod serves (so
+        "revision >= N" means every pod serves N), in-flight and shadow counts summed over
+        every pod that answers (a terminating one still finishing requests included);
+        {} when none answers."""
+        answers = [a for a in self._pod_routings(data).values() if a["answer"]]
+        if not answers:
+            return {}
+        merged = dict(answers[-1]["answer"])
+        live = [int(a["answer"].get("revision", -1)) for a in answers if not a["leaving"]]
+        merged["revision"] = min(live) if live else -1
+        merged["pods"] = len(answers)
+        in_flight: dict[str, int] = {}
+        shadow: dict[str, dict[str, int]] = {}
+        for a in answers:
+            for version, n in a["answer"].get("in_flight", {}).items():
+                in_flight[version] = in_flight.get(version, 0) + int(n)
+            for version, counts in a["answer"].get("shadow", {}).items():
+                into = shadow.setdefault(version, {})
+                for k, n in counts.items():
+                    into[k] = into.get(k, 0) + int(n)
+        merged.update(in_flight=in_flight, shadow=shadow)
+        return merged
+
+    def metrics(self, data: dict[str, Any]) -> bytes:
+        """The router's Prometheus text summed over its pods (each pod's `/-/counters`)."""
+        total = RouterMetrics()
+        for pod, _ in self._pods(data):
+            answer = self._ask(data, pod, "GET", "/-/counters")
+            if answer is not None:
+                total.absorb(answer.get("metrics", {}))
+                for version, n in answer.get("in_flight", {}).items():
+                    total.in_flight[version] += int(n)
+        return total.render()
+
+    def shadow_pairs(self, home: Path, data: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every router pod's shadow pairs (they live in the pod's folder: a pod that is
+        gone took its pairs with it)."""
+        pairs: list[dict[str, Any]] = []
+        for pod, _ in self._pods(data):
+            answer = self._ask(data, pod, "GET", "/-/shadow", token=_token(home))
+            if answer is not None:
+                pairs.extend(answer.get("pairs", []))
+        return sorted(pairs, key=lambda p: float(p.get("time", 0)))
+
+    # -- reaching the pods -----------------------------------------------------------------
+    def _pods(self, data: dict[str, Any]) -> list[tuple[str | None, bool]]:
+        """(pod, leaving) for each router pod that may answer: on host-network the one at
+        the node address (None: reached directly); else each Running pod with an IP, by
+        name (leaving: being deleted, still finishing requests)."""
+        if data.get("exposure", HOST_NETWORK) == HOST_NETWORK:
+            return [(None, False)]
+        cluster = _connect(data)
+        pods = cluster.items(
+            "Pod", data["namespace"], selector(data["endpoint"], data["workspace_key"])
+        )
+        return [
+            (p["metadata"]["name"], bool(p["metadata"].get("deletionTimestamp")))
+            for p in pods
+            if (p.get("status") or {}).get("phase") == "Running"
+            and (p.get("status") or {}).get("podIP")
+        ]
+
+    def _ask(
         self,
         data: dict[str, Any],
-        endpoint: str,
-        revision: int,
+        pod: str | None,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        expect: int = 200,
+    ) -> Any:
+        """One admin call to one router pod; its JSON answer, or None when it does not
+        answer as expected (starting, gone)."""
+        headers = {ADMIN_HEADER.decode(): token} if token else {}
+        if pod is None:
+            import httpx
+
+            try:
+                r = httpx.request(
+                    method, f"{self.base_url(data)}{path}", headers=headers, timeout=30,
+                    content=None if body is None else json.dumps(body),
+                )  # fmt: skip
+            except httpx.HTTPError:
+                return None
+            code, content = r.status_code, r.content
+        else:
+            try:
+                code, content = _connect(data).pod_proxy(
+                    method, data["namespace"], pod, POD_PORT, path, body, headers
+                )
+            except (ApiError, DeploymentError):
+                return None
+        if code != expect:
+            if code == 401 or (code == 400 and method == "PUT"):
+                raise DeploymentError(
+                    f"The endpoint's router refused {method} {path}: {code} {content[:200]!r}"
+                )
+            return None
+        try:
+            return json.loads(content)
+        except ValueError:
+            return None
+
+    def _pod_routings(self, data: dict[str, Any]) -> dict[str | None, dict[str, Any]]:
+        return {
+            pod: {"leaving": leaving, "answer": self._ask(data, pod, "GET", "/-/routing") or {}}
+            for pod, leaving in self._pods(data)
+        }
+
+    def _hand_over(
+        self,
+        home: Path,
+        data: dict[str, Any],
+        table: RoutingTable,
         cluster: Cluster,
         ready: bool = False,
     ) -> None:
-        """Until the router serves `revision` (and, with `ready`, its pod is Ready too)."""
+        """Until every router pod serves `table` (and, with `ready`, the Deployment is
+        rolled out). Each live pod that answers is PUT the table and its credential files
+        (once, and again while it answers with an older revision); one that does not answer
+        yet is waited for. At start the pods read the table from the Secret (`ready`)."""
+        token = _token(home)
+        files = {n: v for n, v in _secret_data(home, table).items() if n in PUSHED_FILES}
+        body = {"table": pod_table(table), "files": files}
+        handed: set[str | None] = set()
         timeout = float(settings.get("MODELPORT_READY_TIMEOUT_S"))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if int(self.routing(data).get("revision", -1)) >= revision and (
-                not ready or _ready(cluster, data["namespace"], endpoint)
+            routings = self._pod_routings(data)
+            behind = [
+                pod
+                for pod, r in routings.items()
+                if not r["leaving"] and int(r["answer"].get("revision", -1)) < table.revision
+            ]
+            for pod, r in routings.items():
+                # each answering pod gets the table once (its files may be new at the same
+                # revision: a regenerated key), and again while it serves an older one
+                if r["answer"] and not r["leaving"] and (pod in behind or pod not in handed):
+                    self._ask(data, pod, "PUT", "/-/table", body, token=token, expect=202)
+                    handed.add(pod)
+            live = [p for p, r in routings.items() if not r["leaving"]]
+            if (
+                live
+                and not behind
+                and (not ready or _ready(cluster, data["namespace"], table.endpoint))
             ):
                 return
-            for pod in cluster.items(
-                "Pod", data["namespace"], selector(endpoint, data["workspace_key"])
+            for item in cluster.items(
+                "Pod", data["namespace"], selector(table.endpoint, data["workspace_key"])
             ):
-                problem = status.pod_problem(cluster, pod)
+                if item["metadata"].get("deletionTimestamp"):
+                    continue  # going anyway: how it ends is no reason to fail the change
+                problem = status.pod_problem(cluster, item)
                 if problem is not None and problem[0] == "Failed":
                     raise DeploymentError(f"The endpoint's router cannot start: {problem[1]}")
             time.sleep(0.2)
         raise DeploymentError(
-            f"The endpoint's router did not serve routing revision {revision} within "
-            f"{timeout:.0f}s.",
-            hint="See its pod: kubectl get pods -l modelport.io/endpoint",
+            f"The endpoint's router did not serve routing revision {table.revision} on every "
+            f"pod within {timeout:.0f}s.",
+            hint="See its pods: kubectl get pods -l modelport.io/endpoint",
         )
+
+
+def _render(
+    data: dict[str, Any],
+    endpoint: str,
+    secret_data: dict[str, str],
+    image: str = "",
+    pull_policy: str = "",
+    pull_secret: str | None = None,
+    autoscaling_api: str = "autoscaling/v2",
+) -> list[dict[str, Any]]:
+    return render(
+        endpoint, data["namespace"], data["workspace_key"], image, pull_policy, pull_secret,
+        data.get("exposure", HOST_NETWORK), data.get("host", ""), int(data.get("port") or 0),
+        secret_data, int(data.get("replicas", 1)), data.get("autoscale"), autoscaling_api,
+    )  # fmt: skip
+
+
+def _token(home: Path) -> str:
+    return (home / ADMIN_TOKEN).read_text().strip()
 
 
 def _ready(cluster: Cluster, namespace: str, endpoint: str) -> bool:

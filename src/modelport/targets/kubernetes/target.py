@@ -30,7 +30,7 @@ from modelport.deploy.states import FAILED, TRANSITIONING, UNSCHEDULABLE
 from modelport.deploy.target import DeploymentTarget, Log, ServiceRecord, ServiceSpec
 from modelport.errors import DeploymentError, InvalidArgument, WebserviceException
 from modelport.packaging.engine import workspace_key
-from modelport.targets.kubernetes import images, manifests, status
+from modelport.targets.kubernetes import addresses, images, manifests, status
 from modelport.targets.kubernetes.cluster import Cluster, check, kubernetes_module
 from modelport.targets.kubernetes.cluster import connected as _cluster
 from modelport.targets.kubernetes.cluster import unused_port as _unused_port
@@ -201,6 +201,14 @@ class KubernetesTarget(DeploymentTarget):
     def scoring_uri(self, record: ServiceRecord) -> str:
         return f"{self._base_url(record)}/score"
 
+    def router_url(self, record: ServiceRecord) -> str:
+        """An endpoint router pod reaches a version on the node's address (host-network,
+        like any client) or at its Service's cluster DNS name (never the public address)."""
+        data = record.data
+        if data.get("exposure") == "host-network":
+            return self._base_url(record)
+        return addresses.in_cluster_url(record.name, data["namespace"])
+
     def swagger_uri(self, record: ServiceRecord) -> str:
         return f"{self._base_url(record)}/swagger.json"
 
@@ -325,18 +333,15 @@ class KubernetesTarget(DeploymentTarget):
     def _base_url(self, record: ServiceRecord) -> str:
         data = record.data
         if data.get("exposure") == "host-network":
-            return f"http://{data.get('node_address', '127.0.0.1')}:{data['port']}"
+            return addresses.node_url(data.get("node_address", "127.0.0.1"), data["port"])
         compute, cluster = self._connect(record)
-        public = compute.extra.get("public_url")
-        if public:
-            return str(public).rstrip("/")
-        if data.get("exposure") == "load-balancer":
-            service = cluster.get("Service", data["namespace"], record.name) or {}
-            ingress = ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
-            if ingress:
-                host = ingress[0].get("ip") or ingress[0].get("hostname")
-                return f"http://{host}"
-        return f"http://{record.name}.{data['namespace']}.svc.cluster.local"
+        return addresses.service_url(
+            cluster,
+            data["namespace"],
+            record.name,
+            data["exposure"],
+            compute.extra.get("public_url"),
+        )
 
 
 def _secret_values(
