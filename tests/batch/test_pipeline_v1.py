@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from modelport._ignored import IgnoredWarning
 from modelport.batch.driver import BatchFailed
 from modelport.core import Dataset, Experiment
+from modelport.core.compute import AmlCompute, ComputeTarget
 from modelport.errors import InvalidArgument
 from modelport.pipeline.core import Pipeline, PipelineData
 from modelport.pipeline.steps import ParallelRunConfig, ParallelRunStep
@@ -262,3 +264,25 @@ def test_node_count_on_a_compute_that_is_this_machine_runs_here_with_a_warning(
     local = batch_run.get_output_data(output.name).download(local_path=str(tmp_path / "res"))
     lines = Path(local, "parallel_run_step.txt").read_text().splitlines()
     assert lines == [f"f{i:04d}.txt:{i}" for i in range(4)]
+
+
+def test_node_count_on_an_amlcompute_object_warns_once(
+    bws: Workspace, files: Callable[..., Path], script: Callable[[str, str], Path]
+) -> None:
+    """The MNIST sample's form: the compute object from ComputeTarget.create(AmlCompute...)."""
+    entry = script("ok.py", FILE_SCRIPT)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        config = AmlCompute.provisioning_configuration(vm_size="STANDARD_D2_V2", max_nodes=4)
+        cluster = ComputeTarget.create(bws, "cpu-cluster", config)
+        step = ParallelRunStep(
+            name="mnist",
+            parallel_run_config=_config(
+                entry.parent, "ok.py", node_count=2, compute_target=cluster
+            ),
+            inputs=[Dataset.File.from_files(str(files(3)))],
+        )
+        run = Experiment(bws, "mnist").submit(Pipeline(workspace=bws, steps=[step]))
+        assert run.wait_for_completion(show_output=False) == "Completed"
+    node_warnings = [w for w in seen if "node_count=2" in str(w.message)]
+    assert len(node_warnings) == 1 and issubclass(node_warnings[0].category, IgnoredWarning)

@@ -78,8 +78,11 @@ class ShardExecutor(abc.ABC):
 
 
 def executor_for(compute: ComputeRecord) -> ShardExecutor | None:
-    """The compute's target's executor, or None when that target runs no shards."""
-    from modelport.deploy.target import get_target
+    """The compute's target's executor, or None when that target runs no shards, or when no
+    target serves the compute at all (v1's AmlCompute records: they stand for this machine)."""
+    from modelport.deploy.target import get_target, target_names
 
+    if compute.compute_type not in target_names():
+        return None
     executor: ShardExecutor | None = get_target(compute.compute_type).batch_executor()
     return executor

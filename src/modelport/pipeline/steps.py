@@ -158,7 +158,8 @@ class ParallelRunStep:
         c = self.config
         env = c.environment
         compute = c.compute
-        if workspace is not None and compute is None:
+        if workspace is not None and compute is None and isinstance(c.compute_target, str):
+            # a name: only the workspace knows it (an object was checked, and warned, when built)
             compute = cluster_compute(c.compute_target, c.node_count, workspace)
         return specs.BatchSpec(
             name=self.name,
