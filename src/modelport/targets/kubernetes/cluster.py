@@ -78,32 +78,38 @@ class Cluster:
         kubernetes = kubernetes_module()
         from kubernetes.config.config_exception import ConfigException
 
-        source = record.kubeconfig or "the default kubeconfig ($KUBECONFIG or ~/.kube/config)"
+        source = (
+            f"kubeconfig {record.kubeconfig}"
+            if record.kubeconfig
+            else "the default kubeconfig ($KUBECONFIG or ~/.kube/config)"
+        )
+        # resolved now, not by the client library: it reads $KUBECONFIG once, at import
+        config_file = default_kubeconfig(record.kubeconfig)
         try:
-            contexts, _ = kubernetes.config.list_kube_config_contexts(record.kubeconfig)
+            contexts, _ = kubernetes.config.list_kube_config_contexts(config_file)
         except (ConfigException, OSError, ValueError) as exc:
             raise InvalidArgument(
-                f"Compute '{record.name}': the kubeconfig {source} cannot be read ({_first(exc)}).",
+                f"Compute '{record.name}': {source} cannot be read ({_first(exc)}).",
                 hint="Attach the compute again with a kubeconfig file that kubectl can use.",
             ) from None
         names = [c["name"] for c in contexts]
         if record.context is not None and record.context not in names:
             raise InvalidArgument(
-                f"Compute '{record.name}': the kubeconfig {source} has no context "
+                f"Compute '{record.name}': {source} has no context "
                 f"'{record.context}' (contexts: {', '.join(names) or 'none'}).",
                 hint="Attach the compute again with one of those contexts.",
             )
         configuration = kubernetes.client.Configuration()
         try:
             kubernetes.config.load_kube_config(
-                config_file=record.kubeconfig,
+                config_file=config_file,
                 context=record.context,
                 client_configuration=configuration,
                 persist_config=False,
             )
         except (ConfigException, OSError, ValueError) as exc:
             raise InvalidArgument(
-                f"Compute '{record.name}': the kubeconfig {source} cannot be used ({_first(exc)}).",
+                f"Compute '{record.name}': {source} cannot be used ({_first(exc)}).",
                 hint="Check it with `kubectl --kubeconfig FILE get nodes`.",
             ) from None
         configuration.retries = 1
@@ -387,12 +393,16 @@ def _first(exc: BaseException) -> str:
 _CLUSTERS: dict[tuple[Any, ...], Cluster] = {}
 
 
+def default_kubeconfig(kubeconfig: str | None) -> str:
+    """The kubeconfig file(s) to read: the given one, else $KUBECONFIG (as it is now), else
+    ~/.kube/config."""
+    return kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+
+
 def connected(compute: ComputeRecord) -> Cluster:
     """One client per compute setting for the life of the process (kubeconfig re-read when
     the file changes)."""
-    path = (
-        compute.kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
-    )
+    path = default_kubeconfig(compute.kubeconfig)
     try:
         mtime = os.stat(path.split(os.pathsep)[0]).st_mtime
     except OSError:

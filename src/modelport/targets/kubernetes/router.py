@@ -262,16 +262,17 @@ class KubernetesRouter(RouterHost):
             "autoscale": scaling,
         }
         if exposure == HOST_NETWORK:
-            if count > 1 or scaling:
-                asked = "an autoscaler" if scaling else f"{count} replicas"
-                raise InvalidArgument(
-                    f"An endpoint on host-network compute '{compute.name}' runs one router "
-                    f"replica, not {asked}: router pods sharing the node's port could not "
-                    "each be handed a new routing table.",
-                    hint="Leave num_replicas and autoscale_enabled unset, or attach the "
-                    "cluster with exposure='cluster-ip' or 'load-balancer' for more router "
-                    "replicas.",
+            if count > 1 or scaling:  # v1 code sizes AKS replicas: it keeps running, on one
+                asked = "autoscale_enabled=True" if scaling else f"num_replicas={count}"
+                warnings.warn(
+                    f"Ignoring {asked}: an endpoint on host-network compute "
+                    f"'{compute.name}' runs one router pod (pods sharing the node's port could "
+                    "not each be handed a new routing table); attach the cluster with "
+                    "exposure='cluster-ip' or 'load-balancer' for more.",
+                    UserWarning,
+                    stacklevel=2,
                 )
+                data["replicas"], data["autoscale"] = 1, None
             address = str(compute.extra.get("node_address") or "127.0.0.1")
             data["host"] = address
             data["port"] = port or unused_port(connected(compute), address)
