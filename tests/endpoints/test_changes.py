@@ -147,10 +147,12 @@ def test_a_local_router_warns_that_it_has_no_replicas(ews: Workspace) -> None:
 
 
 def test_a_kubernetes_endpoint_is_refused_up_front_where_its_router_cannot_run(
-    ews: Workspace, tiny: Model, tmp_path: Path
+    ews: Workspace, tiny: Model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from modelport.deploy.computes import ComputeRecord, attach_compute
     from modelport.errors import ComputeTargetNotFound
+
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "absent"))  # no cluster, whatever ~ has
 
     config = Endpoint.deploy_configuration(compute_type="kubernetes")
     with pytest.raises(ComputeTargetNotFound, match="No kubernetes compute target is attached"):
