@@ -55,16 +55,13 @@ _CLOUD_ONLY = (
 )
 
 
-# ... except these: the router's replicas on Kubernetes (targets/kubernetes/router.py);
-# where the router cannot have replicas its placement warns (deploy/routers.py)
-_ROUTER_SIZING = REPLICA_KEYWORDS
-
-
 def _warn_cloud_only(given: dict[str, Any]) -> dict[str, Any]:
     """Warn once about v1 cluster keywords that have no meaning for versions on this machine;
     return them (kept in the config's `extra`: the Kubernetes router reads `num_replicas`)."""
     used = {k: v for k, v in given.items() if k in _CLOUD_ONLY and v is not None and v is not False}
-    ignored = {k: v for k, v in used.items() if k not in _ROUTER_SIZING}
+    ignored = {
+        k: v for k, v in used.items() if k not in REPLICA_KEYWORDS
+    }  # the router's (Kubernetes)
     if ignored:
         warnings.warn(
             f"Ignoring {', '.join(sorted(ignored))}: they size or probe Kubernetes replicas, and "
