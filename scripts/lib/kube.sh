@@ -3,15 +3,17 @@ KUBE_DIR="${MODELPORT_KUBE_DIR:-$MODELPORT_STATE/kube}"
 KUBE_API_PORT="${MODELPORT_KUBE_API_PORT:-16443}"
 KUBE_ETCD_PORT="${MODELPORT_KUBE_ETCD_PORT:-12379}"          # peer port: +1
 KUBE_KUBELET_PORT="${MODELPORT_KUBE_KUBELET_PORT:-16250}"    # healthz port: -2
+KUBE_PROXY_PORT="${MODELPORT_KUBE_PROXY_PORT:-16256}"        # kube-proxy's healthz port
 KUBE_BRIDGE="${MODELPORT_KUBE_BRIDGE:-mpkube0}"
 KUBE_POD_CIDR="${MODELPORT_KUBE_POD_CIDR:-10.233.0.0/24}"
 KUBE_CONTAINERD_SOCK="$KUBE_DIR/containerd/containerd.sock"
-# The first three the kubelet changes; the last start-kube sets: with it, connections queued on a
-# draining replica's SO_REUSEPORT socket move to another replica instead of being reset
-# (host-network services, docs/deploy.md).
-KUBE_SYSCTLS=(vm.overcommit_memory kernel.panic kernel.panic_on_oops net.ipv4.tcp_migrate_req)
+# The first three the kubelet changes; route_localnet kube-proxy sets (iptables mode); the last
+# start-kube sets: with it, connections queued on a draining replica's SO_REUSEPORT socket move to
+# another replica instead of being reset (host-network services, docs/deploy.md).
+KUBE_SYSCTLS=(vm.overcommit_memory kernel.panic kernel.panic_on_oops net.ipv4.conf.all.route_localnet
+              net.ipv4.tcp_migrate_req)
 # Start order; stop-kube goes the other way.
-KUBE_PROCS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet)
+KUBE_PROCS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy)
 
 kube_ctr() { ctr --address "$KUBE_CONTAINERD_SOCK" --namespace k8s.io "$@"; }
 
@@ -97,6 +99,12 @@ kube_stop_all() {
     fi
   fi
   # 2. Processes, newest first. The API server can ignore SIGTERM for 30 s: SIGKILL after 5 s.
+  # kube-proxy leaves its Service rules (KUBE-* chains) in the host's iptables: its --cleanup
+  # removes them (the binary start-kube ran, recorded beside the pidfile).
+  stop_pidfiles 5 "$KUBE_DIR/pids/kube-proxy.pid"
+  if [ -x "$(cat "$KUBE_DIR/kube-proxy.bin" 2>/dev/null)" ]; then
+    "$(cat "$KUBE_DIR/kube-proxy.bin")" --cleanup >/dev/null 2>&1 || true
+  fi
   stop_pidfiles 5 "$KUBE_DIR"/pids/{kubelet,kube-scheduler,kube-controller-manager,kube-apiserver}.pid
   stop_pidfile "$KUBE_DIR/pids/etcd.pid" 5
   # 3. Whatever containers are left (sandboxes included), while containerd still runs.

@@ -455,6 +455,24 @@ AUTOSCALE_DEFAULTS: dict[str, Any] = {
     "autoscale_refresh_seconds": 1,
     "autoscale_target_utilization": 70,
 }
+# The Kubernetes fields that size, autoscale, limit and probe a service's replicas: what an
+# endpoint version takes from v1's AksEndpoint keywords. Other targets run one replica and
+# do not read them (an endpoint on them warns that it ignores them).
+KUBERNETES_REPLICA_FIELDS = (
+    "num_replicas",
+    "autoscale_enabled",
+    *AUTOSCALE_DEFAULTS,
+    "cpu_cores_limit",
+    "memory_gb_limit",
+    "period_seconds",
+    "initial_delay_seconds",
+    "timeout_seconds",
+    "success_threshold",
+    "failure_threshold",
+)
+# The ones that decide how many replicas run: given anew, they replace inherited ones whole
+# (an inherited num_replicas must not clash with a new autoscale_enabled=True).
+KUBERNETES_SIZING_FIELDS = ("num_replicas", "autoscale_enabled", *AUTOSCALE_DEFAULTS)
 # v1 AKS settings modelport accepts without effect, and why (the warning says so).
 KUBERNETES_IGNORED = {
     "enable_app_insights": "there is no Application Insights; requests and errors are in "

@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from modelport.core import Model, Workspace
-from modelport.core.endpoint import Endpoint
+from modelport.core.endpoint import AksEndpoint, Endpoint
 from modelport.errors import AlreadyExists, InvalidArgument, NotFound, UserError
 from modelport.routing.table import read_json
-from tests.endpoints.conftest import HEADER, Load, deploy_endpoint, wait_for
+from tests.endpoints.conftest import HEADER, Load, deploy_endpoint, echo_config, wait_for
 
 
 def _routing(endpoint: Endpoint) -> dict:
@@ -141,9 +141,45 @@ def test_bad_input_leaves_routing_unchanged(ews: Workspace, tiny: Model) -> None
 def test_a_local_router_warns_that_it_has_no_replicas(ews: Workspace) -> None:
     from modelport.deploy.routers import LocalRouter
 
-    config = Endpoint.deploy_configuration(num_replicas=3)
-    with pytest.warns(UserWarning, match="Ignoring num_replicas=3: a local endpoint's router"):
-        LocalRouter().place("127.0.0.1", None, ews, config.deployment_config)
+    config = Endpoint.deploy_configuration(router_replicas=3, router_max_replicas=5)
+    with pytest.warns(
+        UserWarning, match="Ignoring router_replicas=3, router_max_replicas=5: a local"
+    ):
+        LocalRouter().place("127.0.0.1", None, ews, config.deployment_config, 3, 5)
+
+
+def test_v1_replica_keywords_size_the_versions(ews: Workspace, tiny: Model) -> None:
+    """As on AKS, num_replicas / autoscale_* / probes / limits are the versions' settings
+    (kept for a Kubernetes compute); a local version is one service, and says so once."""
+    config = AksEndpoint.deploy_configuration(
+        version_name="a", workers=1, num_replicas=3, period_seconds=5, cpu_cores_limit=2
+    )
+    dc = config.deployment_config
+    assert (dc.num_replicas, dc.period_seconds, dc.cpu_cores_limit) == (3, 5, 2)
+    assert (config.router_replicas, config.router_max_replicas) == (1, None)
+    with pytest.raises(InvalidArgument, match="num_replicas=2 cannot be combined"):
+        AksEndpoint.deploy_configuration(num_replicas=2, autoscale_enabled=True)
+    with pytest.raises(InvalidArgument, match="router_max_replicas=1 is below router_replicas=2"):
+        AksEndpoint.deploy_configuration(router_replicas=2, router_max_replicas=1)
+    with pytest.warns(UserWarning, match="namespace .*versions run in their compute's namespace"):
+        AksEndpoint.deploy_configuration(namespace="prod")
+    with pytest.warns(UserWarning) as caught:
+        endpoint = Model.deploy(ews, "sized", [tiny], echo_config(), config)
+    single = [w for w in caught if "size, limit or probe Kubernetes replicas" in str(w.message)]
+    assert len(single) == 1, [str(w.message) for w in caught]
+    assert "num_replicas=3, cpu_cores_limit=2, period_seconds=5" in str(single[0].message)
+    assert "version 'a' runs as one local service" in str(single[0].message)
+    endpoint.wait_for_deployment()
+    # a later version inherits the first one's settings; sizing given anew replaces them whole
+    with pytest.warns(
+        UserWarning, match="Ignoring autoscale_enabled=True, autoscale_max_replicas=4"
+    ):
+        endpoint.create_version("two", autoscale_enabled=True, autoscale_max_replicas=4)
+    two = ews.store.get_document("service", endpoint.versions["two"].service_name)
+    assert two["deployment_config"]["num_replicas"] is None
+    assert two["deployment_config"]["autoscale_max_replicas"] == 4
+    assert two["deployment_config"]["period_seconds"] == 5  # inherited
+    endpoint.delete()
 
 
 def test_a_kubernetes_endpoint_is_refused_up_front_where_its_router_cannot_run(
@@ -158,23 +194,24 @@ def test_a_kubernetes_endpoint_is_refused_up_front_where_its_router_cannot_run(
     with pytest.raises(ComputeTargetNotFound, match="No kubernetes compute target is attached"):
         Model.deploy(ews, "kube", [tiny], None, config)
     attach_compute(ews, ComputeRecord("hn", extra={"exposure": "host-network"}))
-    # v1 code sizing AKS replicas keeps running on host-network, on one router pod (here it
-    # then stops at the cluster this test does not have: nothing is recorded)
-    two = Endpoint.deploy_configuration(compute_type="kubernetes", num_replicas=2)
+    # a host-network router is one pod: more is warned about (here the deploy then stops at
+    # the cluster this test does not have: nothing is recorded)
+    two = Endpoint.deploy_configuration(compute_type="kubernetes", router_replicas=2)
     with (
-        pytest.warns(UserWarning, match="Ignoring num_replicas=2: an endpoint on host-network"),
+        pytest.warns(UserWarning, match="Ignoring router_replicas=2: an endpoint on host-network"),
         pytest.raises(UserError),
     ):
         Model.deploy(ews, "kube", [tiny], None, two)
-    scaled = Endpoint.deploy_configuration(compute_type="kubernetes", autoscale_enabled=True)
+    scaled = Endpoint.deploy_configuration(compute_type="kubernetes", router_max_replicas=3)
     with (
-        pytest.warns(UserWarning, match="Ignoring autoscale_enabled=True: .* one router pod"),
+        pytest.warns(UserWarning, match="Ignoring router_max_replicas=3: .* one router pod"),
         pytest.raises(UserError),
     ):
         Model.deploy(ews, "kube", [tiny], None, scaled)
-    zero = Endpoint.deploy_configuration(compute_type="kubernetes", num_replicas=0)
-    with pytest.raises(InvalidArgument, match="num_replicas=0 is not valid"):
-        Model.deploy(ews, "kube", [tiny], None, zero)
+    with pytest.raises(InvalidArgument, match="num_replicas=0"):
+        Endpoint.deploy_configuration(compute_type="kubernetes", num_replicas=0)
+    with pytest.raises(InvalidArgument, match="router_replicas=0 is not valid"):
+        Endpoint.deploy_configuration(compute_type="kubernetes", router_replicas=0)
     assert Endpoint.list(ews) == [] and ews.store.list_documents("service") == []
     with pytest.raises(InvalidArgument, match="Invalid endpoint name"):
         Model.deploy(ews, "No_Good", [tiny], None, Endpoint.deploy_configuration())

@@ -1,6 +1,6 @@
 """The router's upstream client against real sockets on loopback: keep-alive reuse, chunked
 answers, a kept-alive connection the server closed (retried once, on a new connection), HEAD,
-and a version that is not there."""
+a refused connect tried again for a moment, and a version that is not there."""
 
 from __future__ import annotations
 
@@ -75,5 +75,39 @@ def test_keep_alive_chunked_stale_and_head() -> None:
         pool.close()
         with pytest.raises(UpstreamError, match="cannot connect"):
             await UpstreamPool(url).request("GET", "/", [], b"")
+
+    asyncio.run(scenario())
+
+
+def test_a_refused_connect_is_tried_again_for_a_moment() -> None:
+    """A version's address that refuses at first and listens a moment later (a Service the
+    cluster is still programming, a version restarting) gets the request: nothing was sent,
+    so the connect is tried again, with pauses adding up to ~1.5 s, before a 502."""
+    from modelport._net import free_port
+    from modelport.routing.upstream import REFUSED_RETRIES_S
+
+    port = free_port("127.0.0.1")
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        servers: list[asyncio.AbstractServer] = []
+
+        async def listen() -> None:
+            servers.append(await asyncio.start_server(handler, "127.0.0.1", port))
+
+        # on the loop's own clock: the listener comes up long before the last try
+        loop.call_later(REFUSED_RETRIES_S[0] * 2, lambda: loop.create_task(listen()))
+        pool = UpstreamPool(f"http://127.0.0.1:{port}")
+        status, _, body = await pool.request("GET", "/", [], b"")
+        assert (status, body) == (200, b"ok")
+        pool.close()
+        servers[0].close()
+        await servers[0].wait_closed()
 
     asyncio.run(scenario())

@@ -10,19 +10,23 @@ service. `AksEndpoint` is the v1 name of the same class: where it runs is the co
 from __future__ import annotations
 
 import builtins
-import warnings
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelport.configs import DeploymentConfig, InferenceConfig
+from modelport.configs import (
+    KUBERNETES_IGNORED,
+    KUBERNETES_REPLICA_FIELDS,
+    DeploymentConfig,
+    InferenceConfig,
+    warn_ignored,
+)
 from modelport.core._handle import ServingHandle
 from modelport.core.services import Webservice, _copied
 from modelport.deploy import endpoint as control
 from modelport.deploy import service as services
 from modelport.deploy.endpoint import EndpointConfig
-from modelport.deploy.routers import REPLICA_KEYWORDS
 from modelport.errors import EndpointNotFound, WebserviceException
 from modelport.registry.models import Model
 
@@ -31,45 +35,24 @@ if TYPE_CHECKING:
 
 __all__ = ["AksEndpoint", "Endpoint", "EndpointConfig", "EndpointVersion"]
 
-# v1 keywords that size or probe Kubernetes replicas; nothing here has replicas or probes
-_CLOUD_ONLY = (
-    "autoscale_enabled",
-    "autoscale_min_replicas",
-    "autoscale_max_replicas",
-    "autoscale_refresh_seconds",
-    "autoscale_target_utilization",
-    "collect_model_data",
-    "num_replicas",
-    "gpu_cores",
-    "period_seconds",
-    "initial_delay_seconds",
-    "timeout_seconds",
-    "success_threshold",
-    "failure_threshold",
-    "namespace",
-    "compute_target_name",
-    "cpu_cores_limit",
-    "memory_gb_limit",
-    "enable_app_insights",
-    "properties",
-)
+# v1 keywords nothing here uses, and why (a warning says so).
+_IGNORED = {
+    "collect_model_data": "model data collection is not implemented; the router's metrics and "
+    "shadow report count requests",
+    "gpu_cores": KUBERNETES_IGNORED["gpu_cores"],
+    "namespace": "versions run in their compute's namespace, beside the endpoint's router",
+    "compute_target_name": "pass the compute as Model.deploy(..., deployment_target=)",
+    "enable_app_insights": KUBERNETES_IGNORED["enable_app_insights"],
+    "properties": KUBERNETES_IGNORED["properties"],
+}
 
 
-def _warn_cloud_only(given: dict[str, Any]) -> dict[str, Any]:
-    """Warn once about v1 cluster keywords that have no meaning for versions on this machine;
-    return them (kept in the config's `extra`: the Kubernetes router reads `num_replicas`)."""
-    used = {k: v for k, v in given.items() if k in _CLOUD_ONLY and v is not None and v is not False}
-    ignored = {
-        k: v for k, v in used.items() if k not in REPLICA_KEYWORDS
-    }  # the router's (Kubernetes)
-    if ignored:
-        warnings.warn(
-            f"Ignoring {', '.join(sorted(ignored))}: they size or probe Kubernetes replicas, and "
-            "endpoint versions here run as one local service or container each.",
-            UserWarning,
-            stacklevel=3,
-        )
-    return used
+def _split_v1(where: str, given: dict[str, Any]) -> dict[str, Any]:
+    """v1's replica, limit and probe keywords of a version (DeploymentConfig fields: the
+    versions' on a Kubernetes compute, warned about at deploy anywhere else); the keywords
+    with no use here are warned about once and dropped."""
+    warn_ignored(where, {k: v for k, v in given.items() if k in _IGNORED}, _IGNORED)
+    return {k: v for k, v in given.items() if k in KUBERNETES_REPLICA_FIELDS and v is not None}
 
 
 def _version_settings(
@@ -212,41 +195,47 @@ class Endpoint(ServingHandle):
         shadow_queue_size: int = 1000,
         shadow_workers: int = 4,
         router_workers: int = 1,
+        router_replicas: int = 1,
+        router_max_replicas: int | None = None,
         num_replicas: int | None = None,
         autoscale_enabled: bool | None = None,
         autoscale_min_replicas: int | None = None,
         autoscale_max_replicas: int | None = None,
         autoscale_refresh_seconds: int | None = None,
         autoscale_target_utilization: int | None = None,
+        cpu_cores_limit: float | None = None,
+        memory_gb_limit: float | None = None,
+        period_seconds: int | None = None,
+        initial_delay_seconds: int | None = None,
+        timeout_seconds: int | None = None,
+        success_threshold: int | None = None,
+        failure_threshold: int | None = None,
         **cloud: Any,
     ) -> EndpointConfig:
         """v1's AksEndpoint.deploy_configuration keywords; `compute_type` says where the
         versions run (local or container), `port`/`host` where the endpoint listens. The
         first version is the default (`is_default` may only confirm it). `deployment_config`
         (e.g. read from a deploymentconfig.json) is the versions' base config; the keywords
-        given override it. `router_workers`: router processes on the endpoint's port (more
-        for more requests a second through the router, on a machine with spare cores).
-        `num_replicas` (or `autoscale_enabled=True` and v1's `autoscale_*`): router pods on a
-        cluster-ip or load-balancer Kubernetes compute."""
+        given override it. v1's replica keywords (`num_replicas`, `autoscale_*`, the
+        limits and probes) size each version's replicas on a Kubernetes compute, as on AKS.
+        The router's own size: `router_workers` server processes on the endpoint's port
+        (local), `router_replicas` pods, autoscaled up to `router_max_replicas` when given
+        (Kubernetes, cluster-ip or load-balancer)."""
         if is_default is False:
             raise WebserviceException(
                 "The first version of an endpoint is its default version.",
                 hint="Leave is_default unset (or True); later versions may take the default.",
             )
-        sizing = {
-            "num_replicas": num_replicas,
-            "autoscale_enabled": autoscale_enabled,
-            "autoscale_min_replicas": autoscale_min_replicas,
-            "autoscale_max_replicas": autoscale_max_replicas,
-            "autoscale_refresh_seconds": autoscale_refresh_seconds,
-            "autoscale_target_utilization": autoscale_target_utilization,
-        }
-        extra = _warn_cloud_only({**cloud, **sizing})
-        unknown = sorted(set(cloud) - set(_CLOUD_ONLY))
+        unknown = sorted(set(cloud) - set(_IGNORED))
         if unknown:
             raise TypeError(
                 f"deploy_configuration() got unexpected keyword(s): {', '.join(unknown)}"
             )
+        given = locals()
+        replicas = _split_v1(
+            "AksEndpoint.deploy_configuration",
+            {**cloud, **{k: given[k] for k in KUBERNETES_REPLICA_FIELDS}},
+        )
         base = control.version_settings(deployment_config) if deployment_config is not None else {}
         if deployment_config is not None:
             compute_type = deployment_config.compute_type
@@ -256,7 +245,7 @@ class Endpoint(ServingHandle):
             {
                 **base,
                 "compute_type": compute_type,
-                "extra": {**base.get("extra", {}), **extra},
+                **replicas,
                 **_version_settings(
                     cpu_cores,
                     memory_gb,
@@ -286,6 +275,8 @@ class Endpoint(ServingHandle):
             shadow_queue_size=shadow_queue_size,
             shadow_workers=shadow_workers,
             router_workers=router_workers,
+            router_replicas=router_replicas,
+            router_max_replicas=router_max_replicas,
         )
 
     # -- attributes -----------------------------------------------------------------------
@@ -406,10 +397,14 @@ class Endpoint(ServingHandle):
 
     def _change_version(self, change: Any, given: dict[str, Any]) -> EndpointVersion:
         """create_version/update_version's one body: the keywords as the control plane takes them."""
-        _warn_cloud_only(given)
+        where = "AksEndpoint." + change.__name__
+        replicas = _split_v1(
+            where, {k: given.get(k) for k in (*_IGNORED, *KUBERNETES_REPLICA_FIELDS)}
+        )
         dc = given["deployment_config"]
         settings = {
             **(control.version_settings(dc) if dc is not None else {}),
+            **replicas,
             **_version_settings(
                 given["cpu_cores"],
                 given["memory_gb"],
@@ -455,7 +450,10 @@ class Endpoint(ServingHandle):
         tags: dict[str, str] | None = None,
         properties: dict[str, str] | None = None,
     ) -> None:
-        _warn_cloud_only({"enable_app_insights": enable_app_insights, "properties": properties})
+        _split_v1(
+            "AksEndpoint.update",
+            {"enable_app_insights": enable_app_insights, "properties": properties},
+        )
         self._doc = control.update_endpoint(
             self.workspace, self.name, auth_enabled, token_auth_enabled, description, tags
         )

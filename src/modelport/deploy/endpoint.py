@@ -20,6 +20,7 @@ import math
 import re
 import shutil
 import time
+import warnings
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
@@ -28,7 +29,12 @@ from typing import TYPE_CHECKING, Any
 
 from modelport._locks import named_lock, try_named_lock
 from modelport._procs import process_alive
-from modelport.configs import DeploymentConfig, InferenceConfig
+from modelport.configs import (
+    KUBERNETES_REPLICA_FIELDS,
+    KUBERNETES_SIZING_FIELDS,
+    DeploymentConfig,
+    InferenceConfig,
+)
 from modelport.deploy import credentials
 from modelport.deploy import service as services
 from modelport.deploy.routers import SHADOW_SINK, RouterHost, router_host
@@ -77,6 +83,8 @@ class EndpointConfig:
     shadow_queue_size: int = 1000  # copies waiting for a shadow version; more are dropped
     shadow_workers: int = 4  # copies in flight to shadow versions at once
     router_workers: int = 1  # router server processes on the endpoint's port (local router)
+    router_replicas: int = 1  # router pods (Kubernetes, cluster-ip or load-balancer)
+    router_max_replicas: int | None = None  # autoscale the router pods up to this many
 
     def __post_init__(self) -> None:
         if self.auth_enabled and self.token_auth_enabled:
@@ -84,10 +92,47 @@ class EndpointConfig:
                 "auth_enabled and token_auth_enabled cannot both be on.",
                 hint="Pick key auth or token auth.",
             )
-        for key in ("shadow_queue_size", "shadow_workers", "router_workers"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidArgument(f"{key}={value!r} is not valid: must be a whole number >= 1.")
+        for key in ("shadow_queue_size", "shadow_workers", "router_workers", "router_replicas"):
+            _check_count(key, getattr(self, key))
+        if self.router_max_replicas is not None:
+            _check_count("router_max_replicas", self.router_max_replicas)
+            if self.router_max_replicas < self.router_replicas:
+                raise InvalidArgument(
+                    f"router_max_replicas={self.router_max_replicas} is below "
+                    f"router_replicas={self.router_replicas} (the autoscaler's floor).",
+                    hint="Give router_max_replicas >= router_replicas, or leave it unset.",
+                )
+
+
+def _check_count(key: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidArgument(f"{key}={value!r} is not valid: must be a whole number >= 1.")
+
+
+def warn_single_replica(version: str, dc: DeploymentConfig, given: dict[str, Any]) -> None:
+    """v1's replica, limit and probe settings mean something only where a version has
+    replicas (Kubernetes); a version on this machine is one service: say so, once per call."""
+    if dc.compute_type == "kubernetes":
+        return
+    used = {k: given[k] for k in KUBERNETES_REPLICA_FIELDS if given.get(k) not in (None, False)}
+    if used:
+        shown = ", ".join(f"{k}={v}" for k, v in used.items())
+        warnings.warn(
+            f"Ignoring {shown}: they size, limit or probe Kubernetes replicas, and endpoint "
+            f"version '{version}' runs as one {dc.compute_type} service (deploy the endpoint "
+            "with deployment_target=<a Kubernetes compute> for replicas).",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+def inherit(base: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """Version settings `given` over inherited ones (the first version's, or the version's
+    own before an update); replica sizing given anew replaces the inherited sizing whole, so
+    an inherited num_replicas never clashes with a new autoscale_enabled=True."""
+    if any(given.get(k) is not None for k in KUBERNETES_SIZING_FIELDS):
+        base = {k: v for k, v in base.items() if k not in KUBERNETES_SIZING_FIELDS}
+    return {**base, **given}
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -263,6 +308,8 @@ def create_endpoint(
     _check_name(name)
     router = router_host(config.deployment_config.compute_type)
     version_name = config.version_name or "v1"
+    dc = config.deployment_config
+    warn_single_replica(version_name, dc, dc.to_dict())
     service_name = _service_name(name, version_name)
     first = _version(version_name, service_name, config, is_default=True)
     check_routing(name, {version_name: first})
@@ -273,7 +320,14 @@ def create_endpoint(
         home.mkdir(parents=True)
         try:
             placed = {
-                **router.place(config.host, config.port, workspace, config.deployment_config),
+                **router.place(
+                    config.host,
+                    config.port,
+                    workspace,
+                    config.deployment_config,
+                    replicas=config.router_replicas,
+                    max_replicas=config.router_max_replicas,
+                ),
                 "workers": config.router_workers,
             }
             if config.auth_enabled:
@@ -376,7 +430,8 @@ def create_version(
             inference_config = inference_config or InferenceConfig.from_dict(
                 base["inference_config"]
             )
-        dc = DeploymentConfig.from_dict({**doc["version_config"], **deployment_config})
+        dc = DeploymentConfig.from_dict(inherit(doc["version_config"], deployment_config))
+        warn_single_replica(version_name, dc, deployment_config)
         router_host(dc.compute_type)  # a version the router cannot reach is refused up front
         try:
             services.deploy_service(
@@ -432,8 +487,9 @@ def update_version(
             service_doc = services.get_document(workspace, current["service"])
             dc = None
             if deployment_config:
-                merged = {**service_doc["deployment_config"], **deployment_config}
+                merged = inherit(service_doc["deployment_config"], deployment_config)
                 dc = _version_config(doc, DeploymentConfig.from_dict(merged))
+                warn_single_replica(version_name, dc, deployment_config)
             services.update_service(
                 workspace,
                 current["service"],

@@ -28,15 +28,6 @@ from modelport.routing.supervisor import LOG
 from modelport.routing.table import APPLIED, STATUS, RoutingTable, read_json, write_table
 
 APPLY_TIMEOUT_S = 60.0
-# v1's replica keywords of an endpoint config (kept in its `extra`): a router's, where it has replicas
-REPLICA_KEYWORDS = (
-    "num_replicas",
-    "autoscale_enabled",
-    "autoscale_min_replicas",
-    "autoscale_max_replicas",
-    "autoscale_refresh_seconds",
-    "autoscale_target_utilization",
-)
 SHADOW_SINK = "shadow/shadow.jsonl"  # in the endpoint's home: a local router's shadow pairs
 
 
@@ -45,9 +36,17 @@ class RouterHost(abc.ABC):
 
     @abc.abstractmethod
     def place(
-        self, host: str, port: int | None, workspace: Any = None, deployment_config: Any = None
+        self,
+        host: str,
+        port: int | None,
+        workspace: Any = None,
+        deployment_config: Any = None,
+        replicas: int = 1,
+        max_replicas: int | None = None,
     ) -> dict[str, Any]:
-        """Where the router listens (checked now); the data the endpoint records."""
+        """Where the router listens (checked now) and how many copies of it run
+        (`replicas`, autoscaled up to `max_replicas`, where the place has copies); the
+        data the endpoint records."""
 
     @abc.abstractmethod
     def start(self, home: Path, data: dict[str, Any], table: RoutingTable) -> None:
@@ -113,17 +112,23 @@ class LocalRouter(RouterHost):
     """`python -m modelport.routing HOME HOST PORT`, detached, beside the endpoint's files."""
 
     def place(
-        self, host: str, port: int | None, workspace: Any = None, deployment_config: Any = None
+        self,
+        host: str,
+        port: int | None,
+        workspace: Any = None,
+        deployment_config: Any = None,
+        replicas: int = 1,
+        max_replicas: int | None = None,
     ) -> dict[str, Any]:
-        extra = (deployment_config.extra or {}) if deployment_config else {}
-        sizing = {k: v for k, v in extra.items() if k in REPLICA_KEYWORDS}
-        if sizing:
-            given = ", ".join(f"{k}={v}" for k, v in sorted(sizing.items()))
+        sizing = {"router_replicas": replicas if replicas != 1 else None}
+        sizing["router_max_replicas"] = max_replicas
+        given = ", ".join(f"{k}={v}" for k, v in sizing.items() if v is not None)
+        if given:
             warnings.warn(
                 f"Ignoring {given}: a local endpoint's router is one supervised process "
                 "(router_workers= sets its server processes).",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         problem = port_problem(host, int(port or 0))
         if problem is not None:

@@ -18,6 +18,7 @@ import httptools
 Headers = list[tuple[bytes, bytes]]
 MAX_IDLE = 256  # idle connections kept per version
 CONNECT_TIMEOUT_S = 10.0
+REFUSED_RETRIES_S = (0.05, 0.1, 0.2, 0.4, 0.8)  # pauses before trying a refused connect again
 
 
 class UpstreamError(Exception):
@@ -110,14 +111,26 @@ class UpstreamPool:
         self.idle: list[_Connection] = []
 
     async def _connect(self) -> _Connection:
-        try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self.host, self.port, ssl=self.ssl, limit=2**20),
-                CONNECT_TIMEOUT_S,
-            )
-        except (OSError, TimeoutError) as exc:
-            raise UpstreamError(f"cannot connect to {self.host}:{self.port}: {exc}") from None
-        return _Connection(reader, writer)
+        """A new connection; a refused one is tried again for a moment (nothing was sent, so
+        it is safe): a version's address can refuse briefly while the cluster programs its
+        Service for pods that just became ready, or a local version restarts."""
+        for pause in (*REFUSED_RETRIES_S, None):
+            try:
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_connection(self.host, self.port, ssl=self.ssl, limit=2**20),
+                    CONNECT_TIMEOUT_S,
+                )
+            except ConnectionRefusedError as exc:
+                if pause is None:
+                    raise UpstreamError(
+                        f"cannot connect to {self.host}:{self.port}: {exc}"
+                    ) from None
+                await asyncio.sleep(pause)
+            except (OSError, TimeoutError) as exc:
+                raise UpstreamError(f"cannot connect to {self.host}:{self.port}: {exc}") from None
+            else:
+                return _Connection(reader, writer)
+        raise AssertionError("unreachable")
 
     async def request(
         self, method: str, target: str, headers: Headers, body: bytes

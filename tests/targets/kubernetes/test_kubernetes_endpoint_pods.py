@@ -1,12 +1,10 @@
 """Endpoints on Kubernetes beyond one host-network router pod, on the test cluster:
 
 - a `cluster-ip` compute with two router replicas: each pod on its own IP, reached through
-  the API server's pod proxy; every routing change reaches both pods; a pod that starts
-  later serves the last table (from the Secret); counters summed over the pods. The test
-  cluster has no kube-proxy and no cluster DNS, so a router pod cannot reach the versions'
-  Services there (a lookup of their DNS names waits for a name server the pod network cannot
-  reach): this test checks the control path and the router pods, with requests the router
-  answers itself, not answers from the versions (tests/endpoints covers those);
+  the API server's pod proxy; every routing change reaches both pods; requests sent to the
+  router's ClusterIP (kube-proxy picks a router pod per connection) are forwarded to the
+  versions' ClusterIPs, with five weight changes under load and no request lost; a pod that
+  starts later serves the last table (from the Secret); counters summed over the pods;
 - shadow pairs of a router pod, merged into `get_shadow_report()` (host-network compute,
   where the router reaches the versions)."""
 
@@ -25,7 +23,7 @@ from modelport.deploy.computes import ComputeRecord, attach_compute
 from modelport.packaging.engine import workspace_key
 from modelport.targets.kubernetes.cluster import connected
 from tests.targets.kubernetes.conftest import Kube
-from tests.targets.kubernetes.test_kubernetes_endpoint import HEADER, deploy_echo
+from tests.targets.kubernetes.test_kubernetes_endpoint import HEADER, AuthLoad, deploy_echo
 
 pytestmark = [
     pytest.mark.kubernetes,
@@ -71,7 +69,7 @@ def test_two_router_pods_on_a_cluster_ip_compute(
         kws,
         ComputeRecord("kip", kubeconfig=kube.kubeconfig, extra={**extra, "exposure": "cluster-ip"}),
     )
-    endpoint = deploy_echo(kws, seed_env, "kip", "kip", num_replicas=2, auth_enabled=True)
+    endpoint = deploy_echo(kws, seed_env, "kip", "kip", router_replicas=2, auth_enabled=True)
     try:
         endpoint.wait_for_deployment()
         assert endpoint.state == "Healthy"
@@ -94,10 +92,36 @@ def test_two_router_pods_on_a_cluster_ip_compute(
                 "v1": 70.0,
                 "v2": 30.0,
             }
-        # counted by the pod that answered, summed by get_metrics: requests without the
-        # endpoint's key (the pod proxy passes none), refused by the router itself (a
-        # forwarded one would wait on a DNS lookup this cluster cannot answer)
+        # as a client in the cluster calls it: the router's ClusterIP → a router pod → the
+        # version's ClusterIP → a version pod; five weight changes under load lose nothing
         cluster = connected(ComputeRecord("kip", kubeconfig=kube.kubeconfig))
+        router_ip = cluster.get("Service", "default", "kip-router")["spec"]["clusterIP"]
+        url, (primary, _) = f"http://{router_ip}/score", endpoint.get_keys()
+        with AuthLoad(url, primary) as load:
+            for share in (50, 10, 90, 0, 30):
+                endpoint.update_version("v2", traffic_percentile=share)
+            seen = len(load.answers)
+            _wait(lambda: len(load.answers) >= seen + 20, "requests stopped after the changes")
+        assert load.failures == [], load.failures[:5]
+        assert {"v1", "v2"} <= set(load.answers)
+        auth = {"Authorization": f"Bearer {primary}"}
+        for _ in range(40):  # a new connection each: kube-proxy spreads them over both pods
+            answer = httpx.post(url, content=b'"x"', headers=auth, timeout=60)
+            assert answer.status_code == 200 and answer.headers[HEADER] in ("v1", "v2")
+        forwarded = {
+            name: sum(
+                k for _, code, k in _pod_get(kube, name, "/-/counters")["metrics"]["requests"]
+                if code == "2xx"
+            )
+            for name in names
+        }  # fmt: skip
+        assert all(forwarded.values()), forwarded  # both router pods forwarded requests
+        assert sum(forwarded.values()) == len(load.answers) + 40
+        for name in names:
+            assert _pod_get(kube, name, "/-/routing")["revision"] == 7
+
+        # counted by the pod that answered, summed by get_metrics: requests without the
+        # endpoint's key (the pod proxy passes none), refused by the router itself
         sent = {names[0]: 6, names[1]: 9}
         for name, n in sent.items():
             for _ in range(n):
@@ -128,13 +152,13 @@ def test_two_router_pods_on_a_cluster_ip_compute(
         )
         fresh = [p["metadata"]["name"] for p in _router_pods(kube, kws, "kip")]
         for name in fresh:
-            assert _pod_get(kube, name, "/-/routing")["revision"] == 2
+            assert _pod_get(kube, name, "/-/routing")["revision"] == 7
 
         endpoint.update_version("v2", traffic_percentile=0)
         endpoint.delete_version("v2")  # drained over both pods' in-flight counts
         for name in fresh:
             routing = _pod_get(kube, name, "/-/routing")
-            assert routing["revision"] == 4 and set(routing["versions"]) == {"v1"}
+            assert routing["revision"] == 9 and set(routing["versions"]) == {"v1"}
     finally:
         endpoint.delete()
     assert _router_pods(kube, kws, "kip") == []

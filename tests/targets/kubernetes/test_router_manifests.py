@@ -92,19 +92,15 @@ def test_router_objects_on_the_pod_network() -> None:
 
 
 def test_router_url_of_a_version() -> None:
-    """A router pod calls versions at their Services' cluster DNS names (never a public
-    address); on host-network at the node address, like any client."""
+    """On host-network a router pod calls versions at the node address, like any client
+    (on the pod network at their Services' ClusterIPs: tests/targets/kubernetes/
+    test_kubernetes_endpoint_pods.py, on the real cluster)."""
     from pathlib import Path
 
     from modelport.deploy.target import ServiceRecord
     from modelport.targets.kubernetes.target import KubernetesTarget
 
     target = KubernetesTarget()
-    pod_network = ServiceRecord(
-        workspace=None, name="kep-v1", home=Path("/nowhere"), deployment_config=None,
-        data={"exposure": "load-balancer", "namespace": "mp"},
-    )  # fmt: skip
-    assert target.router_url(pod_network) == "http://kep-v1.mp.svc.cluster.local"
     host = ServiceRecord(
         workspace=None, name="kep-v1", home=Path("/nowhere"), deployment_config=None,
         data={"exposure": "host-network", "node_address": "127.0.0.1", "port": 4321},
@@ -113,20 +109,10 @@ def test_router_url_of_a_version() -> None:
 
 
 def test_router_autoscaler_only_when_asked() -> None:
-    """v1's autoscale_* size the router only with autoscale_enabled=True (a service's v1
-    default of "on without num_replicas" does not apply); the autoscaler then owns the
-    replica count; a bad value is one line."""
-    import pytest
-
-    from modelport.configs import DeploymentConfig
-    from modelport.errors import InvalidArgument
-
-    assert router.autoscale(DeploymentConfig(compute_type="kubernetes")) is None
-    asked = DeploymentConfig(
-        compute_type="kubernetes",
-        extra={"autoscale_enabled": True, "autoscale_min_replicas": 2, "autoscale_max_replicas": 4},
-    )
-    scaling = router.autoscale(asked)
+    """The router is autoscaled only with router_max_replicas (v1's autoscale_* size the
+    versions), from router_replicas up, at v1's 70% CPU; the autoscaler then owns the count."""
+    assert router.autoscale(2, None) is None
+    scaling = router.autoscale(2, 4)
     assert scaling == {
         "autoscale_enabled": True, "autoscale_min_replicas": 2, "autoscale_max_replicas": 4
     }  # fmt: skip
@@ -142,8 +128,8 @@ def test_router_autoscaler_only_when_asked() -> None:
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 4)
     utilization = hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"]
     assert utilization == 70  # v1's default
-    bad = DeploymentConfig(
-        compute_type="kubernetes", extra={"autoscale_enabled": True, "autoscale_max_replicas": 0}
-    )
-    with pytest.raises(InvalidArgument, match="autoscale_max_replicas"):
-        router.autoscale(bad)
+    fixed = router.render(
+        "kep", "mp", "wk", "reg/img:1", "IfNotPresent", None, "cluster-ip", "", 0,
+        {"routes.json": "{}", "router_admin_token": "t"}, 3, None, "autoscaling/v2",
+    )  # fmt: skip
+    assert len(fixed) == 3 and fixed[1]["spec"]["replicas"] == 3

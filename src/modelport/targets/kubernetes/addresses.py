@@ -3,7 +3,9 @@
 One rule for services and routers: `host-network` → the node address and port it listens
 on; otherwise the compute's `public_url` (your Ingress or gateway) when given, a
 LoadBalancer's address from its status, or the Service's cluster DNS name. Inside the
-cluster (a router calling its versions) a Service is always reached by its DNS name.
+cluster (a router calling its versions) a Service is reached at its ClusterIP: stable for the
+Service's life, and it needs no cluster DNS (the router has no lookup on its request path, and
+clusters without DNS work); by its DNS name only when it has no ClusterIP (a headless Service).
 """
 
 from __future__ import annotations
@@ -13,8 +15,17 @@ from modelport.targets.kubernetes.cluster import Cluster
 
 
 def in_cluster_url(name: str, namespace: str) -> str:
-    """The Service's cluster DNS name (port 80): how pods reach it."""
+    """The Service's cluster DNS name (port 80)."""
     return f"http://{name}.{namespace}.svc.cluster.local"
+
+
+def pod_url(cluster: Cluster, namespace: str, name: str) -> str:
+    """How a pod reaches the Service `name` (port 80): its ClusterIP, else its DNS name."""
+    service = cluster.get("Service", namespace, name) or {}
+    ip = (service.get("spec") or {}).get("clusterIP")
+    if ip and ip != "None":
+        return f"http://{client_host(ip)}"
+    return in_cluster_url(name, namespace)
 
 
 def node_url(node_address: str, port: int) -> str:

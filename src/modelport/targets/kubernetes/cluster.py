@@ -25,6 +25,7 @@ _PATHS = {
     "Service": ("api/v1", "services"),
     "Pod": ("api/v1", "pods"),
     "Event": ("api/v1", "events"),
+    "Endpoints": ("api/v1", "endpoints"),
     "Deployment": ("apis/apps/v1", "deployments"),
     "ReplicaSet": ("apis/apps/v1", "replicasets"),
     "Job": ("apis/batch/v1", "jobs"),

@@ -24,8 +24,8 @@ pairs) follows the compute's exposure:
   by name through the API server's pod proxy (no route from here to the pods needed), the
   router reaches versions at their Services' cluster DNS names, and clients reach the
   endpoint where they reach a service on that compute (`addresses.service_url`). Any number
-  of replicas (`num_replicas`, or an autoscaler with `autoscale_enabled=True`), rolled with
-  `maxUnavailable: 0`.
+  of replicas (`router_replicas`, or an autoscaler up to `router_max_replicas`), rolled with
+  `maxUnavailable: 0`. (v1's `num_replicas` and `autoscale_*` size the versions, as on AKS.)
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from modelport._jsonfile import read_json, write_json
 from modelport.configs import DeploymentConfig
 from modelport.deploy import credentials
 from modelport.deploy.computes import ComputeRecord, compute_for
-from modelport.deploy.routers import REPLICA_KEYWORDS, RouterHost
+from modelport.deploy.routers import RouterHost
 from modelport.errors import DeploymentError, InvalidArgument
 from modelport.packaging.dockerfile import PORT as POD_PORT
 from modelport.packaging.dockerfile import VENV
@@ -83,33 +83,16 @@ def pod_table(table: RoutingTable) -> dict[str, Any]:
     return data
 
 
-def replicas(deployment_config: Any) -> int:
-    """The router's replicas: the endpoint config's `num_replicas` (v1's keyword, kept in
-    the config's `extra` by `Endpoint.deploy_configuration`), else 1."""
-    dc = deployment_config
-    value = (dc.extra or {}).get("num_replicas")
-    value = dc.num_replicas if value is None else value
-    value = 1 if value is None else value
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidArgument(f"num_replicas={value!r} is not valid: must be a whole number >= 1.")
-    return value
-
-
-AUTOSCALE = tuple(k for k in REPLICA_KEYWORDS if k.startswith("autoscale_"))
-
-
-def autoscale(deployment_config: Any) -> dict[str, Any] | None:
-    """The router's autoscaling, only when `autoscale_enabled=True` is given (unlike a
-    service's, v1's default of on without `num_replicas` does not apply: a router pod is
-    cheap and one is plenty for most endpoints): v1's `autoscale_*` values given, checked."""
-    dc = deployment_config
-    extra = dc.extra or {}
-    values = {k: extra.get(k, getattr(dc, k)) for k in AUTOSCALE}
-    if values["autoscale_enabled"] is not True:
+def autoscale(replicas: int, max_replicas: int | None) -> dict[str, Any] | None:
+    """The router's autoscaling, only with `router_max_replicas`: between `router_replicas`
+    and that many pods at v1's 70% CPU (v1's `autoscale_*` keywords size the versions)."""
+    if max_replicas is None:
         return None
-    given = {k: v for k, v in values.items() if v is not None}
-    DeploymentConfig.from_dict({"compute_type": "kubernetes", **given})  # one-line error if bad
-    return given
+    return {
+        "autoscale_enabled": True,
+        "autoscale_min_replicas": replicas,
+        "autoscale_max_replicas": max_replicas,
+    }
 
 
 def render(
@@ -240,7 +223,13 @@ class KubernetesRouter(RouterHost):
     """The endpoint's router as a Deployment on the versions' compute."""
 
     def place(
-        self, host: str, port: int | None, workspace: Any = None, deployment_config: Any = None
+        self,
+        host: str,
+        port: int | None,
+        workspace: Any = None,
+        deployment_config: Any = None,
+        replicas: int = 1,
+        max_replicas: int | None = None,
     ) -> dict[str, Any]:
         dc = deployment_config
         compute = compute_for(workspace, "kubernetes", dc.compute_target)
@@ -250,7 +239,7 @@ class KubernetesRouter(RouterHost):
                 f"Compute '{compute.name}': exposure={exposure!r} is not valid: must be "
                 f"{', '.join(manifests.EXPOSURES)}."
             )
-        count, scaling = replicas(dc), autoscale(dc)
+        count, scaling = replicas, autoscale(replicas, max_replicas)
         data: dict[str, Any] = {
             "compute": compute.name,
             "kubeconfig": compute.kubeconfig,
@@ -262,8 +251,10 @@ class KubernetesRouter(RouterHost):
             "autoscale": scaling,
         }
         if exposure == HOST_NETWORK:
-            if count > 1 or scaling:  # v1 code sizes AKS replicas: it keeps running, on one
-                asked = "autoscale_enabled=True" if scaling else f"num_replicas={count}"
+            if count > 1 or scaling:
+                asked = (
+                    f"router_max_replicas={max_replicas}" if scaling else f"router_replicas={count}"
+                )
                 warnings.warn(
                     f"Ignoring {asked}: an endpoint on host-network compute "
                     f"'{compute.name}' runs one router pod (pods sharing the node's port could "

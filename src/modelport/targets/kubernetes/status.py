@@ -1,6 +1,8 @@
 """A service's state from its Deployment and the pods of its serving revision.
 
-rolling out -> Transitioning; every replica ready -> Healthy; a rollout that completed with
+rolling out -> Transitioning; every replica ready, and listed by its Service's Endpoints
+(a pod is Ready a moment before its Service routes to it: a router sending it traffic in that
+moment is refused) -> Healthy; a rollout that completed with
 replicas no longer ready -> Unhealthy; a pod Pending because no node can hold it ->
 Unschedulable with the scheduler's message; a container that cannot start (CrashLoopBackOff,
 ImagePullBackOff, ErrImagePull, ErrImageNeverPull, a config error) or that exited with an
@@ -12,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelport.deploy.states import FAILED, HEALTHY, TRANSITIONING, UNHEALTHY, UNSCHEDULABLE
-from modelport.targets.kubernetes.cluster import Cluster
+from modelport.targets.kubernetes.cluster import ApiError, Cluster
 from modelport.targets.kubernetes.manifests import LABEL_REVISION
 
 _CANNOT_START = {
@@ -84,12 +86,13 @@ def observe(
     deployment = cluster.get("Deployment", namespace, name)
     if deployment is None:
         return UNHEALTHY, f"the Deployment {namespace}/{name} is gone (deleted outside modelport?)"
-    for pod in revision_pods(cluster, namespace, selector, revision):
+    pods = revision_pods(cluster, namespace, selector, revision)
+    for pod in pods:
         problem = pod_problem(cluster, pod)
         if problem is not None:
             return problem
     if rolled_out(deployment):
-        return HEALTHY, None
+        return (HEALTHY, None) if routed(cluster, namespace, name, pods) else (TRANSITIONING, None)
     status = deployment.get("status") or {}
     conditions = {c["type"]: c for c in status.get("conditions") or []}
     progressing = conditions.get("Progressing") or {}
@@ -112,3 +115,31 @@ def rolled_out(deployment: dict[str, Any]) -> bool:
         and status.get("readyReplicas", 0) == want
         and status.get("availableReplicas", 0) == want
     )
+
+
+def routed(cluster: Cluster, namespace: str, name: str, pods: list[Any]) -> bool:
+    """Every ready pod among `pods` is a ready address of the Service `name`'s Endpoints (no
+    Service, or no right to read Endpoints: nothing to wait for)."""
+    ready = {
+        (pod.get("status") or {}).get("podIP")
+        for pod in pods
+        if not pod["metadata"].get("deletionTimestamp")
+        and any(
+            c.get("type") == "Ready" and c.get("status") == "True"
+            for c in (pod.get("status") or {}).get("conditions") or []
+        )
+    }
+    try:
+        if cluster.get("Service", namespace, name) is None:
+            return True
+        endpoints = cluster.get("Endpoints", namespace, name) or {}
+    except ApiError as exc:
+        if exc.status == 403:
+            return True
+        raise
+    listed = {
+        address.get("ip")
+        for subset in endpoints.get("subsets") or []
+        for address in subset.get("addresses") or []
+    }
+    return ready <= listed

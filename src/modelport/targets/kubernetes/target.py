@@ -203,11 +203,12 @@ class KubernetesTarget(DeploymentTarget):
 
     def router_url(self, record: ServiceRecord) -> str:
         """An endpoint router pod reaches a version on the node's address (host-network,
-        like any client) or at its Service's cluster DNS name (never the public address)."""
+        like any client) or at its Service's ClusterIP (never the public address)."""
         data = record.data
         if data.get("exposure") == "host-network":
             return self._base_url(record)
-        return addresses.in_cluster_url(record.name, data["namespace"])
+        _, cluster = self._connect(record)
+        return addresses.pod_url(cluster, data["namespace"], record.name)
 
     def swagger_uri(self, record: ServiceRecord) -> str:
         return f"{self._base_url(record)}/swagger.json"
