@@ -105,6 +105,19 @@ add_handle_commands(
     show_default=True,
     help="Router processes on the endpoint's port (more req/s through it, given spare cores).",
 )
+@click.option(
+    "--router-replicas",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Router pods (Kubernetes, cluster-ip or load-balancer compute).",
+)
+@click.option(
+    "--router-max-replicas",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Autoscale the router pods up to this many (70% CPU; Kubernetes).",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an endpoint of the same name.")
 @output_option
 def create(
@@ -118,10 +131,14 @@ def create(
     auth_enabled: bool,
     token_auth_enabled: bool,
     router_workers: int,
+    router_replicas: int,
+    router_max_replicas: int | None,
     overwrite: bool,
     output: str,
 ) -> None:
-    """Deploy an endpoint with its first (default) version and wait until it is Healthy."""
+    """Deploy an endpoint with its first (default) version and wait until it is Healthy.
+    A --dc of an AKS deploymentconfig.json puts the versions on the attached Kubernetes
+    compute, its numReplicas/autoScaler sizing each version."""
     from modelport.core.endpoint import Endpoint
     from modelport.core.model import InferenceConfig, Model
     from modelport.core.webservice import DeploymentConfig
@@ -135,6 +152,8 @@ def create(
         token_auth_enabled=token_auth_enabled,
         deployment_config=DeploymentConfig.from_file(dc_file) if dc_file else None,
         router_workers=router_workers,
+        router_replicas=router_replicas,
+        router_max_replicas=router_max_replicas,
     )
     created = Model.deploy(
         ws,

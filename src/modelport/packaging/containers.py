@@ -109,31 +109,42 @@ def build_image(
     labels: Mapping[str, str] | None = None,
     base_image: str | None = None,
 ) -> str:
-    """Build `context` as `reference`, streaming the output to `log`; the image id."""
-    output: list[str] = []
-    image_id: str | None = None
-    failure: str | None = None
-    stream = client.api.build(
-        path=str(context),
-        tag=reference,
-        rm=True,
-        forcerm=True,
-        decode=True,
-        labels=dict(labels or {}),
-    )
-    for chunk in stream:
-        for line in _lines(chunk):
-            output.append(line)
-            log(line)
-        if "error" in chunk or "errorDetail" in chunk:
-            failure = str(chunk.get("error") or chunk["errorDetail"].get("message", ""))
-        aux = chunk.get("aux")
-        if isinstance(aux, dict) and aux.get("ID"):
-            image_id = str(aux["ID"])
-    if failure is not None or image_id is None:
+    """Build `context` as `reference`, streaming the output to `log`; the image id. A build
+    that lost a cached layer to another process's image removal on the same engine (Podman:
+    "layer not known") is run once more: the second finds the cache as it is now."""
+    for attempt in (1, 2):
+        output: list[str] = []
+        image_id: str | None = None
+        failure: str | None = None
+        stream = client.api.build(
+            path=str(context),
+            tag=reference,
+            rm=True,
+            forcerm=True,
+            decode=True,
+            labels=dict(labels or {}),
+        )
+        for chunk in stream:
+            for line in _lines(chunk):
+                output.append(line)
+                log(line)
+            if "error" in chunk or "errorDetail" in chunk:
+                failure = str(chunk.get("error") or chunk["errorDetail"].get("message", ""))
+            aux = chunk.get("aux")
+            if isinstance(aux, dict) and aux.get("ID"):
+                image_id = str(aux["ID"])
+        if failure is None and image_id is not None:
+            return image_id
         remove_build_steps(client, labels or {})
+        if attempt == 1 and failure is not None and _LOST_LAYER in failure:
+            log(f"the build lost a cached layer ({failure.strip()}); building once more")
+            continue
         raise PackageError(_build_failure(failure or "no image was produced", output, base_image))
-    return image_id
+    raise AssertionError("unreachable")
+
+
+# Podman's words for a layer another process removed while this build read it
+_LOST_LAYER = "layer not known"
 
 
 def build_layered(

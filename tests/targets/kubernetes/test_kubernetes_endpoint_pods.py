@@ -6,7 +6,7 @@
   versions' ClusterIPs, with five weight changes under load and no request lost; a pod that
   starts later serves the last table (from the Secret); counters summed over the pods;
 - shadow pairs of a router pod, merged into `get_shadow_report()` (host-network compute,
-  where the router reaches the versions)."""
+  whose pods share this machine's folders), kept after the pod is replaced."""
 
 from __future__ import annotations
 
@@ -188,5 +188,25 @@ def test_shadow_report_from_the_router_pod(
         assert (report["primary_error_rate"], report["shadow_error_rate"]) == (0.0, 0.0)
         assert report["primary_ms"]["p50"] > 0 and report["shadow_ms"]["p99"] > 0
         assert report["dropped"] == 0
+        # the pods share this machine's folders: the pairs are kept in the endpoint's, and
+        # outlive the router pod (its replacement adds to them)
+        (old,) = [p["metadata"]["name"] for p in _router_pods(kube, kws, "ksh")]
+        _kubectl(kube, "delete", "pod", "-n", "default", old, "--wait=true", "--timeout=180s")
+        _wait(
+            lambda: any(
+                c.get("ready")
+                for p in _router_pods(kube, kws, "ksh")
+                for c in p["status"].get("containerStatuses") or [{}]
+            ),
+            "the deleted router pod was not replaced",
+        )
+        assert endpoint.get_shadow_report()["s"]["pairs"] == 20
+        with httpx.Client(timeout=60) as client:
+            for _ in range(5):
+                assert client.post(endpoint.scoring_uri, content=b'"x"').status_code == 200
+        _wait(
+            lambda: endpoint.get_shadow_report().get("s", {}).get("pairs") == 25,
+            "the new router pod's shadow pairs did not add to the old one's",
+        )
     finally:
         endpoint.delete()

@@ -29,7 +29,7 @@ def test_router_objects() -> None:
     # the pod's own paths, never the control plane's files
     assert table["keys_file"] == "/run/modelport-routing/keys.json"  # PUT /-/table replaces it
     assert table["token_secret_file"] is None
-    assert table["sink"] == "/run/modelport-routing/shadow.jsonl"
+    assert table["sink"] == "/run/modelport-routing/shadow/shadow.jsonl"
     assert table["admin_token_file"] == "/run/modelport-router/router_admin_token"
     secret, deployment, service = router.render(
         "kep", "mp", "wk", "reg/img:1", "IfNotPresent", "kep-router-modelport-pull",
@@ -133,3 +133,34 @@ def test_router_autoscaler_only_when_asked() -> None:
         {"routes.json": "{}", "router_admin_token": "t"}, 3, None, "autoscaling/v2",
     )  # fmt: skip
     assert len(fixed) == 3 and fixed[1]["spec"]["replicas"] == 3
+
+
+def test_router_pods_keep_shadow_pairs_on_shared_storage() -> None:
+    """With a shared folder each pod links its shadow folder to a subfolder named after it
+    there (hostPath at the same path), running as this machine's user; without, no hostPath."""
+    table = {"routes.json": "{}", "router_admin_token": "t"}
+    objects = router.render(
+        "kep", "mp", "wk", "reg/img:1", "IfNotPresent", None, "host-network", "127.0.0.1", 4100,
+        table, 1, None, "autoscaling/v2", "/home/me/ws/endpoints/kep/shadow/pods", (1000, 1000),
+    )  # fmt: skip
+    pod = objects[1]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    command = container["command"][2]
+    assert command.startswith(
+        'mkdir -p "/home/me/ws/endpoints/kep/shadow/pods/$POD_NAME" && ln -sfn '
+        '"/home/me/ws/endpoints/kep/shadow/pods/$POD_NAME" /run/modelport-routing/shadow && '
+    )
+    assert container["env"][0]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert {"name": "shadow", "mountPath": "/home/me/ws/endpoints/kep/shadow/pods"} in container[
+        "volumeMounts"
+    ]
+    assert {
+        "name": "shadow",
+        "hostPath": {"path": "/home/me/ws/endpoints/kep/shadow/pods", "type": "Directory"},
+    } in pod["volumes"]
+    assert pod["securityContext"] == {"runAsUser": 1000, "runAsGroup": 1000}
+    plain = router.render(
+        "kep", "mp", "wk", "reg/img:1", "IfNotPresent", None, "cluster-ip", "", 0, table,
+    )[1]["spec"]["template"]["spec"]  # fmt: skip
+    assert all("hostPath" not in v for v in plain["volumes"]) and "securityContext" not in plain
+    assert plain["containers"][0]["command"][2].startswith("cp -L ")

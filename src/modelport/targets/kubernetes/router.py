@@ -26,11 +26,17 @@ pairs) follows the compute's exposure:
   endpoint where they reach a service on that compute (`addresses.service_url`). Any number
   of replicas (`router_replicas`, or an autoscaler up to `router_max_replicas`), rolled with
   `maxUnavailable: 0`. (v1's `num_replicas` and `autoscale_*` size the versions, as on AKS.)
+
+Shadow pairs: where the compute's pods share this machine's folders (`storage.shared`), each
+router pod writes them into its own subfolder of the endpoint's folder (hostPath), so they
+outlive the pod and are read from here; elsewhere they live in the pod's folder and are asked
+of each pod (`GET /-/shadow`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 import warnings
 from pathlib import Path
@@ -48,8 +54,9 @@ from modelport.packaging.dockerfile import VENV
 from modelport.packaging.engine import workspace_key
 from modelport.routing.app import ADMIN_HEADER, PUSHED_FILES
 from modelport.routing.metrics import RouterMetrics
+from modelport.routing.shadow import read_pairs
 from modelport.routing.table import TABLE, RoutingTable, read_table, write_table
-from modelport.targets.kubernetes import addresses, manifests, status
+from modelport.targets.kubernetes import addresses, manifests, status, storage
 from modelport.targets.kubernetes.cluster import ApiError, Cluster, connected, unused_port
 
 STATE = "kube-router.json"  # in the endpoint's home: where its router runs
@@ -57,6 +64,8 @@ ADMIN_TOKEN = "router_admin_token"  # in the endpoint's home, and in the router'
 LABEL_ENDPOINT = "modelport.io/endpoint"
 SECRET_MOUNT = "/run/modelport-router"
 FOLDER = "/run/modelport-routing"
+SHADOW_LINK = f"{FOLDER}/shadow"  # the pod's shadow pairs: its own folder, or one in the host's
+SHADOW_PODS = "shadow/pods"  # in the endpoint's home: a folder per router pod (shared storage)
 CONTAINER = "router"
 HOST_NETWORK = "host-network"
 
@@ -78,7 +87,7 @@ def pod_table(table: RoutingTable) -> dict[str, Any]:
     data = table.to_dict()
     data["keys_file"] = f"{FOLDER}/keys.json" if table.keys_file else None
     data["token_secret_file"] = f"{FOLDER}/token_secret" if table.token_secret_file else None
-    data["sink"] = f"{FOLDER}/shadow.jsonl"
+    data["sink"] = f"{SHADOW_LINK}/shadow.jsonl"
     data["admin_token_file"] = f"{SECRET_MOUNT}/{ADMIN_TOKEN}"
     return data
 
@@ -109,9 +118,14 @@ def render(
     replica_count: int = 1,
     scaling: dict[str, Any] | None = None,
     autoscaling_api: str = "autoscaling/v2",
+    shadow_folder: str | None = None,
+    run_as: tuple[int, int] | None = None,
 ) -> list[dict[str, Any]]:
     """The router's Secret, Deployment and Service, and with `scaling` (`autoscale()`, off
-    host-network) a HorizontalPodAutoscaler (apply order), plain dicts."""
+    host-network) a HorizontalPodAutoscaler (apply order), plain dicts. With `shadow_folder`
+    (a folder of this machine the pods share, at the same path) each pod keeps its shadow
+    pairs in a subfolder named after it there, as `run_as` (this machine's uid, gid), so
+    they outlive the pod."""
     name = router_name(endpoint)
     host_network = exposure == HOST_NETWORK
 
@@ -147,6 +161,9 @@ def render(
         f"cp -L {SECRET_MOUNT}/* {FOLDER}/ && exec {VENV}/bin/python -m "
         f"modelport.routing {FOLDER} {listen} 1"
     )
+    if shadow_folder:
+        own = f'"{shadow_folder}/$POD_NAME"'
+        start = f"mkdir -p {own} && ln -sfn {own} {SHADOW_LINK} && {start}"
     container: dict[str, Any] = {
         "name": CONTAINER,
         "image": image,
@@ -168,6 +185,16 @@ def render(
             {"name": "routing", "emptyDir": {}},
         ],
     }
+    if shadow_folder:
+        container["env"] = [
+            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
+        ]
+        container["volumeMounts"].append({"name": "shadow", "mountPath": shadow_folder})
+        pod["volumes"].append(
+            {"name": "shadow", "hostPath": {"path": shadow_folder, "type": "Directory"}}
+        )
+        if run_as is not None:
+            pod["securityContext"] = {"runAsUser": run_as[0], "runAsGroup": run_as[1]}
     if host_network:
         pod.update(hostNetwork=True, dnsPolicy="ClusterFirstWithHostNet")
     else:
@@ -249,6 +276,7 @@ class KubernetesRouter(RouterHost):
             "exposure": exposure,
             "replicas": count,
             "autoscale": scaling,
+            "shared_storage": storage.shared(compute),
         }
         if exposure == HOST_NETWORK:
             if count > 1 or scaling:
@@ -280,6 +308,10 @@ class KubernetesRouter(RouterHost):
 
     def start(self, home: Path, data: dict[str, Any], table: RoutingTable) -> None:
         data["endpoint"] = table.endpoint  # recorded with the endpoint: its pods' labels
+        if data.get("shared_storage"):  # shadow pairs kept here, beyond the pods' lives
+            (home / SHADOW_PODS).mkdir(parents=True, exist_ok=True)
+            data["shadow_folder"] = str(home / SHADOW_PODS)
+            data["run_as"] = [os.getuid(), os.getgid()]
         write_json(home / STATE, data, private=True)
         write_table(home, table)
         if not (home / ADMIN_TOKEN).exists():
@@ -408,9 +440,14 @@ class KubernetesRouter(RouterHost):
         return total.render()
 
     def shadow_pairs(self, home: Path, data: dict[str, Any]) -> list[dict[str, Any]]:
-        """Every router pod's shadow pairs (they live in the pod's folder: a pod that is
-        gone took its pairs with it)."""
+        """Every router pod's shadow pairs: read from the endpoint's folder on shared
+        storage (those of pods that are gone included), else asked of each pod (a pod that
+        is gone took its pairs with it)."""
         pairs: list[dict[str, Any]] = []
+        if data.get("shadow_folder"):
+            for folder in sorted(Path(data["shadow_folder"]).glob("*/")):
+                pairs.extend(read_pairs(folder / "shadow.jsonl"))
+            return sorted(pairs, key=lambda p: float(p.get("time", 0)))
         for pod, _ in self._pods(data):
             answer = self._ask(data, pod, "GET", "/-/shadow", token=_token(home))
             if answer is not None:
@@ -550,6 +587,7 @@ def _render(
         endpoint, data["namespace"], data["workspace_key"], image, pull_policy, pull_secret,
         data.get("exposure", HOST_NETWORK), data.get("host", ""), int(data.get("port") or 0),
         secret_data, int(data.get("replicas", 1)), data.get("autoscale"), autoscaling_api,
+        data.get("shadow_folder"), tuple(data["run_as"]) if data.get("run_as") else None,
     )  # fmt: skip
 
 

@@ -15,7 +15,6 @@ folders at the same paths: `unsupported` tells from the compute's settings (belo
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import os
 import re
 import time
@@ -30,7 +29,7 @@ from modelport.deploy.states import FAILED, UNSCHEDULABLE
 from modelport.deploy.target import ServiceSpec
 from modelport.errors import DeploymentError
 from modelport.packaging.engine import workspace_key
-from modelport.targets.kubernetes import images, manifests, shardjob, status
+from modelport.targets.kubernetes import images, manifests, shardjob, status, storage
 from modelport.targets.kubernetes.cluster import ApiError, Cluster, connected
 from modelport.targets.kubernetes.shardjob import ShardJobManifest
 
@@ -41,23 +40,10 @@ KINDS = ("Job", "Pod", "Secret")  # what a run creates, in delete order
 
 class KubernetesShards(ShardExecutor):
     def unsupported(self, compute: ComputeRecord) -> str | None:
-        """Shared storage is there when the compute says so (`shared_storage=True`: every
-        node mounts this machine's workspace, source and input folders at the same paths),
-        or when its nodes are this machine: a host-network compute whose node address is a
-        loopback one (a single-node cluster here, like scripts/start-kube's)."""
-        shared = compute.extra.get("shared_storage")
-        if shared is True:
+        """Shards need storage shared with this machine (`storage.not_shared`)."""
+        why = storage.not_shared(compute)
+        if why is None:
             return None
-        exposure = str(compute.extra.get("exposure") or "load-balancer")
-        address = str(compute.extra.get("node_address") or "127.0.0.1")
-        if shared is None and exposure == "host-network" and _loopback(address):
-            return None
-        why = (
-            "it is attached with shared_storage=False"
-            if shared is False
-            else f"its nodes are not this machine (exposure={exposure}"
-            + (f", node_address={address})" if exposure == "host-network" else ")")
-        )
         return (
             f"compute '{compute.name}' cannot run shards: they need storage shared with this "
             f"machine (inputs, journals and results live in its folders) and {why}. Attach a "
@@ -278,12 +264,3 @@ def _end_stale(cluster: Cluster, m: ShardJobManifest, log: Log) -> None:
         if old and old != m.name:
             log(f"ending Job '{job['metadata']['name']}' of an earlier run over the same inputs")
             _delete(cluster, m.namespace, shardjob.selector(old, m.workspace_key))
-
-
-def _loopback(address: str) -> bool:
-    if address == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
