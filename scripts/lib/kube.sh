@@ -64,7 +64,7 @@ kube_drop_portmap_chains() {
   done || true
   # Chains of ours no rule jumps to any more (their rule was deleted, the chain not).
   for chain in $(iptables -w -t nat -S | awk '$1 == "-N" && $2 ~ /^CNI-DN-/ { print $2 }'); do
-    iptables -w -t nat -S | grep -qE -- "-j $chain( |$)" && continue
+    iptables -w -t nat -S | grep -E -- "-j $chain( |$)" >/dev/null && continue  # no -q: pipefail
     iptables -w -t nat -S "$chain" | grep -qF -- "$KUBE_POD_CIDR" || [ "$(iptables -w -t nat -S "$chain" | grep -c '^-A')" = 0 ] || continue
     { iptables -w -t nat -F "$chain"; iptables -w -t nat -X "$chain"; } 2>/dev/null || true
   done
@@ -76,6 +76,20 @@ kube_drop_portmap_chains() {
   for c in CNI-HOSTPORT-DNAT CNI-HOSTPORT-MASQ CNI-HOSTPORT-SETMARK; do
     iptables -w -t nat -F "$c" 2>/dev/null || true
     iptables -w -t nat -X "$c" 2>/dev/null || true
+  done
+}
+
+# kube_drop_proxy_chains: what `kube-proxy --cleanup` (1.20) leaves: its canary chains and the
+# mark chains, once no rule jumps to them.
+kube_drop_proxy_chains() {
+  command -v iptables >/dev/null || return 0
+  local table chain
+  for table in mangle nat filter; do
+    for chain in KUBE-PROXY-CANARY KUBE-MARK-MASQ KUBE-MARK-DROP; do
+      iptables -w -t "$table" -S "$chain" >/dev/null 2>&1 || continue
+      iptables -w -t "$table" -S | grep -E -- "-j $chain( |$)" >/dev/null && continue
+      { iptables -w -t "$table" -F "$chain"; iptables -w -t "$table" -X "$chain"; } 2>/dev/null || true
+    done
   done
 }
 
@@ -104,6 +118,7 @@ kube_stop_all() {
   stop_pidfiles 5 "$KUBE_DIR/pids/kube-proxy.pid"
   if [ -x "$(cat "$KUBE_DIR/kube-proxy.bin" 2>/dev/null)" ]; then
     "$(cat "$KUBE_DIR/kube-proxy.bin")" --cleanup >/dev/null 2>&1 || true
+    kube_drop_proxy_chains
   fi
   stop_pidfiles 5 "$KUBE_DIR"/pids/{kubelet,kube-scheduler,kube-controller-manager,kube-apiserver}.pid
   stop_pidfile "$KUBE_DIR/pids/etcd.pid" 5
