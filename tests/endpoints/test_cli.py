@@ -68,3 +68,9 @@ def test_the_endpoint_commands(ews: Workspace, tiny: Model, tmp_path: Path) -> N
     assert deleted.returncode == 0 and "Deleted endpoint 'clidemo'" in deleted.stdout
     missing = run_cli("endpoint", "show", "clidemo", *w)
     assert missing.returncode != 0 and "does not exist" in missing.stderr
+    # the router's own size: checked before anything is deployed, one line
+    bad = run_cli("endpoint", "create", "clibad", "-m", "tiny:1", "--ic", str(ic),
+                  "--router-replicas", "2", "--router-max-replicas", "1", *w)  # fmt: skip
+    assert bad.returncode != 0 and "router_max_replicas=1 is below router_replicas=2" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    assert run_cli("endpoint", "list", *w).stdout.count("clibad") == 0
