@@ -3,8 +3,9 @@
 - a `cluster-ip` compute with two router replicas: each pod on its own IP, reached through
   the API server's pod proxy; every routing change reaches both pods; requests sent to the
   router's ClusterIP (kube-proxy picks a router pod per connection) are forwarded to the
-  versions' ClusterIPs, with five weight changes under load and no request lost; a pod that
-  starts later serves the last table (from the Secret); counters summed over the pods;
+  versions' ClusterIPs, with five weight changes, a rolling update of a version and its
+  removal under load and no request lost; a pod that starts later serves the last table
+  (from the Secret); counters summed over the pods;
 - shadow pairs of a router pod, merged into `get_shadow_report()` (host-network compute,
   whose pods share this machine's folders), kept after the pod is replaced."""
 
@@ -93,18 +94,22 @@ def test_two_router_pods_on_a_cluster_ip_compute(
                 "v2": 30.0,
             }
         # as a client in the cluster calls it: the router's ClusterIP → a router pod → the
-        # version's ClusterIP → a version pod; five weight changes under load lose nothing
+        # version's ClusterIP → a version pod; five weight changes and a rolling update of
+        # v2's pods under load lose nothing
         cluster = connected(ComputeRecord("kip", kubeconfig=kube.kubeconfig))
         router_ip = cluster.get("Service", "default", "kip-router")["spec"]["clusterIP"]
         url, (primary, _) = f"http://{router_ip}/score", endpoint.get_keys()
+        auth = {"Authorization": f"Bearer {primary}"}
         with AuthLoad(url, primary) as load:
             for share in (50, 10, 90, 0, 30):
                 endpoint.update_version("v2", traffic_percentile=share)
+            endpoint.update_version("v2", environment_variables={"ECHO_REVISION": "2"})
             seen = len(load.answers)
             _wait(lambda: len(load.answers) >= seen + 20, "requests stopped after the changes")
         assert load.failures == [], load.failures[:5]
         assert {"v1", "v2"} <= set(load.answers)
-        auth = {"Authorization": f"Bearer {primary}"}
+        named = httpx.post(url, content=b'"x"', headers={**auth, HEADER: "v2"}, timeout=60)
+        assert (named.headers[HEADER], named.json()["revision"]) == ("v2", "2")  # rolled out
         for _ in range(40):  # a new connection each: kube-proxy spreads them over both pods
             answer = httpx.post(url, content=b'"x"', headers=auth, timeout=60)
             assert answer.status_code == 200 and answer.headers[HEADER] in ("v1", "v2")
@@ -116,9 +121,9 @@ def test_two_router_pods_on_a_cluster_ip_compute(
             for name in names
         }  # fmt: skip
         assert all(forwarded.values()), forwarded  # both router pods forwarded requests
-        assert sum(forwarded.values()) == len(load.answers) + 40
+        assert sum(forwarded.values()) == len(load.answers) + 41
         for name in names:
-            assert _pod_get(kube, name, "/-/routing")["revision"] == 7
+            assert _pod_get(kube, name, "/-/routing")["revision"] == 8
 
         # counted by the pod that answered, summed by get_metrics: requests without the
         # endpoint's key (the pod proxy passes none), refused by the router itself
@@ -152,13 +157,18 @@ def test_two_router_pods_on_a_cluster_ip_compute(
         )
         fresh = [p["metadata"]["name"] for p in _router_pods(kube, kws, "kip")]
         for name in fresh:
-            assert _pod_get(kube, name, "/-/routing")["revision"] == 7
+            assert _pod_get(kube, name, "/-/routing")["revision"] == 8
 
-        endpoint.update_version("v2", traffic_percentile=0)
-        endpoint.delete_version("v2")  # drained over both pods' in-flight counts
+        with AuthLoad(url, primary) as load:  # removed under load: drained, then deleted
+            endpoint.update_version("v2", traffic_percentile=0)
+            endpoint.delete_version("v2")  # drained over both pods' in-flight counts
+            seen = len(load.answers)
+            _wait(lambda: len(load.answers) >= seen + 20, "requests stopped after the removal")
+        assert load.failures == [], load.failures[:5]
+        assert set(load.answers[seen:]) == {"v1"}
         for name in fresh:
             routing = _pod_get(kube, name, "/-/routing")
-            assert routing["revision"] == 9 and set(routing["versions"]) == {"v1"}
+            assert routing["revision"] == 10 and set(routing["versions"]) == {"v1"}
     finally:
         endpoint.delete()
     assert _router_pods(kube, kws, "kip") == []

@@ -66,6 +66,18 @@ def test_host_network_replicas_share_the_port_and_probe_their_own_health_file() 
     assert container["command"][container["command"].index("--port") + 1] == "18080"
     assert container["readinessProbe"]["exec"]["command"][:2] == ["test", "-e"]
     assert objects["Service"]["spec"]["type"] == "ClusterIP"
+    assert "lifecycle" not in container  # it leaves by its socket: no wait for its Service
+    assert pod["terminationGracePeriodSeconds"] == 45
+
+
+def test_a_pod_network_replica_keeps_serving_until_its_service_lets_it_go() -> None:
+    """Told to stop, it serves 5 s more (preStop, with the image's Python) while its Service
+    stops sending it connections, then drains on SIGTERM within the grace period."""
+    for exposure in ("cluster-ip", "load-balancer"):
+        pod = _objects(exposure)["Deployment"]["spec"]["template"]["spec"]
+        hook = pod["containers"][0]["lifecycle"]["preStop"]["exec"]["command"]
+        assert hook == ["/opt/venv/bin/python", "-c", "import time; time.sleep(5)"]
+        assert pod["terminationGracePeriodSeconds"] == 50
 
 
 def test_api_versions_follow_discovery() -> None:

@@ -85,6 +85,8 @@ def test_router_objects_on_the_pod_network() -> None:
         )
         assert container["ports"] == [{"name": "http", "containerPort": 5001}]
         assert container["readinessProbe"]["httpGet"] == {"path": "/", "port": "http"}
+        assert container["lifecycle"]["preStop"]["exec"]["command"][0] == "/opt/venv/bin/python"
+        assert deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 85
         assert service["spec"]["type"] == kind
         assert service["spec"]["ports"][0] == {
             "name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"

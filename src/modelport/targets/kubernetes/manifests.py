@@ -41,6 +41,17 @@ HEALTH_FILE = f"{RUN_MOUNT}/healthy"
 DATA_COLLECTION_MOUNT = f"{dockerfile.APP_ROOT}/data-collection"
 EXPOSURES = ("load-balancer", "cluster-ip", "host-network")
 GRACE_S = 45  # the scoring server drains in seconds; its workers get 30 s for a slow run()
+# A pod-network pod keeps serving this long after it is told to stop, before SIGTERM: its
+# Service stops sending it new connections meanwhile (the Endpoints controller and kube-proxy
+# take a moment; until then a pod that stopped listening resets them).
+UNROUTE_S = 5
+
+
+def pre_stop(python: str) -> dict[str, Any]:
+    """The container's preStop hook: wait UNROUTE_S (with the image's Python: no shell tools
+    assumed)."""
+    return {"exec": {"command": [python, "-c", f"import time; time.sleep({UNROUTE_S})"]}}
+
 
 # v1's AksWebservice defaults, applied when a field is None.
 V1_DEFAULTS: dict[str, Any] = {
@@ -241,6 +252,9 @@ def _deployment(m: Manifest) -> dict[str, Any]:
             {"name": "data-collection", "emptyDir": {}},
         ],
     }
+    if m.exposure != "host-network":  # a host-network replica leaves by its socket (SO_REUSEPORT)
+        container["lifecycle"] = {"preStop": pre_stop(f"{dockerfile.VENV}/bin/python")}
+        pod["terminationGracePeriodSeconds"] = GRACE_S + UNROUTE_S
     if m.exposure == "host-network":
         pod["hostNetwork"] = True
         pod["dnsPolicy"] = "ClusterFirstWithHostNet"

@@ -199,6 +199,8 @@ def render(
         pod.update(hostNetwork=True, dnsPolicy="ClusterFirstWithHostNet")
     else:
         container["ports"] = [{"name": "http", "containerPort": POD_PORT}]
+        container["lifecycle"] = {"preStop": manifests.pre_stop(f"{VENV}/bin/python")}
+        pod["terminationGracePeriodSeconds"] += manifests.UNROUTE_S
     if pull_secret:
         pod["imagePullSecrets"] = [{"name": pull_secret}]
     deployment_meta = meta(name)
