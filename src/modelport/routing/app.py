@@ -20,7 +20,6 @@ import os
 import random
 import signal
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -85,6 +84,7 @@ class RouterApp:
         self._saved_changes = -1
         self._saver: asyncio.Task[None] | None = None
         self.rng = random.Random()
+        self.ids = RequestIds()
         self.metrics = RouterMetrics()
         self.table = read_table(folder)
         self.auth = _authenticator(self.table)
@@ -266,7 +266,7 @@ class RouterApp:
             self.metrics.refused(name, 413)
             return _message(413, str(exc))
         if request_id is None:
-            request_id = str(uuid.uuid4()).encode()
+            request_id = self.ids.next()
             headers.append((b"x-request-id", request_id))
         target = request.raw_path.decode("latin-1")
         if query:
@@ -362,6 +362,25 @@ class RouterApp:
             "servers": self.slots,
             "shadow_queued": self.shadow.queue.qsize() if self.shadow else 0,
         }
+
+
+class RequestIds:
+    """Random (version 4) UUIDs for requests that come without an `x-request-id`, as the
+    scoring server makes them, from 4 KiB of urandom at a time: `str(uuid.uuid4())` is a
+    system call and two objects a request (~2% of the router's CPU when profiled)."""
+
+    BATCH = 256
+
+    def __init__(self) -> None:
+        self._hex = ""
+        self._at = 0
+
+    def next(self) -> bytes:
+        if self._at >= len(self._hex):
+            self._hex, self._at = os.urandom(16 * self.BATCH).hex(), 0
+        h, self._at = self._hex[self._at : self._at + 32], self._at + 32
+        variant = "89ab"[int(h[16], 16) & 3]
+        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}".encode()
 
 
 def _authenticator(table: RoutingTable) -> Authenticator | None:
