@@ -124,7 +124,7 @@ class Request:
             if self.expect_continue:
                 self.expect_continue = False
                 conn.transport.write(_CONTINUE)
-            self._waiter = asyncio.get_running_loop().create_future()
+            self._waiter = conn.loop.create_future()
             conn.reading()
             try:
                 await self._waiter
@@ -161,6 +161,8 @@ class _Connection(asyncio.Protocol):
     def __init__(self, server: Server) -> None:
         self.server = server
         self.handler = server.handler
+        # kept: asyncio.get_running_loop() (and ensure_future) ask getpid(), a system call
+        self.loop = server.loop
         self.parser = httptools.HttpRequestParser(self)
         # answer the first of pipelined requests even when it asked to close the connection
         self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
@@ -285,7 +287,7 @@ class _Connection(asyncio.Protocol):
 
     def _start(self, request: Request) -> None:
         self.active = request
-        task = asyncio.ensure_future(self._answer(request))
+        task = self.loop.create_task(self._answer(request))
         self.server.tasks.add(task)
         task.add_done_callback(self.server.tasks.discard)
 
@@ -371,11 +373,12 @@ class Server:
         self.connections: set[_Connection] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.draining = False
+        self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
         self._server: asyncio.AbstractServer | None = None
         self._sweeper: asyncio.TimerHandle | None = None
 
     async def start(self, sock: Any) -> None:
-        loop = asyncio.get_running_loop()
+        loop = self.loop = asyncio.get_running_loop()
         _Date.tick(loop)
         self._server = await loop.create_server(
             lambda: _Connection(self), sock=sock, backlog=BACKLOG
@@ -390,7 +393,7 @@ class Server:
                 conn.idle_sweeps += 1
                 if conn.idle_sweeps > limit:
                     conn.close()
-        self._sweeper = asyncio.get_running_loop().call_later(SWEEP_S, self._sweep)
+        self._sweeper = self.loop.call_later(SWEEP_S, self._sweep)
 
     async def drain(self) -> None:
         """Stop accepting; finish the requests in flight (their connections close after the

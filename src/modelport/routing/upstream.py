@@ -65,6 +65,8 @@ class _Connection(asyncio.Protocol):
     when it is complete (streams cost a buffer copy and a wake-up per read)."""
 
     def __init__(self) -> None:
+        # kept: asyncio.get_running_loop() asks getpid(), a system call, every time
+        self.loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.answer: _Answer | None = None
         self.head_only = False
@@ -128,7 +130,7 @@ class _Connection(asyncio.Protocol):
             raise _closed("the connection closed before the request went", False)
         answer = self.answer = _Answer()
         self.head_only = head_only
-        self.waiter = asyncio.get_running_loop().create_future()
+        self.waiter = self.loop.create_future()
         if len(body) < 65536:
             self.transport.write(head + body)
         else:
