@@ -8,6 +8,7 @@ routing table; SIGTERM (or SIGINT) stops accepting, finishes the requests in fli
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 import socket
 import sys
@@ -20,6 +21,9 @@ async def serve(folder: Path, sock: socket.socket, slot: int, slots: int) -> Non
 
     app = RouterApp(folder, slot, slots)
     await app.startup()
+    # what start-up made lives as long as the process: out of the collector's way, so the
+    # collections that requests' garbage triggers do not walk it again and again
+    gc.freeze()
     server = Server(app.handle)
     await server.start(sock)
     stop = asyncio.Event()
