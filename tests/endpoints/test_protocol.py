@@ -21,8 +21,7 @@ import pytest
 
 from modelport.core import Model, Workspace
 from modelport.core.endpoint import Endpoint
-from modelport.core.webservice import Webservice
-from tests.endpoints.conftest import HEADER, deploy_endpoint, wait_for
+from tests.endpoints.conftest import HEADER, clean_up, deploy_endpoint, wait_for
 
 Answer = tuple[int, dict[str, str], bytes]
 
@@ -35,11 +34,7 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
     (root / "tiny.txt").write_text("a tiny model")
     made = deploy_endpoint(ws, "wire", Model.register(ws, root / "tiny.txt", "tiny"))
     yield made
-    for e in Endpoint.list(ws):
-        e.delete()
-    for s in Webservice.list(ws):
-        s.delete()
-    ws.close()
+    clean_up(ws)
 
 
 def _address(endpoint: Endpoint) -> tuple[str, int]:
