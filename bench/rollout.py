@@ -3,7 +3,8 @@
 Reports, on the seed's Ridge score.py served by one local version (workers=1):
 - router overhead per request: p50 of the difference between a keep-alive call through the
   router and one to the version directly, interleaved in pairs (target < 0.3 ms), and the same from wrk at c=1;
-- req/s through the router against direct, wrk at c=1 and c=16;
+- req/s through the router against direct, wrk at c=1 and c=16, and the router server
+  processes' CPU time per request (user and system) during those wrk runs;
 - shadow traffic: a primary answering in ~5 ms with a shadow 10x slower (~50 ms) receiving a
   copy of every request: the primary's p99 with and without the shadow (target: within 10%).
 Needs `wrk`. Numbers depend on what else runs on the machine; the report says the load.
@@ -25,6 +26,8 @@ from urllib.parse import urlsplit
 import httpx
 import joblib
 import numpy as np
+import orjson
+import psutil
 from sklearn.linear_model import Ridge
 
 from modelport.core import Model, Workspace
@@ -78,6 +81,16 @@ def interleaved_p50_ms(direct: str, via: str, n: int) -> tuple[float, float, flo
     return statistics.median(d) * 1000, statistics.median(r) * 1000, diff * 1000
 
 
+def router_cpu(endpoint: Endpoint) -> tuple[float, float]:
+    """(user, system) CPU seconds used so far by the endpoint's router server processes."""
+    status = orjson.loads((endpoint.folder / "status.json").read_bytes())
+    user = system = 0.0
+    for pid, _ in status["servers"]:
+        times = psutil.Process(pid).cpu_times()
+        user, system = user + times.user, system + times.system
+    return user, system
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=8)
@@ -119,6 +132,7 @@ def main() -> None:
 
         rows = []
         overheads: list[tuple[str, float]] = []
+        cpu: list[tuple[str, int, float, float]] = []
         for router_workers in args.router_workers:
             light = endpoint(f"light{router_workers}", SEED, router_workers)
             via = light.scoring_uri
@@ -129,7 +143,13 @@ def main() -> None:
             overheads.append((tag, paired))
             for c in (1, 16):
                 d = wrk(direct.removesuffix("/score"), c, args.duration, lua)
+                before = router_cpu(light)
                 r = wrk(via.removesuffix("/score"), c, args.duration, lua)
+                after = router_cpu(light)
+                served = r[0] * args.duration / 1e6  # requests, in millions: CPU in µs each
+                cpu.append(
+                    (tag, c, (after[0] - before[0]) / served, (after[1] - before[1]) / served)
+                )
                 rows.append((tag + f"wrk c={c} req/s", d[0], r[0]))
                 rows.append((tag + f"wrk c={c} p50 ms", d[1], r[1]))
                 rows.append((tag + f"wrk c={c} p99 ms", d[2], r[2]))
@@ -139,7 +159,7 @@ def main() -> None:
 
         if args.no_shadow:
             _print_rows(rows)
-            _print_overheads(overheads)
+            _print_overheads(overheads, cpu)
             return
         slow = endpoint("shadowed", ECHO, ECHO_DELAY_S="0.005")
         base = slow.scoring_uri.removesuffix("/score")
@@ -161,7 +181,7 @@ def main() -> None:
         with_shadow = (statistics.median(rps[100]), statistics.median(p99[100]))
 
         _print_rows(rows)
-        _print_overheads(overheads)
+        _print_overheads(overheads, cpu)
         print(
             "\n| primary ~5 ms, shadow ~50 ms; wrk c=4, median of 3 alternating runs "
             "| req/s | primary p99 ms | p99 of each run |"
@@ -196,9 +216,15 @@ def _print_rows(rows: list[tuple[str, float, float]]) -> None:
         print(f"| {what} | {d:.2f} | {r:.2f} | {cost} |")
 
 
-def _print_overheads(overheads: list[tuple[str, float]]) -> None:
+def _print_overheads(
+    overheads: list[tuple[str, float]], cpu: list[tuple[str, int, float, float]]
+) -> None:
     for tag, ms in overheads:
         print(f"{tag}router overhead, p50 of paired differences: {ms:+.3f} ms (target < 0.3)")
+    for tag, c, user, system in cpu:
+        print(
+            f"{tag}router CPU per request at wrk c={c}: user {user:.0f} µs, system {system:.0f} µs"
+        )
 
 
 if __name__ == "__main__":

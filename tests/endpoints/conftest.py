@@ -25,6 +25,11 @@ HEADER = "x-modelport-version"
 def ews(tmp_path: Path) -> Iterator[Workspace]:
     workspace = Workspace.create(tmp_path / "ws")
     yield workspace
+    clean_up(workspace)
+
+
+def clean_up(workspace: Workspace) -> None:
+    """Delete every endpoint and service of the workspace (their processes stop), close it."""
     for endpoint in Endpoint.list(workspace):
         endpoint.delete()
     for service in Webservice.list(workspace):

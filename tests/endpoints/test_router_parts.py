@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import random
+import uuid
 from pathlib import Path
 
 import pytest
 
 from modelport.deploy.endpoint import check_routing, weights
 from modelport.errors import InvalidArgument
+from modelport.routing.app import RequestIds
 from modelport.routing.shadow import PairSink
 from modelport.routing.table import RoutingTable
 
@@ -84,3 +86,12 @@ def test_the_sink_rotates_and_keeps_its_backups(tmp_path: Path) -> None:
     ]
     assert ids == [str(i) for i in range(40 - len(ids), 40)]  # the newest, in order
     assert all((tmp_path / n).stat().st_size <= 260 for n in files)
+
+
+def test_request_ids_are_random_uuids() -> None:
+    ids = RequestIds()
+    made = [ids.next().decode() for _ in range(3 * RequestIds.BATCH)]  # across batches
+    assert len(set(made)) == len(made)
+    for text in made:
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)

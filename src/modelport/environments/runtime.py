@@ -58,6 +58,7 @@ MODULES: tuple[str, ...] = (
     "modelport.routing.__main__",
     "modelport.routing.app",
     "modelport.routing.metrics",
+    "modelport.routing.protocol",
     "modelport.routing.server",
     "modelport.routing.shadow",
     "modelport.routing.slots",

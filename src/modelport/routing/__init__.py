@@ -1,4 +1,4 @@
-"""The endpoint router: one ASGI process in front of an endpoint's versions.
+"""The endpoint router: one small HTTP server process in front of an endpoint's versions.
 
 It reads a routing table (`table.py`) the control plane writes, picks a version per request
 by weight (or the one a request names), copies a share of requests to shadow versions
