@@ -313,7 +313,10 @@ class KubernetesTarget(DeploymentTarget):
     def _await_rollout(
         self, record: ServiceRecord, cluster: Cluster, revision: int, undo: bool = False
     ) -> str | None:
-        """None once every replica runs `revision`; else why its pods cannot serve."""
+        """None once every replica runs `revision`, its Service routes to them and no pod
+        of an earlier revision is left (a leaving pod serves a few seconds more, while its
+        Service lets it go: until it is gone, a kept-alive caller can still reach it); else
+        why its pods cannot serve."""
         namespace, selector = record.data["namespace"], self._selector(record)
         timeout = float(settings.get("MODELPORT_READY_TIMEOUT_S"))
         deadline = time.monotonic() + timeout
@@ -321,7 +324,19 @@ class KubernetesTarget(DeploymentTarget):
             deployment = cluster.get("Deployment", namespace, record.name)
             if deployment is None:
                 return "the Deployment is gone"
-            if status.rolled_out(deployment) and _template_revision(deployment) == revision:
+            if (
+                status.rolled_out(deployment)
+                and _template_revision(deployment) == revision
+                and not cluster.items(
+                    "Pod", namespace, f"{selector},{manifests.LABEL_REVISION}!={revision}"
+                )
+                and status.routed(
+                    cluster,
+                    namespace,
+                    record.name,
+                    status.revision_pods(cluster, namespace, selector, revision),
+                )
+            ):
                 return None
             if not undo:
                 for pod in status.revision_pods(cluster, namespace, selector, revision):
