@@ -187,7 +187,9 @@ def test_amlcompute_is_this_machine_and_not_a_deploy_target(
     cpu.wait_for_completion(show_output=True)
     assert capsys.readouterr().out == "cpu-cluster: Succeeded (this machine)\n"
 
-    with pytest.raises(InvalidArgument, match=r"is an AmlCompute .*batch on Kubernetes lands"):
+    with pytest.raises(
+        InvalidArgument, match=r"is an AmlCompute .*KubernetesCompute \(which runs batch steps"
+    ):
         Model.deploy(sqlite_ws, "svc", [], deployment_target=cpu)
 
 

@@ -5,7 +5,8 @@ v1 creates, attaches and deletes Azure clusters. modelport records clusters that
 deletes one, so v1 notebooks run unchanged and honestly: `ComputeTarget.create(ws, name,
 AksCompute.provisioning_configuration(...))` attaches the cluster of the current kube context
 and says so, `delete()` only detaches. `AmlCompute` (v1's batch/training clusters) is recorded
-as this machine; deploying a web service to it is refused (batch on Kubernetes lands later).
+as this machine; deploying a web service to it is refused (an attached Kubernetes compute
+runs both).
 """
 
 from __future__ import annotations

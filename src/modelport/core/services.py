@@ -859,8 +859,8 @@ def _on_compute(
     if record.compute_type == "amlcompute":
         raise InvalidArgument(
             f"Compute target '{name}' is an AmlCompute (batch jobs on this machine); web "
-            "services deploy to an AksCompute or KubernetesCompute (batch on Kubernetes lands "
-            "later).",
+            "services deploy to an AksCompute or KubernetesCompute (which runs batch steps "
+            "too).",
             hint="Attach a cluster (KubernetesCompute.attach_configuration) and deploy there, "
             "or leave deployment_target out for a local service.",
         )
