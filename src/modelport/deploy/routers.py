@@ -120,12 +120,12 @@ class LocalRouter(RouterHost):
         replicas: int = 1,
         max_replicas: int | None = None,
     ) -> dict[str, Any]:
-        sizing = {"router_replicas": replicas if replicas != 1 else None}
-        sizing["router_max_replicas"] = max_replicas
-        given = ", ".join(f"{k}={v}" for k, v in sizing.items() if v is not None)
+        given = [f"router_replicas={replicas}"] if replicas != 1 else []
+        if max_replicas is not None:
+            given.append(f"router_max_replicas={max_replicas}")
         if given:
             warnings.warn(
-                f"Ignoring {given}: a local endpoint's router is one supervised process "
+                f"Ignoring {', '.join(given)}: a local endpoint's router is one supervised process "
                 "(router_workers= sets its server processes).",
                 UserWarning,
                 stacklevel=3,

@@ -47,9 +47,10 @@ GRACE_S = 45  # the scoring server drains in seconds; its workers get 30 s for a
 UNROUTE_S = 5
 
 
-def pre_stop(python: str) -> dict[str, Any]:
+def pre_stop() -> dict[str, Any]:
     """The container's preStop hook: wait UNROUTE_S (with the image's Python: no shell tools
     assumed)."""
+    python = f"{dockerfile.VENV}/bin/python"
     return {"exec": {"command": [python, "-c", f"import time; time.sleep({UNROUTE_S})"]}}
 
 
@@ -252,14 +253,13 @@ def _deployment(m: Manifest) -> dict[str, Any]:
             {"name": "data-collection", "emptyDir": {}},
         ],
     }
-    if m.exposure != "host-network":  # a host-network replica leaves by its socket (SO_REUSEPORT)
-        container["lifecycle"] = {"preStop": pre_stop(f"{dockerfile.VENV}/bin/python")}
-        pod["terminationGracePeriodSeconds"] = GRACE_S + UNROUTE_S
-    if m.exposure == "host-network":
+    if m.exposure == "host-network":  # a replica leaves by its socket (SO_REUSEPORT): no wait
         pod["hostNetwork"] = True
         pod["dnsPolicy"] = "ClusterFirstWithHostNet"
     else:
         container["ports"] = [{"name": "http", "containerPort": dockerfile.PORT}]
+        container["lifecycle"] = {"preStop": pre_stop()}
+        pod["terminationGracePeriodSeconds"] = GRACE_S + UNROUTE_S
     if m.pull_secret:
         pod["imagePullSecrets"] = [{"name": m.pull_secret}]
     meta = _meta(m)

@@ -22,7 +22,7 @@ pairs) follows the compute's exposure:
 - `cluster-ip`, `load-balancer`: pods on the pod network, each on its own IP, listening on
   port 5001, behind a ClusterIP or LoadBalancer Service (port 80); admin calls go to each pod
   by name through the API server's pod proxy (no route from here to the pods needed), the
-  router reaches versions at their Services' cluster DNS names, and clients reach the
+  router reaches versions at their Services' ClusterIPs, and clients reach the
   endpoint where they reach a service on that compute (`addresses.service_url`). Any number
   of replicas (`router_replicas`, or an autoscaler up to `router_max_replicas`), rolled with
   `maxUnavailable: 0`. (v1's `num_replicas` and `autoscale_*` size the versions, as on AKS.)
@@ -199,7 +199,7 @@ def render(
         pod.update(hostNetwork=True, dnsPolicy="ClusterFirstWithHostNet")
     else:
         container["ports"] = [{"name": "http", "containerPort": POD_PORT}]
-        container["lifecycle"] = {"preStop": manifests.pre_stop(f"{VENV}/bin/python")}
+        container["lifecycle"] = {"preStop": manifests.pre_stop()}
         pod["terminationGracePeriodSeconds"] += manifests.UNROUTE_S
     if pull_secret:
         pod["imagePullSecrets"] = [{"name": pull_secret}]
@@ -268,7 +268,7 @@ class KubernetesRouter(RouterHost):
                 f"Compute '{compute.name}': exposure={exposure!r} is not valid: must be "
                 f"{', '.join(manifests.EXPOSURES)}."
             )
-        count, scaling = replicas, autoscale(replicas, max_replicas)
+        scaling = autoscale(replicas, max_replicas)
         data: dict[str, Any] = {
             "compute": compute.name,
             "kubeconfig": compute.kubeconfig,
@@ -276,14 +276,16 @@ class KubernetesRouter(RouterHost):
             "namespace": dc.namespace or compute.namespace or "default",
             "workspace_key": workspace_key(str(workspace.path)),
             "exposure": exposure,
-            "replicas": count,
+            "replicas": replicas,
             "autoscale": scaling,
             "shared_storage": storage.shared(compute),
         }
         if exposure == HOST_NETWORK:
-            if count > 1 or scaling:
+            if replicas > 1 or scaling:
                 asked = (
-                    f"router_max_replicas={max_replicas}" if scaling else f"router_replicas={count}"
+                    f"router_max_replicas={max_replicas}"
+                    if scaling
+                    else f"router_replicas={replicas}"
                 )
                 warnings.warn(
                     f"Ignoring {asked}: an endpoint on host-network compute "

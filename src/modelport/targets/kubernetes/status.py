@@ -129,10 +129,10 @@ def routed(cluster: Cluster, namespace: str, name: str, pods: list[Any]) -> bool
             for c in (pod.get("status") or {}).get("conditions") or []
         )
     }
-    try:
-        if cluster.get("Service", namespace, name) is None:
-            return True
-        endpoints = cluster.get("Endpoints", namespace, name) or {}
+    try:  # no Endpoints yet: the controller has not listed the Service's pods, if it has one
+        endpoints = cluster.get("Endpoints", namespace, name)
+        if endpoints is None:
+            return cluster.get("Service", namespace, name) is None
     except ApiError as exc:
         if exc.status == 403:
             return True

@@ -324,22 +324,18 @@ class KubernetesTarget(DeploymentTarget):
             deployment = cluster.get("Deployment", namespace, record.name)
             if deployment is None:
                 return "the Deployment is gone"
+            pods = status.revision_pods(cluster, namespace, selector, revision)
             if (
                 status.rolled_out(deployment)
                 and _template_revision(deployment) == revision
                 and not cluster.items(
                     "Pod", namespace, f"{selector},{manifests.LABEL_REVISION}!={revision}"
                 )
-                and status.routed(
-                    cluster,
-                    namespace,
-                    record.name,
-                    status.revision_pods(cluster, namespace, selector, revision),
-                )
+                and status.routed(cluster, namespace, record.name, pods)
             ):
                 return None
             if not undo:
-                for pod in status.revision_pods(cluster, namespace, selector, revision):
+                for pod in pods:
                     problem = status.pod_problem(cluster, pod)
                     if problem is not None and problem[0] in (FAILED, UNSCHEDULABLE):
                         return f"{problem[0]}: {problem[1]}"
